@@ -1,0 +1,50 @@
+//! One module per command: turn arguments into options, call the core, print the outcome.
+//! This layer (with `main.rs`) is the only code that prints.
+
+pub mod seed;
+pub mod validate;
+pub mod validator;
+
+use crate::cli::{Cli, Command};
+use crate::spec::{self, Loaded};
+use anyhow::{Context, Result, bail};
+use std::path::Path;
+
+/// Exit codes shared by all commands.
+pub mod exit {
+    pub const OK: i32 = 0;
+    pub const ERROR: i32 = 1;
+    pub const DIFFERENCES: i32 = 2;
+}
+
+/// Run the parsed command line; returns the process exit code.
+pub fn run(cli: Cli) -> Result<i32> {
+    match cli.command {
+        Command::Validate => validate::run(&cli.global),
+        Command::Validator(args) => validator::run(&cli.global, &args),
+        Command::Seed(args) => seed::run(&cli.global, &args),
+    }
+}
+
+/// Load the schemas root and fail (listing every error) if it has errors.
+pub fn load_valid_spec(root: &Path) -> Result<Loaded> {
+    let loaded = spec::load_dir(root)?;
+    if loaded.has_errors() {
+        let lines: Vec<String> = loaded.errors().map(|d| d.to_string()).collect();
+        bail!(
+            "the schemas in `{}` have {} error(s); fix them (see `mongrate validate`):\n{}",
+            root.display(),
+            lines.len(),
+            lines.join("\n")
+        );
+    }
+    Ok(loaded)
+}
+
+/// A tokio runtime for the commands that talk to a server.
+pub fn runtime() -> Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")
+}

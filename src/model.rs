@@ -1,0 +1,173 @@
+//! The canonical, plain-data description of a deployment: databases → collections →
+//! options, validator and indexes.
+//!
+//! Both sides of a comparison become this: the YAML spec is lowered into it (`spec::lower`) and a
+//! live server is read into it (later: `db::inspect`). Nothing here does I/O; every map is a
+//! `BTreeMap` so iteration order, and therefore all output, is deterministic.
+
+use bson::Document;
+use serde::Serialize;
+use std::collections::BTreeMap;
+
+/// A whole deployment: every database mongrate manages, by name.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct Schema {
+    pub databases: BTreeMap<String, Database>,
+}
+
+/// One database and the collections it declares.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct Database {
+    pub name: String,
+    pub collections: BTreeMap<String, Collection>,
+    /// Collection names or glob patterns owned by something else: never reported, never touched.
+    pub ignore_collections: Vec<String>,
+}
+
+/// One collection: its creation options, its validator and its indexes.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct Collection {
+    pub name: String,
+    pub options: CollectionOptions,
+    pub validator: Option<Validator>,
+    /// Secondary indexes, in declaration order (the implicit `_id_` index is not listed).
+    pub indexes: Vec<Index>,
+    /// Index names or glob patterns owned by something else.
+    pub ignore_indexes: Vec<String>,
+}
+
+/// Options fixed when a collection is created; changing one means recreating the collection.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct CollectionOptions {
+    pub collation: Option<Document>,
+    pub capped: Option<Capped>,
+    pub timeseries: Option<Timeseries>,
+    pub clustered: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Capped {
+    pub size: i64,
+    pub max: Option<i64>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Timeseries {
+    pub time_field: String,
+    pub meta_field: Option<String>,
+    pub granularity: Option<String>,
+}
+
+/// A `$jsonSchema` validator with its level and action, exactly as the server stores it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Validator {
+    /// The whole validator document, i.e. `{ $jsonSchema: {...} }`.
+    pub document: Document,
+    pub level: ValidationLevel,
+    pub action: ValidationAction,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ValidationLevel {
+    Strict,
+    Moderate,
+    Off,
+}
+
+impl ValidationLevel {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Strict => "strict",
+            Self::Moderate => "moderate",
+            Self::Off => "off",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ValidationAction {
+    Error,
+    Warn,
+}
+
+impl ValidationAction {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Error => "error",
+            Self::Warn => "warn",
+        }
+    }
+}
+
+/// The value of one component of an index key pattern.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub enum IndexKind {
+    Asc,
+    Desc,
+    Text,
+    TwoDSphere,
+    Hashed,
+}
+
+impl IndexKind {
+    /// The value the server stores in the key pattern.
+    pub fn to_bson(&self) -> bson::Bson {
+        match self {
+            Self::Asc => bson::Bson::Int32(1),
+            Self::Desc => bson::Bson::Int32(-1),
+            Self::Text => "text".into(),
+            Self::TwoDSphere => "2dsphere".into(),
+            Self::Hashed => "hashed".into(),
+        }
+    }
+
+    /// The fragment the server uses when it names an index after its keys.
+    pub fn name_part(&self) -> &'static str {
+        match self {
+            Self::Asc => "1",
+            Self::Desc => "-1",
+            Self::Text => "text",
+            Self::TwoDSphere => "2dsphere",
+            Self::Hashed => "hashed",
+        }
+    }
+}
+
+/// A secondary index. Identity is `keys` + `collation` + `partial`; `name` is secondary.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Index {
+    /// The name on the server: declared, or the server's default (`a_1_b_-1`).
+    pub name: String,
+    /// Key pattern in order. A wildcard key is the path ending in `$**` with `Asc`.
+    pub keys: Vec<(String, IndexKind)>,
+    pub unique: bool,
+    pub sparse: bool,
+    pub hidden: bool,
+    pub partial: Option<Document>,
+    pub collation: Option<Document>,
+    /// TTL in seconds.
+    pub expire_after: Option<i64>,
+    /// Text index field weights.
+    pub weights: Option<Document>,
+}
+
+impl Index {
+    /// The key pattern as the server stores it.
+    pub fn key_document(&self) -> Document {
+        let mut doc = Document::new();
+        for (path, kind) in &self.keys {
+            doc.insert(path.clone(), kind.to_bson());
+        }
+        doc
+    }
+
+    /// The name the server gives an index created without one: `field_dir` pairs joined by `_`.
+    pub fn default_name(keys: &[(String, IndexKind)]) -> String {
+        keys.iter()
+            .map(|(path, kind)| format!("{path}_{}", kind.name_part()))
+            .collect::<Vec<_>>()
+            .join("_")
+    }
+}

@@ -1,0 +1,36 @@
+//! Lowering: the checked spec → the canonical [`model::Schema`] the diff works on.
+
+use super::SchemaSpec;
+use crate::jsonschema::collection_validator;
+use crate::model::{self, Validator};
+
+/// Lower a checked spec (call only when it has no errors).
+pub fn to_model(spec: &SchemaSpec) -> model::Schema {
+    let mut schema = model::Schema::default();
+    for (db_name, db) in &spec.databases {
+        let mut database = model::Database {
+            name: db_name.clone(),
+            ignore_collections: db.ignore_collections.clone(),
+            ..Default::default()
+        };
+        for (name, c) in &db.collections {
+            let validator = c.validation.enabled.then(|| Validator {
+                document: collection_validator(c),
+                level: c.validation.level,
+                action: c.validation.action,
+            });
+            database.collections.insert(
+                name.clone(),
+                model::Collection {
+                    name: name.clone(),
+                    options: c.options.clone(),
+                    validator,
+                    indexes: c.indexes.clone(),
+                    ignore_indexes: c.ignore_indexes.clone(),
+                },
+            );
+        }
+        schema.databases.insert(db_name.clone(), database);
+    }
+    schema
+}

@@ -1,0 +1,359 @@
+//! The YAML spec: loading a schemas root, checking it, and the checked form the rest of
+//! mongrate works from.
+//!
+//! A schemas root holds one folder per database and one file per collection
+//! (`<root>/<database>/<collection>.yaml`), plus an optional `_database.yaml` per database.
+//! Loading never stops at the first problem: every file is read and every problem becomes a
+//! [`Diagnostic`] naming file, line and column.
+
+mod check;
+mod lower;
+pub mod pos;
+pub mod raw;
+
+pub use lower::to_model;
+pub use raw::AdditionalFields;
+
+use crate::model::{self, ValidationAction, ValidationLevel};
+use bson::Bson;
+use serde::Serialize;
+use std::collections::BTreeMap;
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+/// How serious a diagnostic is: errors make the spec unusable, warnings do not.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Severity {
+    Error,
+    Warning,
+}
+
+/// One problem in a spec file, with its position.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Diagnostic {
+    pub severity: Severity,
+    pub file: PathBuf,
+    pub line: usize,
+    pub column: usize,
+    pub message: String,
+}
+
+impl fmt::Display for Diagnostic {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let kind = match self.severity {
+            Severity::Error => "error",
+            Severity::Warning => "warning",
+        };
+        write!(
+            f,
+            "{}:{}:{}: {kind}: {}",
+            self.file.display(),
+            self.line,
+            self.column,
+            self.message
+        )
+    }
+}
+
+/// Errors that prevent reading a schemas root at all (as opposed to problems inside it).
+#[derive(Debug, thiserror::Error)]
+pub enum LoadError {
+    #[error("schemas folder `{0}` does not exist (pass --schemas DIR)")]
+    Missing(PathBuf),
+    #[error("cannot read `{path}`: {source}")]
+    Io {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+/// A field's BSON type, as declared in the spec.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FieldType {
+    String,
+    Int,
+    Long,
+    Double,
+    Decimal,
+    Number,
+    Bool,
+    Date,
+    Timestamp,
+    ObjectId,
+    Uuid,
+    Binary,
+    Object,
+    Array,
+}
+
+impl FieldType {
+    /// Every name the spec accepts for `type` (besides `any`).
+    pub const NAMES: &'static [&'static str] = &[
+        "string",
+        "int",
+        "long",
+        "double",
+        "decimal",
+        "number",
+        "bool",
+        "date",
+        "timestamp",
+        "object_id",
+        "uuid",
+        "binary",
+        "object",
+        "array",
+        "any",
+    ];
+
+    pub fn parse(name: &str) -> Option<Self> {
+        Some(match name {
+            "string" => Self::String,
+            "int" => Self::Int,
+            "long" => Self::Long,
+            "double" => Self::Double,
+            "decimal" => Self::Decimal,
+            "number" => Self::Number,
+            "bool" => Self::Bool,
+            "date" => Self::Date,
+            "timestamp" => Self::Timestamp,
+            "object_id" => Self::ObjectId,
+            "uuid" => Self::Uuid,
+            "binary" => Self::Binary,
+            "object" => Self::Object,
+            "array" => Self::Array,
+            _ => return None,
+        })
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::String => "string",
+            Self::Int => "int",
+            Self::Long => "long",
+            Self::Double => "double",
+            Self::Decimal => "decimal",
+            Self::Number => "number",
+            Self::Bool => "bool",
+            Self::Date => "date",
+            Self::Timestamp => "timestamp",
+            Self::ObjectId => "object_id",
+            Self::Uuid => "uuid",
+            Self::Binary => "binary",
+            Self::Object => "object",
+            Self::Array => "array",
+        }
+    }
+
+    /// The `$jsonSchema` `bsonType` alias.
+    pub fn bson_type(self) -> &'static str {
+        match self {
+            Self::String => "string",
+            Self::Int => "int",
+            Self::Long => "long",
+            Self::Double => "double",
+            Self::Decimal => "decimal",
+            Self::Number => "number",
+            Self::Bool => "bool",
+            Self::Date => "date",
+            Self::Timestamp => "timestamp",
+            Self::ObjectId => "objectId",
+            Self::Uuid | Self::Binary => "binData",
+            Self::Object => "object",
+            Self::Array => "array",
+        }
+    }
+
+    pub fn is_numeric(self) -> bool {
+        matches!(
+            self,
+            Self::Int | Self::Long | Self::Double | Self::Decimal | Self::Number
+        )
+    }
+}
+
+/// What `backfill` writes into documents that lack a field.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub enum DefaultValue {
+    /// A fixed value, already converted to the field's BSON type.
+    Value(Bson),
+    /// The server's current time when the backfill runs (`default: now` on a date field).
+    Now,
+}
+
+/// A checked field declaration.
+#[derive(Debug, Clone, PartialEq, Default, Serialize)]
+pub struct Field {
+    /// Allowed types; empty means `any`.
+    pub types: Vec<FieldType>,
+    pub nullable: bool,
+    pub required: bool,
+    pub description: Option<String>,
+    pub default: Option<DefaultValue>,
+    pub enum_values: Option<Vec<Bson>>,
+    pub pattern: Option<String>,
+    pub min_length: Option<u64>,
+    pub max_length: Option<u64>,
+    pub minimum: Option<Bson>,
+    pub maximum: Option<Bson>,
+    pub min_items: Option<u64>,
+    pub max_items: Option<u64>,
+    pub unique_items: Option<bool>,
+    pub items: Option<Box<Field>>,
+    /// Declared sub-fields of an object (`None`: any keys).
+    pub fields: Option<BTreeMap<String, Field>>,
+    pub additional_fields: Option<AdditionalFields>,
+}
+
+impl Field {
+    pub fn allows(&self, t: FieldType) -> bool {
+        self.types.is_empty() || self.types.contains(&t)
+    }
+}
+
+/// Validation settings after database defaults are applied.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Validation {
+    pub enabled: bool,
+    pub level: ValidationLevel,
+    pub action: ValidationAction,
+    pub additional_fields: AdditionalFields,
+}
+
+/// One checked collection file.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct CollectionSpec {
+    pub database: String,
+    pub name: String,
+    pub file: PathBuf,
+    pub description: Option<String>,
+    pub validation: Validation,
+    pub fields: BTreeMap<String, Field>,
+    pub indexes: Vec<model::Index>,
+    pub options: model::CollectionOptions,
+    pub ignore_indexes: Vec<String>,
+}
+
+/// One database folder.
+#[derive(Debug, Clone, PartialEq, Default, Serialize)]
+pub struct DatabaseSpec {
+    pub name: String,
+    pub description: Option<String>,
+    pub collections: BTreeMap<String, CollectionSpec>,
+    pub ignore_collections: Vec<String>,
+}
+
+/// A whole schemas root, checked.
+#[derive(Debug, Clone, PartialEq, Default, Serialize)]
+pub struct SchemaSpec {
+    pub databases: BTreeMap<String, DatabaseSpec>,
+}
+
+impl SchemaSpec {
+    /// Look up `db.collection`.
+    pub fn collection(&self, db: &str, collection: &str) -> Option<&CollectionSpec> {
+        self.databases.get(db)?.collections.get(collection)
+    }
+}
+
+/// The result of loading a schemas root: what could be checked, and every problem found.
+#[derive(Debug, Default)]
+pub struct Loaded {
+    pub spec: SchemaSpec,
+    pub diagnostics: Vec<Diagnostic>,
+}
+
+impl Loaded {
+    pub fn has_errors(&self) -> bool {
+        self.diagnostics
+            .iter()
+            .any(|d| d.severity == Severity::Error)
+    }
+
+    pub fn errors(&self) -> impl Iterator<Item = &Diagnostic> {
+        self.diagnostics
+            .iter()
+            .filter(|d| d.severity == Severity::Error)
+    }
+}
+
+/// The raw text of one database folder, read from disk or given in memory.
+#[derive(Debug, Default, Clone)]
+pub struct DatabaseSource {
+    pub name: String,
+    /// `_database.yaml`, if present: (path, text).
+    pub database_file: Option<(PathBuf, String)>,
+    /// Collection files: (path, text), in file-name order.
+    pub collection_files: Vec<(PathBuf, String)>,
+}
+
+/// Read every database folder under `root` (I/O only; no checking).
+pub fn read_root(root: &Path) -> Result<Vec<DatabaseSource>, LoadError> {
+    if !root.is_dir() {
+        return Err(LoadError::Missing(root.to_path_buf()));
+    }
+    let io = |path: &Path| {
+        let path = path.to_path_buf();
+        move |source| LoadError::Io { path, source }
+    };
+    let mut dirs: Vec<PathBuf> = std::fs::read_dir(root)
+        .map_err(io(root))?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.is_dir())
+        .collect();
+    dirs.sort();
+    let mut out = Vec::new();
+    for dir in dirs {
+        let Some(name) = dir.file_name().and_then(|n| n.to_str()) else {
+            continue;
+        };
+        if name.starts_with('.') {
+            continue;
+        }
+        let mut source = DatabaseSource {
+            name: name.to_string(),
+            ..Default::default()
+        };
+        let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
+            .map_err(io(&dir))?
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .filter(|p| {
+                p.is_file()
+                    && matches!(
+                        p.extension().and_then(|e| e.to_str()),
+                        Some("yaml") | Some("yml")
+                    )
+            })
+            .collect();
+        files.sort();
+        for file in files {
+            let text = std::fs::read_to_string(&file).map_err(io(&file))?;
+            let stem = file.file_stem().and_then(|s| s.to_str()).unwrap_or("");
+            if stem == "_database" {
+                source.database_file = Some((file, text));
+            } else {
+                source.collection_files.push((file, text));
+            }
+        }
+        out.push(source);
+    }
+    Ok(out)
+}
+
+/// Check the given database sources (pure: no I/O).
+pub fn check_sources(sources: &[DatabaseSource]) -> Loaded {
+    let mut loaded = Loaded::default();
+    for source in sources {
+        let db = check::check_database(source, &mut loaded.diagnostics);
+        loaded.spec.databases.insert(db.name.clone(), db);
+    }
+    loaded
+}
+
+/// Read and check a schemas root.
+pub fn load_dir(root: &Path) -> Result<Loaded, LoadError> {
+    Ok(check_sources(&read_root(root)?))
+}
