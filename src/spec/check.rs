@@ -990,7 +990,8 @@ fn check_index(
     if !ok {
         return None;
     }
-    for (field, _) in &keys {
+    // A collection that declares no fields leaves its shape undeclared: nothing to warn about.
+    for (field, _) in keys.iter().filter(|_| !fields.is_empty()) {
         if resolve_path(fields, field).is_none() {
             ctx.warn(
                 &p(&kpath, &[field.trim_end_matches(".$**")]),
