@@ -297,7 +297,9 @@ def canonical_fixtures():
         fields = spec.get("fields", {})
         valid = copy.deepcopy(SEED_EXAMPLES.get((db, coll), []))
         start = len(valid)
-        for i in range(start, start + 3):
+        # plans.id is a unique enum of four values: the seed's four plans are all there can be.
+        extra = 0 if (db, coll) == ("botsmith", "plans") else 3
+        for i in range(start, start + extra):
             valid.append(gen.document(fields, i, all_fields=(i == start)))
         # Documents of a collection with unique indexes must not collide.
         write(os.path.join(FIX, "valid", db, f"{coll}.json"), valid)
@@ -372,7 +374,8 @@ def live_data():
         transactions.append({
             "_id": oid(g.hexid()), "user_id": uids[i], "type": ["purchase", "refund", "credit", "debit", "purchase"][i],
             "amount": [9.99, 9.99, 0, 0, 29.0][i], "currency": "USD", "credits_affected": [100, -100, 50, -5, 300][i],
-            "stripe_payment_intent": f"pi_{g.hexid()[:16]}" if i in (0, 1, 4) else None,
+            # Absent (not null) without a payment: the unique index is sparse, and sparse skips only absent fields.
+            **({"stripe_payment_intent": f"pi_{g.hexid()[:16]}"} if i in (0, 1, 4) else {}),
             "status": ["completed", "completed", "completed", "completed", "pending"][i],
             "description": f"transaction {i}", "metadata": {}, "created_at": g.when(), "completed_at": g.when() if i != 4 else None,
         })

@@ -171,3 +171,71 @@ impl Index {
             .join("_")
     }
 }
+
+impl Index {
+    /// The index as a `createIndexes` entry (`{ key, name, unique?, ... }`).
+    pub fn to_create_spec(&self) -> Document {
+        let mut spec = bson::doc! { "key": self.key_document(), "name": &self.name };
+        if self.unique {
+            spec.insert("unique", true);
+        }
+        if self.sparse {
+            spec.insert("sparse", true);
+        }
+        if self.hidden {
+            spec.insert("hidden", true);
+        }
+        if let Some(p) = &self.partial {
+            spec.insert("partialFilterExpression", p.clone());
+        }
+        if let Some(c) = &self.collation {
+            spec.insert("collation", c.clone());
+        }
+        if let Some(s) = self.expire_after {
+            spec.insert("expireAfterSeconds", s);
+        }
+        if let Some(w) = &self.weights {
+            spec.insert("weights", w.clone());
+        }
+        spec
+    }
+}
+
+impl Collection {
+    /// The `create` command for this collection, with its options and validator.
+    pub fn to_create_command(&self) -> Document {
+        let mut cmd = bson::doc! { "create": &self.name };
+        if let Some(c) = &self.options.collation {
+            cmd.insert("collation", c.clone());
+        }
+        if let Some(c) = &self.options.capped {
+            cmd.insert("capped", true);
+            cmd.insert("size", c.size);
+            if let Some(m) = c.max {
+                cmd.insert("max", m);
+            }
+        }
+        if let Some(t) = &self.options.timeseries {
+            let mut ts = bson::doc! { "timeField": &t.time_field };
+            if let Some(m) = &t.meta_field {
+                ts.insert("metaField", m.clone());
+            }
+            if let Some(g) = &t.granularity {
+                ts.insert("granularity", g.clone());
+            }
+            cmd.insert("timeseries", ts);
+        }
+        if self.options.clustered {
+            cmd.insert(
+                "clusteredIndex",
+                bson::doc! { "key": { "_id": 1 }, "unique": true },
+            );
+        }
+        if let Some(v) = &self.validator {
+            cmd.insert("validator", v.document.clone());
+            cmd.insert("validationLevel", v.level.as_str());
+            cmd.insert("validationAction", v.action.as_str());
+        }
+        cmd
+    }
+}

