@@ -56,7 +56,7 @@ pub async fn connect(opts: &ConnectOptions) -> Result<Client> {
         .map_err(|e| anyhow::anyhow!(describe_driver_error(&e)))
         .with_context(|| {
             format!(
-                "cannot reach MongoDB at {shown} within {}s; is the server running? (set --uri or MONGODB_URI; start a local one with `scripts/mongod.sh start`)",
+                "cannot reach MongoDB at {shown} within {}s; is the server running? (set --uri or MONGODB_URI; start a local one with `python3 scripts/mongod.py start`)",
                 opts.server_selection_timeout.as_secs()
             )
         })?;

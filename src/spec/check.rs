@@ -102,12 +102,12 @@ pub(super) fn check_database(source: &DatabaseSource, diags: &mut Vec<Diagnostic
         ..Default::default()
     };
     let mut defaults = ValidationSpec::default();
-    if let Some((file, text)) = &source.database_file {
-        if let Some(raw) = parse_yaml::<DatabaseFile>(file, text, diags) {
-            db.description = raw.description;
-            db.ignore_collections = raw.ignore_collections;
-            defaults = raw.validation.unwrap_or_default();
-        }
+    if let Some((file, text)) = &source.database_file
+        && let Some(raw) = parse_yaml::<DatabaseFile>(file, text, diags)
+    {
+        db.description = raw.description;
+        db.ignore_collections = raw.ignore_collections;
+        defaults = raw.validation.unwrap_or_default();
     }
     if let Some(problem) = database_name_problem(&source.name) {
         let file = source
@@ -282,7 +282,8 @@ fn check_collection(
     })
 }
 
-fn parse_types(ctx: &mut Ctx, path: &[String], spec: &TypeSpec) -> Vec<FieldType> {
+/// The declared types (empty: any) and whether every name was understood.
+fn parse_types(ctx: &mut Ctx, path: &[String], spec: &TypeSpec) -> (Vec<FieldType>, bool) {
     let names: Vec<&String> = match spec {
         TypeSpec::One(n) => vec![n],
         TypeSpec::Many(ns) => ns.iter().collect(),
@@ -293,9 +294,10 @@ fn parse_types(ctx: &mut Ctx, path: &[String], spec: &TypeSpec) -> Vec<FieldType
             &tpath,
             "`type` list is empty; use `any` to allow every type",
         );
-        return Vec::new();
+        return (Vec::new(), false);
     }
     let mut types = Vec::new();
+    let mut understood = true;
     for name in names {
         if name == "any" {
             if matches!(spec, TypeSpec::Many(ns) if ns.len() > 1) {
@@ -303,24 +305,28 @@ fn parse_types(ctx: &mut Ctx, path: &[String], spec: &TypeSpec) -> Vec<FieldType
                     &tpath,
                     "`any` cannot be part of a union; it already allows every type",
                 );
+                return (Vec::new(), false);
             }
-            return Vec::new();
+            return (Vec::new(), true);
         }
         match FieldType::parse(name) {
             Some(t) if types.contains(&t) => {
                 ctx.error(&tpath, format!("type `{name}` is listed twice"))
             }
             Some(t) => types.push(t),
-            None => ctx.error(
-                &tpath,
-                format!(
-                    "unknown type `{name}`, expected one of {}",
-                    FieldType::NAMES.join(", ")
-                ),
-            ),
+            None => {
+                understood = false;
+                ctx.error(
+                    &tpath,
+                    format!(
+                        "unknown type `{name}`, expected one of {}",
+                        FieldType::NAMES.join(", ")
+                    ),
+                )
+            }
         }
     }
-    types
+    (types, understood)
 }
 
 fn check_field(ctx: &mut Ctx, path: &[String], name: &str, spec: &FieldSpec) -> Field {
@@ -334,7 +340,7 @@ fn check_field(ctx: &mut Ctx, path: &[String], name: &str, spec: &FieldSpec) -> 
             format!("field name `{name}` contains `.`; declare nested fields with `type: object` and `fields:`"),
         );
     }
-    let types = parse_types(ctx, path, &spec.ty);
+    let (types, understood) = parse_types(ctx, path, &spec.ty);
     let mut field = Field {
         types,
         nullable: spec.nullable,
@@ -362,6 +368,17 @@ fn check_field(ctx: &mut Ctx, path: &[String], name: &str, spec: &FieldSpec) -> 
     };
     let has = |f: &Field, pred: fn(FieldType) -> bool| f.types.iter().any(|t| pred(*t));
     let type_name = declared(&field);
+    if !understood {
+        // The type is already wrong: checks that depend on it would only add noise. Nested
+        // declarations are still checked so that their own errors show up now.
+        if let Some(items) = &spec.items {
+            check_field(ctx, &p(path, &["items"]), &format!("{name}[]"), items);
+        }
+        for (sname, sspec) in spec.fields.iter().flatten() {
+            check_field(ctx, &p(path, &["fields", sname]), sname, sspec);
+        }
+        return field;
+    }
 
     // Constraints that only make sense for some types.
     let string_only = [
@@ -420,34 +437,34 @@ fn check_field(ctx: &mut Ctx, path: &[String], name: &str, spec: &FieldSpec) -> 
             "`additional_fields` needs `fields` to say which keys are allowed",
         );
     }
-    if let (Some(a), Some(b)) = (spec.min_length, spec.max_length) {
-        if a > b {
-            ctx.error(
-                &p(path, &["min_length"]),
-                format!("min_length {a} is greater than max_length {b}"),
-            );
-        }
+    if let (Some(a), Some(b)) = (spec.min_length, spec.max_length)
+        && a > b
+    {
+        ctx.error(
+            &p(path, &["min_length"]),
+            format!("min_length {a} is greater than max_length {b}"),
+        );
     }
-    if let (Some(a), Some(b)) = (spec.min_items, spec.max_items) {
-        if a > b {
-            ctx.error(
-                &p(path, &["min_items"]),
-                format!("min_items {a} is greater than max_items {b}"),
-            );
-        }
+    if let (Some(a), Some(b)) = (spec.min_items, spec.max_items)
+        && a > b
+    {
+        ctx.error(
+            &p(path, &["min_items"]),
+            format!("min_items {a} is greater than max_items {b}"),
+        );
     }
-    if let (Some(a), Some(b)) = (&spec.minimum, &spec.maximum) {
-        if a.as_f64().unwrap_or(0.0) > b.as_f64().unwrap_or(0.0) {
-            ctx.error(
-                &p(path, &["minimum"]),
-                format!("minimum {a} is greater than maximum {b}"),
-            );
-        }
+    if let (Some(a), Some(b)) = (&spec.minimum, &spec.maximum)
+        && a.as_f64().unwrap_or(0.0) > b.as_f64().unwrap_or(0.0)
+    {
+        ctx.error(
+            &p(path, &["minimum"]),
+            format!("minimum {a} is greater than maximum {b}"),
+        );
     }
-    if let Some(pattern) = &spec.pattern {
-        if pattern.is_empty() {
-            ctx.error(&p(path, &["pattern"]), "`pattern` is empty");
-        }
+    if let Some(pattern) = &spec.pattern
+        && pattern.is_empty()
+    {
+        ctx.error(&p(path, &["pattern"]), "`pattern` is empty");
     }
     field.minimum = spec.minimum.as_ref().map(number_to_bson);
     field.maximum = spec.maximum.as_ref().map(number_to_bson);
@@ -537,9 +554,7 @@ fn check_field(ctx: &mut Ctx, path: &[String], name: &str, spec: &FieldSpec) -> 
 fn yaml_display(v: &Value) -> String {
     match v {
         Value::String(s) => format!("`{s}`"),
-        other => serde_yaml::to_string(other)
-            .map(|s| s.trim().to_string())
-            .unwrap_or_default(),
+        other => serde_json::to_string(other).unwrap_or_default(),
     }
 }
 
@@ -684,11 +699,11 @@ fn check_constraints(field: &Field, value: &Bson) -> Result<(), String> {
     if matches!(value, Bson::Null) {
         return Ok(());
     }
-    if let Some(values) = &field.enum_values {
-        if !values.contains(value) {
-            let list: Vec<String> = values.iter().map(|v| v.to_string()).collect();
-            return Err(format!("{value} is not in the enum [{}]", list.join(", ")));
-        }
+    if let Some(values) = &field.enum_values
+        && !values.contains(value)
+    {
+        let list: Vec<String> = values.iter().map(|v| v.to_string()).collect();
+        return Err(format!("{value} is not in the enum [{}]", list.join(", ")));
     }
     match value {
         Bson::String(s) => {
@@ -719,18 +734,18 @@ fn check_constraints(field: &Field, value: &Bson) -> Result<(), String> {
                         None => {}
                     }
                 }
-                if field.additional_fields == Some(AdditionalFields::Deny) {
-                    if let Some(extra) = doc.keys().find(|k| !fields.contains_key(*k)) {
-                        return Err(format!(
-                            "has undeclared field `{extra}` (additional_fields: deny)"
-                        ));
-                    }
+                if field.additional_fields == Some(AdditionalFields::Deny)
+                    && let Some(extra) = doc.keys().find(|k| !fields.contains_key(*k))
+                {
+                    return Err(format!(
+                        "has undeclared field `{extra}` (additional_fields: deny)"
+                    ));
                 }
             }
         }
         other => {
-            if let Some(x) = as_f64(other) {
-                if field
+            if let Some(x) = as_f64(other)
+                && (field
                     .minimum
                     .as_ref()
                     .and_then(as_f64)
@@ -739,10 +754,9 @@ fn check_constraints(field: &Field, value: &Bson) -> Result<(), String> {
                         .maximum
                         .as_ref()
                         .and_then(as_f64)
-                        .is_some_and(|m| x > m)
-                {
-                    return Err(format!("{x} is outside minimum/maximum"));
-                }
+                        .is_some_and(|m| x > m))
+            {
+                return Err(format!("{x} is outside minimum/maximum"));
             }
         }
     }
@@ -756,25 +770,25 @@ fn check_collation(ctx: &mut Ctx, path: &[String], c: &CollationSpec) -> Documen
             "collation `locale` is empty (use e.g. `en`, `fr`, or `simple`)",
         );
     }
-    if let Some(s) = c.strength {
-        if !(1..=5).contains(&s) {
-            ctx.error(
-                &p(path, &["strength"]),
-                format!("collation strength {s} must be 1 to 5"),
-            );
-        }
+    if let Some(s) = c.strength
+        && !(1..=5).contains(&s)
+    {
+        ctx.error(
+            &p(path, &["strength"]),
+            format!("collation strength {s} must be 1 to 5"),
+        );
     }
     let one_of = |ctx: &mut Ctx, key: &str, v: &Option<String>, allowed: &[&str]| {
-        if let Some(v) = v {
-            if !allowed.contains(&v.as_str()) {
-                ctx.error(
-                    &p(path, &[key]),
-                    format!(
-                        "collation {key} `{v}` must be one of {}",
-                        allowed.join(", ")
-                    ),
-                );
-            }
+        if let Some(v) = v
+            && !allowed.contains(&v.as_str())
+        {
+            ctx.error(
+                &p(path, &[key]),
+                format!(
+                    "collation {key} `{v}` must be one of {}",
+                    allowed.join(", ")
+                ),
+            );
         }
     };
     one_of(ctx, "caseFirst", &c.case_first, &["upper", "lower", "off"]);
@@ -834,15 +848,14 @@ fn check_options(ctx: &mut Ctx, o: &OptionsSpec) -> CollectionOptions {
             );
         }
     }
-    if let Some(t) = &o.timeseries {
-        if let Some(g) = &t.granularity {
-            if !["seconds", "minutes", "hours"].contains(&g.as_str()) {
-                ctx.error(
-                    &p(&base, &["timeseries", "granularity"]),
-                    format!("granularity `{g}` must be seconds, minutes or hours"),
-                );
-            }
-        }
+    if let Some(t) = &o.timeseries
+        && let Some(g) = &t.granularity
+        && !["seconds", "minutes", "hours"].contains(&g.as_str())
+    {
+        ctx.error(
+            &p(&base, &["timeseries", "granularity"]),
+            format!("granularity `{g}` must be seconds, minutes or hours"),
+        );
     }
     let kinds = [o.capped.is_some(), o.timeseries.is_some(), o.clustered]
         .iter()
@@ -1046,19 +1059,19 @@ fn check_index(
                     );
                 } else if keys[0].0 == "_id" {
                     ctx.error(&epath, "a TTL index cannot be on `_id`");
-                } else if let Some(Some(f)) = resolve_path(fields, &keys[0].0) {
-                    if !f.allows(FieldType::Date) || f.types.is_empty() {
-                        let t: Vec<&str> = f.types.iter().map(|t| t.name()).collect();
-                        let t = if t.is_empty() {
-                            "any".to_string()
-                        } else {
-                            t.join(" | ")
-                        };
-                        ctx.error(
+                } else if let Some(Some(f)) = resolve_path(fields, &keys[0].0)
+                    && (!f.allows(FieldType::Date) || f.types.is_empty())
+                {
+                    let t: Vec<&str> = f.types.iter().map(|t| t.name()).collect();
+                    let t = if t.is_empty() {
+                        "any".to_string()
+                    } else {
+                        t.join(" | ")
+                    };
+                    ctx.error(
                             &epath,
                             format!("TTL on `{}` never expires anything: the field is declared as {t}, and TTL needs type date", keys[0].0),
                         );
-                    }
                 }
             }
         }

@@ -29,10 +29,10 @@ pub fn server_uri() -> String {
 }
 
 fn start_server() -> Result<String, String> {
-    if let Ok(uri) = std::env::var("MONGODB_URI") {
-        if !uri.is_empty() {
-            return Ok(uri);
-        }
+    if let Ok(uri) = std::env::var("MONGODB_URI")
+        && !uri.is_empty()
+    {
+        return Ok(uri);
     }
     let dir = std::env::temp_dir().join(format!(
         "mongrate-test-{}-{}",

@@ -1,0 +1,277 @@
+//! The `mongrate` binary as a user runs it: exit codes, messages, and the real server.
+
+mod support;
+
+use assert_cmd::Command;
+use bson::{Document, doc};
+use predicates::prelude::*;
+
+fn mongrate() -> Command {
+    let mut cmd = Command::cargo_bin("mongrate").expect("binary builds");
+    cmd.current_dir(support::repo())
+        .env_remove("MONGODB_URI")
+        .env("NO_COLOR", "1");
+    cmd
+}
+
+#[test]
+fn validate_accepts_the_repository_schemas() {
+    mongrate()
+        .args(["validate", "--schemas", "schemas"])
+        .assert()
+        .code(0)
+        .stdout(predicate::str::contains(
+            "ok: 5 database(s), 48 collection(s)",
+        ));
+}
+
+#[test]
+fn validate_lists_every_error_of_a_broken_copy_with_positions() {
+    let tmp = tempfile::tempdir().unwrap();
+    support::copy_tree(&support::repo().join("schemas"), tmp.path());
+    let contacts = tmp.path().join("workflowai/contacts.yaml");
+    let text = std::fs::read_to_string(&contacts).unwrap();
+    std::fs::write(
+        &contacts,
+        text.replace(
+            "    unique: true\n    collation",
+            "    uniqe: true\n    collation",
+        ),
+    )
+    .unwrap();
+    let usage = tmp.path().join("workflowai/usagelogs.yaml");
+    let text = std::fs::read_to_string(&usage).unwrap();
+    std::fs::write(
+        &usage,
+        text.replace(
+            "status: { type: number, required: true",
+            "status: { type: numbr, required: true",
+        ),
+    )
+    .unwrap();
+    std::fs::write(tmp.path().join("botsmith/broken.yaml"), "fields: [\n").unwrap();
+
+    let out = mongrate()
+        .arg("validate")
+        .arg("--schemas")
+        .arg(tmp.path())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    let root = tmp.path().display().to_string();
+    assert!(
+        stderr.contains(&format!(
+            "{root}/workflowai/contacts.yaml:17:5: error: indexes[0]: unknown key `uniqe`"
+        )),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains(&format!(
+            "{root}/workflowai/usagelogs.yaml:7:19: error: unknown type `numbr`"
+        )),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains(&format!(
+            "{root}/botsmith/broken.yaml:1:9: error: fields: invalid type: sequence, expected a map"
+        )),
+        "{stderr}"
+    );
+    assert!(stderr.contains("3 error(s)"), "{stderr}");
+
+    // JSON output for scripts.
+    let out = mongrate()
+        .arg("validate")
+        .arg("--schemas")
+        .arg(tmp.path())
+        .args(["--format", "json"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(report["valid"], false);
+    assert_eq!(report["diagnostics"].as_array().unwrap().len(), 3);
+}
+
+#[test]
+fn validate_on_a_missing_folder_says_what_to_do() {
+    mongrate()
+        .args(["validate", "--schemas", "no/such/dir"])
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains(
+            "schemas folder `no/such/dir` does not exist (pass --schemas DIR)",
+        ));
+}
+
+#[tokio::test]
+async fn printed_validator_is_accepted_by_a_real_mongod_and_enforced() {
+    let out = mongrate()
+        .args(["validator", "workflowai.contacts"])
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let json: serde_json::Value =
+        serde_json::from_slice(&out.stdout).expect("validator output is JSON");
+    let bson::Bson::Document(validator) = bson::Bson::try_from(json).unwrap() else {
+        panic!("not a document")
+    };
+    assert!(validator.get_document("$jsonSchema").is_ok());
+
+    let client = support::client().await;
+    let db = client.database(&support::unique_db("validator_cli"));
+    db.run_command(doc! { "create": "contacts", "validator": validator.clone() })
+        .await
+        .expect("mongod accepts the validator");
+    let info = db
+        .run_command(doc! { "listCollections": 1, "filter": { "name": "contacts" } })
+        .await
+        .unwrap();
+    let stored = info
+        .get_document("cursor")
+        .unwrap()
+        .get_array("firstBatch")
+        .unwrap()[0]
+        .as_document()
+        .unwrap()
+        .get_document("options")
+        .unwrap()
+        .get_document("validator")
+        .unwrap()
+        .clone();
+    assert_eq!(
+        stored, validator,
+        "the server stores exactly what mongrate generated"
+    );
+
+    let coll = db.collection::<Document>("contacts");
+    let now = bson::DateTime::now();
+    coll.insert_one(doc! { "name": "Ann", "email": "ann@example.com", "message": "hi", "createdAt": now, "updatedAt": now })
+        .await
+        .expect("a valid contact is accepted");
+    let err = coll
+        .insert_one(doc! { "name": "Bob", "email": "not-an-email", "message": "hi", "createdAt": now, "updatedAt": now })
+        .await
+        .expect_err("an invalid email is refused");
+    assert!(
+        err.to_string().contains("121") || err.to_string().contains("Document failed validation"),
+        "{err}"
+    );
+    db.drop().await.ok();
+
+    // Compact canonical form for machines.
+    let out = mongrate()
+        .args(["validator", "workflowai.usagelogs", "--format", "json"])
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(text.trim().lines().count(), 1);
+    assert!(text.contains("\"$numberInt\":\"599\""), "{text}");
+}
+
+#[test]
+fn validator_for_an_unknown_collection_lists_the_known_ones() {
+    mongrate()
+        .args(["validator", "workflowai.nope"])
+        .assert()
+        .code(1)
+        .stderr(
+            predicate::str::contains("no collection `workflowai.nope`")
+                .and(predicate::str::contains("workflowai.contacts")),
+        );
+    mongrate()
+        .args(["validator", "contacts"])
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains("expected <database>.<collection>"));
+}
+
+#[tokio::test]
+async fn seed_loads_fixture_files_into_the_server() {
+    let db_name = support::unique_db("seed_cli");
+    let tmp = tempfile::tempdir().unwrap();
+    support::copy_tree(
+        &support::repo().join("fixtures/valid/workflowai"),
+        &tmp.path().join(&db_name),
+    );
+    for _ in 0..2 {
+        // Twice with --drop: the second run replaces, it does not duplicate.
+        mongrate()
+            .args(["seed", "--drop", "--uri", &support::server_uri()])
+            .arg(tmp.path())
+            .assert()
+            .code(0)
+            .stdout(predicate::str::contains(
+                "seeded 40 document(s) into 10 collection(s)",
+            ));
+    }
+    let client = support::client().await;
+    let n = client
+        .database(&db_name)
+        .collection::<Document>("contacts")
+        .count_documents(doc! {})
+        .await
+        .unwrap();
+    assert_eq!(n, 4);
+    // Without --drop a second load collides on _id and says what to do.
+    mongrate()
+        .args(["seed", "--uri", &support::server_uri()])
+        .arg(tmp.path())
+        .assert()
+        .code(1)
+        .stderr(
+            predicate::str::contains("duplicate key").and(predicate::str::contains("use --drop")),
+        );
+    client.database(&db_name).drop().await.ok();
+}
+
+#[test]
+fn an_unreachable_server_is_one_clear_line_without_the_password() {
+    let tmp = tempfile::tempdir().unwrap();
+    support::copy_tree(
+        &support::repo().join("fixtures/valid/botsmith"),
+        &tmp.path().join("x"),
+    );
+    let out = mongrate()
+        .args([
+            "seed",
+            "--server-timeout",
+            "1",
+            "--uri",
+            "mongodb://admin:hunter2@127.0.0.1:1/?directConnection=true",
+        ])
+        .arg(tmp.path())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.starts_with("error: cannot reach MongoDB at mongodb://admin:****@127.0.0.1:1/"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("hunter2"), "{stderr}");
+    assert!(!stderr.contains("panicked"), "{stderr}");
+}
+
+#[test]
+fn every_command_has_help_with_an_example() {
+    for cmd in ["validate", "validator", "seed"] {
+        mongrate()
+            .args([cmd, "--help"])
+            .assert()
+            .code(0)
+            .stdout(predicate::str::contains("Example: mongrate"));
+    }
+    mongrate()
+        .arg("--frobnicate")
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("unexpected argument"));
+}

@@ -1,0 +1,389 @@
+//! Every spec error the checker knows, each with its message and its file:line:column.
+//! Pure: no server.
+
+use mongrate::spec::{self, DatabaseSource, Diagnostic, Severity};
+use std::path::PathBuf;
+
+fn check(files: &[(&str, &str)]) -> Vec<Diagnostic> {
+    check_db(None, files)
+}
+
+fn check_db(database_file: Option<&str>, files: &[(&str, &str)]) -> Vec<Diagnostic> {
+    let source = DatabaseSource {
+        name: "app".into(),
+        database_file: database_file.map(|t| (PathBuf::from("app/_database.yaml"), t.to_string())),
+        collection_files: files
+            .iter()
+            .map(|(name, text)| (PathBuf::from(format!("app/{name}.yaml")), text.to_string()))
+            .collect(),
+    };
+    spec::check_sources(&[source]).diagnostics
+}
+
+/// Assert exactly one error, containing `needle`, at `line:column`.
+#[track_caller]
+fn one_error(text: &str, needle: &str, line: usize, column: usize) {
+    let diags = check(&[("things", text)]);
+    let errors: Vec<&Diagnostic> = diags
+        .iter()
+        .filter(|d| d.severity == Severity::Error)
+        .collect();
+    assert_eq!(
+        errors.len(),
+        1,
+        "expected one error containing {needle:?}, got {diags:#?}"
+    );
+    let e = errors[0];
+    assert!(
+        e.message.contains(needle),
+        "{:?} does not contain {needle:?}",
+        e.message
+    );
+    assert_eq!(
+        (e.line, e.column),
+        (line, column),
+        "position of {:?}",
+        e.message
+    );
+    assert_eq!(e.file, PathBuf::from("app/things.yaml"));
+}
+
+#[test]
+fn unknown_key_names_the_expected_keys() {
+    one_error(
+        "fields:\n  a: { type: string }\nindexes:\n  - keys: { a: 1 }\n    uniqe: true\n",
+        "unknown key `uniqe`, expected one of `name`, `keys`, `unique`",
+        5,
+        5,
+    );
+    one_error("colection: x\n", "unknown key `colection`", 1, 1);
+}
+
+#[test]
+fn malformed_yaml_is_an_error_with_position() {
+    one_error("fields:\n  a: { type: string\n", "", 3, 1);
+}
+
+#[test]
+fn unknown_type() {
+    one_error(
+        "fields:\n  a: { type: strng }\n",
+        "unknown type `strng`, expected one of string, int",
+        2,
+        14,
+    );
+}
+
+#[test]
+fn default_must_match_type() {
+    one_error(
+        "fields:\n  n: { type: int, default: abc }\n",
+        "default `abc` for field `n` (int): expected int",
+        2,
+        28,
+    );
+    one_error(
+        "fields:\n  n: { type: string, default: null }\n",
+        "null is not allowed; add `nullable: true`",
+        2,
+        31,
+    );
+    one_error(
+        "fields:\n  d: { type: date, default: yesterday }\n",
+        "RFC 3339",
+        2,
+        29,
+    );
+}
+
+#[test]
+fn default_must_be_in_enum() {
+    one_error(
+        "fields:\n  s: { type: string, enum: [new, done], default: old }\n",
+        "is not in the enum",
+        2,
+        50,
+    );
+}
+
+#[test]
+fn default_checked_against_constraints_and_nested_fields() {
+    one_error(
+        "fields:\n  r: { type: int, minimum: 1, maximum: 5, default: 9 }\n",
+        "outside minimum/maximum",
+        2,
+        52,
+    );
+    one_error(
+        "fields:\n  o:\n    type: object\n    default: { a: 1 }\n    fields:\n      a: { type: string }\n",
+        "`a`: expected string",
+        4,
+        14,
+    );
+    one_error(
+        "fields:\n  t: { type: array, items: { type: string, enum: [x, y] }, default: [x, z] }\n",
+        "default [\"x\",\"z\"] for field `t` (array): \"z\" is not in the enum",
+        2,
+        69,
+    );
+}
+
+#[test]
+fn enum_value_of_wrong_type() {
+    one_error(
+        "fields:\n  n: { type: int, enum: [1, two, 3] }\n",
+        "enum value `two` is not a int",
+        2,
+        29,
+    );
+    one_error(
+        "fields:\n  n: { type: int, enum: [1, 1] }\n",
+        "listed twice",
+        2,
+        29,
+    );
+    one_error(
+        "fields:\n  s: { type: string, enum: [a, null] }\n",
+        "not `nullable: true`",
+        2,
+        32,
+    );
+}
+
+#[test]
+fn constraints_must_fit_the_type() {
+    one_error(
+        "fields:\n  n: { type: int, max_length: 3 }\n",
+        "`max_length` applies to strings, but field `n` is int",
+        2,
+        19,
+    );
+    one_error(
+        "fields:\n  s: { type: string, minimum: 3 }\n",
+        "`minimum` applies to numbers",
+        2,
+        22,
+    );
+    one_error(
+        "fields:\n  s: { type: string, items: { type: int } }\n",
+        "`items` applies to arrays",
+        2,
+        22,
+    );
+    one_error(
+        "fields:\n  s: { type: string, fields: { a: { type: int } } }\n",
+        "`fields` applies to objects",
+        2,
+        22,
+    );
+    one_error(
+        "fields:\n  s: { type: string, min_length: 5, max_length: 2 }\n",
+        "min_length 5 is greater than max_length 2",
+        2,
+        34,
+    );
+    one_error(
+        "fields:\n  n: { type: int, minimum: 5, maximum: 2 }\n",
+        "minimum 5 is greater than maximum 2",
+        2,
+        28,
+    );
+}
+
+#[test]
+fn field_names() {
+    one_error("fields:\n  a.b: { type: string }\n", "contains `.`", 2, 3);
+    one_error(
+        "fields:\n  $x: { type: string }\n",
+        "cannot start with `$`",
+        2,
+        3,
+    );
+}
+
+#[test]
+fn union_rules() {
+    one_error(
+        "fields:\n  a: { type: [string, any] }\n",
+        "`any` cannot be part of a union",
+        2,
+        14,
+    );
+    let diags = check(&[(
+        "things",
+        "fields:\n  a: { type: [string, int], enum: [x, 3], default: 3 }\n",
+    )]);
+    assert!(diags.is_empty(), "{diags:#?}");
+}
+
+#[test]
+fn duplicate_index_identity_or_name() {
+    one_error(
+        "fields:\n  a: { type: string }\nindexes:\n  - keys: { a: 1 }\n  - keys: { a: 1 }\n    name: other\n",
+        "same keys, collation and partial filter as index #1",
+        5,
+        11,
+    );
+    one_error(
+        "fields:\n  a: { type: string }\n  b: { type: string }\nindexes:\n  - keys: { a: 1 }\n    name: ix\n  - keys: { b: 1 }\n    name: ix\n",
+        "index name `ix` is already used by index #1",
+        8,
+        11,
+    );
+    // Same keys with a different collation is a different index.
+    let diags = check(&[(
+        "things",
+        "fields:\n  a: { type: string }\nindexes:\n  - keys: { a: 1 }\n  - keys: { a: 1 }\n    name: a_fr\n    collation: { locale: fr }\n",
+    )]);
+    assert!(diags.is_empty(), "{diags:#?}");
+}
+
+#[test]
+fn ttl_rules() {
+    one_error(
+        "fields:\n  a: { type: date }\n  b: { type: date }\nindexes:\n  - keys: { a: 1, b: 1 }\n    expire_after: 90d\n",
+        "a TTL (`expire_after`) index must have a single key; this one has 2",
+        6,
+        19,
+    );
+    one_error(
+        "fields:\n  a: { type: string }\nindexes:\n  - keys: { a: 1 }\n    expire_after: 3600\n",
+        "TTL on `a` never expires anything: the field is declared as string",
+        5,
+        19,
+    );
+    one_error(
+        "fields:\n  a: { type: date }\nindexes:\n  - keys: { a: 1 }\n    expire_after: 90 days\n",
+        "unknown unit",
+        5,
+        19,
+    );
+}
+
+#[test]
+fn index_key_and_option_rules() {
+    one_error(
+        "indexes:\n  - keys: { a: up }\n",
+        "`up` is not an index type",
+        2,
+        16,
+    );
+    one_error("indexes:\n  - keys: {}\n", "index `keys` is empty", 2, 11);
+    one_error(
+        "indexes:\n  - keys: { a: hashed }\n    unique: true\n",
+        "hashed indexes cannot be unique",
+        3,
+        13,
+    );
+    one_error(
+        "indexes:\n  - keys: { a: 1 }\n    sparse: true\n    partial: { a: { $exists: true } }\n",
+        "`sparse` and `partial` cannot be combined",
+        3,
+        13,
+    );
+    one_error(
+        "indexes:\n  - keys: { a: 1 }\n    weights: { a: 2 }\n",
+        "`weights` applies only to text indexes",
+        3,
+        5,
+    );
+    one_error(
+        "indexes:\n  - keys: { _id: 1 }\n",
+        "the `_id` index exists on every collection",
+        2,
+        11,
+    );
+    one_error(
+        "indexes:\n  - keys: { a: 1 }\n    collation: { locale: fr, strength: 7 }\n",
+        "collation strength 7 must be 1 to 5",
+        3,
+        40,
+    );
+}
+
+#[test]
+fn index_on_undeclared_field_is_a_warning() {
+    let diags = check(&[(
+        "things",
+        "fields:\n  a: { type: string }\n  o: { type: object }\n  m:\n    type: array\n    items: { type: object, fields: { role: { type: string } } }\nindexes:\n  - keys: { b: 1 }\n  - keys: { o.any.path: 1 }\n  - keys: { m.role: 1 }\n  - keys: { m.0.role: 1 }\n",
+    )]);
+    assert_eq!(diags.len(), 1, "{diags:#?}");
+    assert_eq!(diags[0].severity, Severity::Warning);
+    assert!(
+        diags[0]
+            .message
+            .contains("index key `b` is not a declared field")
+    );
+    assert_eq!((diags[0].line, diags[0].column), (8, 16));
+}
+
+#[test]
+fn duplicate_collection_across_files() {
+    let diags = check(&[
+        ("a", "collection: things\nfields:\n  x: { type: string }\n"),
+        ("b", "collection: things\n"),
+    ]);
+    assert_eq!(diags.len(), 1, "{diags:#?}");
+    assert!(
+        diags[0]
+            .message
+            .contains("collection `app.things` is already declared in app/a.yaml")
+    );
+    assert_eq!(diags[0].file, PathBuf::from("app/b.yaml"));
+    assert_eq!((diags[0].line, diags[0].column), (1, 1));
+}
+
+#[test]
+fn required_inside_optional_object_is_fine() {
+    let diags = check(&[(
+        "things",
+        "fields:\n  address:\n    type: object\n    fields:\n      city: { type: string, required: true }\n",
+    )]);
+    assert!(diags.is_empty(), "{diags:#?}");
+}
+
+#[test]
+fn collection_options_rules() {
+    one_error(
+        "options:\n  capped: { size: 0 }\n",
+        "capped `size` must be a positive number of bytes",
+        2,
+        19,
+    );
+    one_error(
+        "options:\n  capped: { size: 100 }\n  clustered: true\n",
+        "`capped`, `timeseries` and `clustered` cannot be combined",
+        1,
+        1,
+    );
+    one_error("collection: system.views\n", "reserved by MongoDB", 1, 13);
+}
+
+#[test]
+fn database_defaults_and_their_errors() {
+    let diags = check_db(Some("validation: { level: lenient }\n"), &[]);
+    assert_eq!(diags.len(), 1, "{diags:#?}");
+    assert!(
+        diags[0].message.contains("unknown variant `lenient`"),
+        "{}",
+        diags[0].message
+    );
+    assert_eq!(diags[0].file, PathBuf::from("app/_database.yaml"));
+}
+
+#[test]
+fn every_error_is_reported_not_just_the_first() {
+    let diags = check(&[
+        (
+            "a",
+            "fields:\n  x: { type: strng }\n  y: { type: int, default: no }\n",
+        ),
+        ("b", "fields: [\n"),
+        ("c", "indexes:\n  - keys: { z: sideways }\n"),
+    ]);
+    let errors = diags
+        .iter()
+        .filter(|d| d.severity == Severity::Error)
+        .count();
+    assert_eq!(errors, 4, "{diags:#?}");
+}
