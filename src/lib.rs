@@ -16,7 +16,12 @@
 pub mod cli;
 pub mod commands;
 pub mod db;
+pub mod diff;
 pub mod extjson;
 pub mod jsonschema;
 pub mod model;
+pub mod normalize;
+pub mod ops;
+pub mod plan;
+pub mod render;
 pub mod spec;

@@ -28,12 +28,24 @@ pub struct Database {
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct Collection {
     pub name: String,
+    /// A plain collection, a view or a time-series collection (as the server reports it).
+    pub kind: CollectionKind,
     pub options: CollectionOptions,
     pub validator: Option<Validator>,
     /// Secondary indexes, in declaration order (the implicit `_id_` index is not listed).
     pub indexes: Vec<Index>,
     /// Index names or glob patterns owned by something else.
     pub ignore_indexes: Vec<String>,
+}
+
+/// What a namespace is on the server.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum CollectionKind {
+    #[default]
+    Collection,
+    View,
+    Timeseries,
 }
 
 /// Options fixed when a collection is created; changing one means recreating the collection.
@@ -109,6 +121,8 @@ pub enum IndexKind {
     Text,
     TwoDSphere,
     Hashed,
+    /// A key type the spec cannot declare (e.g. `2d`), as found on a server.
+    Other(String),
 }
 
 impl IndexKind {
@@ -120,17 +134,19 @@ impl IndexKind {
             Self::Text => "text".into(),
             Self::TwoDSphere => "2dsphere".into(),
             Self::Hashed => "hashed".into(),
+            Self::Other(s) => s.as_str().into(),
         }
     }
 
     /// The fragment the server uses when it names an index after its keys.
-    pub fn name_part(&self) -> &'static str {
+    pub fn name_part(&self) -> &str {
         match self {
             Self::Asc => "1",
             Self::Desc => "-1",
             Self::Text => "text",
             Self::TwoDSphere => "2dsphere",
             Self::Hashed => "hashed",
+            Self::Other(s) => s,
         }
     }
 }
@@ -140,6 +156,8 @@ impl IndexKind {
 pub struct Index {
     /// The name on the server: declared, or the server's default (`a_1_b_-1`).
     pub name: String,
+    /// Whether the spec chose the name. An undeclared name is not compared.
+    pub name_declared: bool,
     /// Key pattern in order. A wildcard key is the path ending in `$**` with `Asc`.
     pub keys: Vec<(String, IndexKind)>,
     pub unique: bool,

@@ -1,6 +1,11 @@
 //! One module per command: turn arguments into options, call the core, print the outcome.
 //! This layer (with `main.rs`) is the only code that prints.
 
+pub mod apply;
+pub mod check;
+pub mod diff;
+pub mod engine;
+pub mod plan;
 pub mod seed;
 pub mod validate;
 pub mod validator;
@@ -23,6 +28,10 @@ pub fn run(cli: Cli) -> Result<i32> {
         Command::Validate => validate::run(&cli.global),
         Command::Validator(args) => validator::run(&cli.global, &args),
         Command::Seed(args) => seed::run(&cli.global, &args),
+        Command::Plan(args) => plan::run(&cli.global, &args),
+        Command::Apply(args) => apply::run(&cli.global, &args),
+        Command::Check(args) => check::run(&cli.global, &args),
+        Command::Diff(args) => diff::run(&cli.global, &args),
     }
 }
 

@@ -1,6 +1,10 @@
 //! The only code that talks to the MongoDB driver: connecting (with redacted, actionable
 //! errors) and loading seed data.
 
+pub mod apply;
+pub mod execute;
+pub mod inspect;
+pub mod safety;
 pub mod seed;
 
 use anyhow::{Context, Result};

@@ -262,6 +262,21 @@ fn check_collection(
         index_paths.push(path);
         indexes.push(index);
     }
+    if let Some(default) = &options.collation
+        && default.get_str("locale") != Ok("simple")
+    {
+        for (index, path) in indexes.iter().zip(&index_paths) {
+            if index.collation.is_none() && index.keys.iter().any(|(_, k)| *k == IndexKind::Text) {
+                ctx.error(
+                    &p(path, &["keys"]),
+                    format!(
+                        "text index `{}` cannot use the collection's default collation; add `collation: {{ locale: simple }}` to it",
+                        index.name
+                    ),
+                );
+            }
+        }
+    }
     if options.timeseries.is_some() && raw.indexes.iter().any(|i| i.unique) {
         ctx.error(
             &["indexes".to_string()],
@@ -1122,6 +1137,7 @@ fn check_index(
     });
     Some(model::Index {
         name,
+        name_declared: spec.name.is_some(),
         keys,
         unique: spec.unique,
         sparse: spec.sparse,

@@ -23,6 +23,11 @@ pub fn to_model(spec: &SchemaSpec) -> model::Schema {
                 name.clone(),
                 model::Collection {
                     name: name.clone(),
+                    kind: if c.options.timeseries.is_some() {
+                        model::CollectionKind::Timeseries
+                    } else {
+                        model::CollectionKind::Collection
+                    },
                     options: c.options.clone(),
                     validator,
                     indexes: c.indexes.clone(),

@@ -1,0 +1,63 @@
+//! Execute a plan's runnable steps in order, reporting progress through a [`Reporter`], and stop
+//! at the first failure with a record of what was and was not applied.
+
+use super::execute::execute;
+use crate::plan::Step;
+use mongodb::Client;
+
+/// Progress of long work; the CLI implements it with a progress bar. Core code never prints.
+pub trait Reporter {
+    /// `total` steps are about to run.
+    fn start(&mut self, _total: usize) {}
+    /// Step `index` (0-based) is running.
+    fn step_started(&mut self, _index: usize, _step: &Step) {}
+    /// Step `index` finished.
+    fn step_done(&mut self, _index: usize, _step: &Step) {}
+    fn finish(&mut self) {}
+}
+
+/// A reporter that reports nothing.
+pub struct Silent;
+impl Reporter for Silent {}
+
+/// A step that failed, and where the run stands.
+#[derive(Debug, thiserror::Error)]
+#[error("step {failed_index} of {total} failed: {summary}: {message}")]
+pub struct ApplyError {
+    /// 1-based position of the failed step among the runnable steps.
+    pub failed_index: usize,
+    pub total: usize,
+    pub summary: String,
+    pub message: String,
+    /// Summaries of the steps applied before the failure.
+    pub applied: Vec<String>,
+    /// Summaries of the steps not applied (the failed one included).
+    pub not_applied: Vec<String>,
+}
+
+/// Run every step that is not skipped; returns how many ran.
+pub async fn apply_steps(
+    client: &Client,
+    steps: &[Step],
+    reporter: &mut dyn Reporter,
+) -> Result<usize, ApplyError> {
+    let runnable: Vec<&Step> = steps.iter().filter(|s| s.skipped.is_none()).collect();
+    reporter.start(runnable.len());
+    for (i, step) in runnable.iter().enumerate() {
+        reporter.step_started(i, step);
+        if let Err(e) = execute(client, &step.op).await {
+            reporter.finish();
+            return Err(ApplyError {
+                failed_index: i + 1,
+                total: runnable.len(),
+                summary: step.op.summary(),
+                message: format!("{e:#}"),
+                applied: runnable[..i].iter().map(|s| s.op.summary()).collect(),
+                not_applied: runnable[i..].iter().map(|s| s.op.summary()).collect(),
+            });
+        }
+        reporter.step_done(i, step);
+    }
+    reporter.finish();
+    Ok(runnable.len())
+}

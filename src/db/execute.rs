@@ -1,0 +1,165 @@
+//! Run one [`Operation`] against the server, idempotently: "already exists" and "not found"
+//! answers that mean the operation's goal already holds count as success.
+
+use super::describe_driver_error;
+use crate::ops::Operation;
+use anyhow::{Result, bail};
+use bson::{Document, doc};
+use mongodb::Client;
+
+/// Server error codes with a meaning for idempotency.
+mod code {
+    pub const NAMESPACE_NOT_FOUND: i32 = 26;
+    pub const INDEX_NOT_FOUND: i32 = 27;
+    pub const NAMESPACE_EXISTS: i32 = 48;
+}
+
+fn server_code(e: &mongodb::error::Error) -> Option<i32> {
+    match e.kind.as_ref() {
+        mongodb::error::ErrorKind::Command(c) => Some(c.code),
+        _ => None,
+    }
+}
+
+async fn run(client: &Client, db: &str, cmd: Document, ok_codes: &[i32]) -> Result<()> {
+    match client.database(db).run_command(cmd).await {
+        Ok(_) => Ok(()),
+        Err(e) if server_code(&e).is_some_and(|c| ok_codes.contains(&c)) => Ok(()),
+        Err(e) => bail!("{}", describe_driver_error(&e)),
+    }
+}
+
+/// Execute `op`. Errors carry the server's code and message.
+pub async fn execute(client: &Client, op: &Operation) -> Result<()> {
+    match op {
+        Operation::CreateCollection {
+            db,
+            collection,
+            options,
+        } => {
+            let mut cmd = doc! { "create": collection };
+            cmd.extend(options.clone());
+            run(client, db, cmd, &[code::NAMESPACE_EXISTS]).await
+        }
+        Operation::DropCollection { db, collection } => {
+            run(
+                client,
+                db,
+                doc! { "drop": collection },
+                &[code::NAMESPACE_NOT_FOUND],
+            )
+            .await
+        }
+        Operation::CreateIndex {
+            db,
+            collection,
+            index,
+        } => {
+            run(
+                client,
+                db,
+                doc! { "createIndexes": collection, "indexes": [index.clone()] },
+                &[],
+            )
+            .await
+        }
+        Operation::DropIndex {
+            db,
+            collection,
+            name,
+        } => {
+            run(
+                client,
+                db,
+                doc! { "dropIndexes": collection, "index": name },
+                &[code::INDEX_NOT_FOUND, code::NAMESPACE_NOT_FOUND],
+            )
+            .await
+        }
+        Operation::ModifyIndex {
+            db,
+            collection,
+            name,
+            expire_after,
+            hidden,
+        } => {
+            let mut index = doc! { "name": name };
+            if let Some(s) = expire_after {
+                index.insert("expireAfterSeconds", *s);
+            }
+            if let Some(h) = hidden {
+                index.insert("hidden", *h);
+            }
+            run(
+                client,
+                db,
+                doc! { "collMod": collection, "index": index },
+                &[],
+            )
+            .await
+        }
+        Operation::MakeIndexUnique {
+            db,
+            collection,
+            name,
+        } => {
+            if index_is_unique(client, db, collection, name).await? {
+                return Ok(());
+            }
+            run(
+                client,
+                db,
+                doc! { "collMod": collection, "index": { "name": name, "prepareUnique": true } },
+                &[],
+            )
+            .await?;
+            run(
+                client,
+                db,
+                doc! { "collMod": collection, "index": { "name": name, "unique": true } },
+                &[],
+            )
+            .await
+        }
+        Operation::SetValidator {
+            db,
+            collection,
+            validator,
+            level,
+            action,
+        } => {
+            run(
+                client,
+                db,
+                doc! {
+                    "collMod": collection,
+                    "validator": validator.clone().unwrap_or_default(),
+                    "validationLevel": level.as_str(),
+                    "validationAction": action.as_str(),
+                },
+                &[],
+            )
+            .await
+        }
+    }
+}
+
+async fn index_is_unique(client: &Client, db: &str, coll: &str, name: &str) -> Result<bool> {
+    let reply = client
+        .database(db)
+        .run_command(doc! { "listIndexes": coll })
+        .await;
+    let reply = match reply {
+        Ok(r) => r,
+        Err(e) => bail!("{}", describe_driver_error(&e)),
+    };
+    Ok(reply
+        .get_document("cursor")
+        .and_then(|c| c.get_array("firstBatch"))
+        .map(|a| {
+            a.iter()
+                .filter_map(|d| d.as_document())
+                .any(|d| d.get_str("name") == Ok(name) && d.get_bool("unique").unwrap_or(false))
+        })
+        .unwrap_or(false))
+}

@@ -1,0 +1,347 @@
+//! Read a live server into the canonical [`model::Schema`].
+//!
+//! One round trip on MongoDB 6.0+: `[{ $listCatalog: {} }, { $match: { db: { $in: [...] } } }]`
+//! on `admin` returns every collection's options and index specs. When the user may not run it
+//! (or the server is older), fall back to `listCollections` per database and `listIndexes` per
+//! collection, run concurrently.
+
+use super::describe_driver_error;
+use crate::model::{
+    self, Capped, Collection, CollectionKind, CollectionOptions, Index, IndexKind, Timeseries,
+    ValidationAction, ValidationLevel, Validator,
+};
+use anyhow::{Context, Result};
+use bson::{Bson, Document, doc};
+use futures_util::{StreamExt, TryStreamExt, stream};
+use mongodb::Client;
+use std::collections::BTreeMap;
+
+/// Which databases to read.
+#[derive(Debug, Clone)]
+pub enum Scope {
+    /// These databases (those the schemas root names).
+    Databases(Vec<String>),
+    /// Every database but `admin`, `local` and `config`.
+    All,
+}
+
+const SYSTEM_DBS: [&str; 3] = ["admin", "local", "config"];
+
+/// Read the server's collections, options, validators and indexes.
+pub async fn inspect(client: &Client, scope: &Scope) -> Result<model::Schema> {
+    let mut schema = model::Schema::default();
+    if let Scope::Databases(dbs) = scope {
+        for db in dbs {
+            schema.databases.insert(
+                db.clone(),
+                model::Database {
+                    name: db.clone(),
+                    ..Default::default()
+                },
+            );
+        }
+    }
+    let entries = match list_catalog(client, scope).await {
+        Ok(entries) => entries,
+        Err(e) if catalog_unavailable(&e) => fallback_entries(client, scope).await?,
+        Err(e) => {
+            return Err(anyhow::anyhow!(describe_driver_error(&e)))
+                .context("reading the server's catalog ($listCatalog)");
+        }
+    };
+    // Time-series options live on their `system.buckets.<name>` collection.
+    let mut buckets: BTreeMap<(String, String), Document> = BTreeMap::new();
+    for e in &entries {
+        if let Some(base) = e.name.strip_prefix("system.buckets.") {
+            buckets.insert((e.db.clone(), base.to_string()), e.options.clone());
+        }
+    }
+    let mut timeseries: Vec<(String, String)> = Vec::new();
+    for e in entries {
+        if e.name.starts_with("system.") {
+            continue;
+        }
+        let db = schema
+            .databases
+            .entry(e.db.clone())
+            .or_insert_with(|| model::Database {
+                name: e.db.clone(),
+                ..Default::default()
+            });
+        let mut c = Collection {
+            name: e.name.clone(),
+            kind: e.kind,
+            ..Default::default()
+        };
+        let options = if e.kind == CollectionKind::Timeseries {
+            timeseries.push((e.db.clone(), e.name.clone()));
+            buckets
+                .get(&(e.db.clone(), e.name.clone()))
+                .cloned()
+                .unwrap_or_default()
+        } else {
+            e.options.clone()
+        };
+        read_options(&mut c, &options, e.kind);
+        c.indexes = e.indexes.iter().filter_map(parse_index).collect();
+        db.collections.insert(e.name, c);
+    }
+    // Indexes of time-series collections, in their user-facing form.
+    for (db, name) in timeseries {
+        let specs = list_indexes(client, &db, &name).await?;
+        if let Some(c) = schema
+            .databases
+            .get_mut(&db)
+            .and_then(|d| d.collections.get_mut(&name))
+        {
+            c.indexes = specs.iter().filter_map(parse_index).collect();
+        }
+    }
+    Ok(schema)
+}
+
+/// One namespace as the catalog describes it.
+struct Entry {
+    db: String,
+    name: String,
+    kind: CollectionKind,
+    options: Document,
+    indexes: Vec<Document>,
+}
+
+fn catalog_unavailable(e: &mongodb::error::Error) -> bool {
+    // Unauthorized, or an unknown stage on an older server.
+    matches!(e.kind.as_ref(), mongodb::error::ErrorKind::Command(c) if [13, 40324, 8000].contains(&c.code))
+}
+
+fn kind_of(t: &str) -> CollectionKind {
+    match t {
+        "view" => CollectionKind::View,
+        "timeseries" => CollectionKind::Timeseries,
+        _ => CollectionKind::Collection,
+    }
+}
+
+async fn list_catalog(client: &Client, scope: &Scope) -> mongodb::error::Result<Vec<Entry>> {
+    let filter = match scope {
+        Scope::Databases(dbs) => doc! { "db": { "$in": dbs.clone() } },
+        Scope::All => doc! { "db": { "$nin": SYSTEM_DBS.to_vec() } },
+    };
+    let pipeline = vec![
+        doc! { "$listCatalog": {} },
+        doc! { "$match": filter },
+        doc! { "$project": { "db": 1, "name": 1, "type": 1, "md.options": 1, "md.indexes.spec": 1, "md.indexes.ready": 1 } },
+    ];
+    let docs: Vec<Document> = client
+        .database("admin")
+        .aggregate(pipeline)
+        .await?
+        .try_collect()
+        .await?;
+    Ok(docs
+        .into_iter()
+        .map(|d| {
+            let md = d.get_document("md").cloned().unwrap_or_default();
+            Entry {
+                db: d.get_str("db").unwrap_or_default().to_string(),
+                name: d.get_str("name").unwrap_or_default().to_string(),
+                kind: kind_of(d.get_str("type").unwrap_or("collection")),
+                options: md.get_document("options").cloned().unwrap_or_default(),
+                indexes: md
+                    .get_array("indexes")
+                    .map(|a| {
+                        a.iter()
+                            .filter_map(|i| i.as_document()?.get_document("spec").ok().cloned())
+                            .collect()
+                    })
+                    .unwrap_or_default(),
+            }
+        })
+        .collect())
+}
+
+async fn database_names(client: &Client, scope: &Scope) -> Result<Vec<String>> {
+    Ok(match scope {
+        Scope::Databases(dbs) => dbs.clone(),
+        Scope::All => client
+            .list_database_names()
+            .await
+            .map_err(|e| anyhow::anyhow!(describe_driver_error(&e)))
+            .context("listing databases")?
+            .into_iter()
+            .filter(|d| !SYSTEM_DBS.contains(&d.as_str()))
+            .collect(),
+    })
+}
+
+async fn list_indexes(client: &Client, db: &str, coll: &str) -> Result<Vec<Document>> {
+    let reply = client
+        .database(db)
+        .run_command(doc! { "listIndexes": coll })
+        .await;
+    match reply {
+        Ok(r) => Ok(r
+            .get_document("cursor")
+            .and_then(|c| c.get_array("firstBatch"))
+            .map(|a| a.iter().filter_map(|d| d.as_document().cloned()).collect())
+            .unwrap_or_default()),
+        // Dropped meanwhile.
+        Err(e) if matches!(e.kind.as_ref(), mongodb::error::ErrorKind::Command(c) if c.code == 26) => {
+            Ok(Vec::new())
+        }
+        Err(e) => Err(anyhow::anyhow!(describe_driver_error(&e)))
+            .with_context(|| format!("listIndexes on {db}.{coll}")),
+    }
+}
+
+async fn fallback_entries(client: &Client, scope: &Scope) -> Result<Vec<Entry>> {
+    let mut entries = Vec::new();
+    for db in database_names(client, scope).await? {
+        let colls: Vec<Document> = client
+            .database(&db)
+            .run_command(doc! { "listCollections": 1, "nameOnly": false })
+            .await
+            .map_err(|e| anyhow::anyhow!(describe_driver_error(&e)))
+            .with_context(|| format!("listCollections on {db}"))?
+            .get_document("cursor")
+            .and_then(|c| c.get_array("firstBatch"))
+            .map(|a| a.iter().filter_map(|d| d.as_document().cloned()).collect())
+            .unwrap_or_default();
+        for c in colls {
+            entries.push(Entry {
+                db: db.clone(),
+                name: c.get_str("name").unwrap_or_default().to_string(),
+                kind: kind_of(c.get_str("type").unwrap_or("collection")),
+                options: c.get_document("options").cloned().unwrap_or_default(),
+                indexes: Vec::new(),
+            });
+        }
+    }
+    // listIndexes for every plain collection, 16 at a time.
+    let wanted: Vec<(usize, String, String)> = entries
+        .iter()
+        .enumerate()
+        .filter(|(_, e)| e.kind == CollectionKind::Collection)
+        .map(|(i, e)| (i, e.db.clone(), e.name.clone()))
+        .collect();
+    let results: Vec<(usize, Result<Vec<Document>>)> = stream::iter(wanted)
+        .map(|(i, db, name)| async move { (i, list_indexes(client, &db, &name).await) })
+        .buffer_unordered(16)
+        .collect()
+        .await;
+    for (i, r) in results {
+        entries[i].indexes = r?;
+    }
+    Ok(entries)
+}
+
+fn read_options(c: &mut Collection, o: &Document, kind: CollectionKind) {
+    let mut options = CollectionOptions {
+        collation: o.get_document("collation").ok().cloned(),
+        ..Default::default()
+    };
+    if o.get_bool("capped").unwrap_or(false) {
+        options.capped = Some(Capped {
+            size: o.get("size").and_then(as_i64).unwrap_or(0),
+            max: o.get("max").and_then(as_i64).filter(|m| *m > 0),
+        });
+    }
+    if let Ok(ts) = o.get_document("timeseries") {
+        options.timeseries = Some(Timeseries {
+            time_field: ts.get_str("timeField").unwrap_or_default().to_string(),
+            meta_field: ts.get_str("metaField").ok().map(str::to_string),
+            granularity: ts.get_str("granularity").ok().map(str::to_string),
+        });
+    }
+    // Time-series buckets are clustered by construction; that is not a user option.
+    options.clustered = kind == CollectionKind::Collection && o.get("clusteredIndex").is_some();
+    if let Ok(v) = o.get_document("validator")
+        && !v.is_empty()
+        && kind != CollectionKind::Timeseries
+    {
+        c.validator = Some(Validator {
+            document: v.clone(),
+            level: match o.get_str("validationLevel").unwrap_or("strict") {
+                "moderate" => ValidationLevel::Moderate,
+                "off" => ValidationLevel::Off,
+                _ => ValidationLevel::Strict,
+            },
+            action: match o.get_str("validationAction").unwrap_or("error") {
+                "warn" => ValidationAction::Warn,
+                _ => ValidationAction::Error,
+            },
+        });
+    }
+    c.options = options;
+}
+
+fn as_i64(b: &Bson) -> Option<i64> {
+    match b {
+        Bson::Int32(i) => Some(i64::from(*i)),
+        Bson::Int64(i) => Some(*i),
+        Bson::Double(d) => Some(*d as i64),
+        _ => None,
+    }
+}
+
+/// A server index spec → model index; `None` for `_id_` and clustered indexes.
+pub fn parse_index(spec: &Document) -> Option<Index> {
+    let name = spec.get_str("name").ok()?.to_string();
+    if name == "_id_" || spec.get_bool("clustered").unwrap_or(false) {
+        return None;
+    }
+    let key = spec.get_document("key").ok()?;
+    let weights = spec.get_document("weights").ok();
+    let mut keys = Vec::new();
+    for (path, v) in key {
+        match (path.as_str(), v) {
+            ("_fts", _) => {
+                // The text fields are those of `weights`.
+                for field in weights
+                    .map(|w| w.keys().cloned().collect::<Vec<_>>())
+                    .unwrap_or_default()
+                {
+                    keys.push((field, IndexKind::Text));
+                }
+            }
+            ("_ftsx", _) => {}
+            (_, Bson::String(s)) => keys.push((
+                path.clone(),
+                match s.as_str() {
+                    "text" => IndexKind::Text,
+                    "2dsphere" => IndexKind::TwoDSphere,
+                    "hashed" => IndexKind::Hashed,
+                    other => IndexKind::Other(other.to_string()),
+                },
+            )),
+            (_, other) => {
+                let n = match other {
+                    Bson::Int32(i) => f64::from(*i),
+                    Bson::Int64(i) => *i as f64,
+                    Bson::Double(d) => *d,
+                    _ => 1.0,
+                };
+                keys.push((
+                    path.clone(),
+                    if n < 0.0 {
+                        IndexKind::Desc
+                    } else {
+                        IndexKind::Asc
+                    },
+                ));
+            }
+        }
+    }
+    Some(Index {
+        name,
+        name_declared: true,
+        keys,
+        unique: spec.get_bool("unique").unwrap_or(false),
+        sparse: spec.get_bool("sparse").unwrap_or(false),
+        hidden: spec.get_bool("hidden").unwrap_or(false),
+        partial: spec.get_document("partialFilterExpression").ok().cloned(),
+        collation: spec.get_document("collation").ok().cloned(),
+        expire_after: spec.get("expireAfterSeconds").and_then(as_i64),
+        weights: weights.cloned(),
+    })
+}

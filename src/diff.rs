@@ -1,0 +1,343 @@
+//! The diff: two normalised [`Schema`]s in, semantic [`Change`]s out. Pure.
+//!
+//! Index identity is key pattern + collation + partial filter (DESIGN §4); the name is compared
+//! only when the spec declares it. Objects the desired side marks as owned elsewhere
+//! (`ignore_indexes`, `ignore_collections`) are never reported.
+
+use crate::model::{Collection, CollectionKind, Database, Index, Schema, Validator};
+use crate::normalize::canonical_validator;
+use serde::Serialize;
+
+/// One semantic difference, located by database and collection.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Change {
+    pub db: String,
+    pub collection: String,
+    pub kind: ChangeKind,
+}
+
+// A diff holds a few changes per collection; boxing every index would only add noise.
+#[allow(clippy::large_enum_variant)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(tag = "change", rename_all = "snake_case")]
+pub enum ChangeKind {
+    /// The collection does not exist; created with its options and validator.
+    CreateCollection {
+        collection: Box<Collection>,
+    },
+    /// On the server, declared by no spec.
+    UnmanagedCollection {
+        kind: CollectionKind,
+    },
+    /// Options that cannot change in place (capped, time-series, clustered, default collation).
+    NeedsRecreate {
+        reason: String,
+    },
+    CreateIndex {
+        index: Index,
+    },
+    /// Anything that cannot change in place: build the new index, drop the old one.
+    ReplaceIndex {
+        from: Index,
+        to: Index,
+        reason: String,
+    },
+    /// TTL added or changed in place with `collMod`.
+    SetIndexTtl {
+        name: String,
+        from: Option<i64>,
+        to: i64,
+    },
+    SetIndexHidden {
+        name: String,
+        hidden: bool,
+    },
+    /// Non-unique → unique with `collMod` (`prepareUnique`, then `unique`).
+    MakeIndexUnique {
+        index: Index,
+    },
+    UnmanagedIndex {
+        index: Index,
+    },
+    SetValidator {
+        from: Option<Validator>,
+        to: Option<Validator>,
+    },
+}
+
+/// Compare `current` (usually the server) with `desired` (usually the spec).
+pub fn diff(current: &Schema, desired: &Schema) -> Vec<Change> {
+    let mut out = Vec::new();
+    for (name, want) in &desired.databases {
+        let empty = Database::default();
+        let have = current.databases.get(name).unwrap_or(&empty);
+        diff_database(name, have, want, &mut out);
+    }
+    // Databases only on the current side (inspected with --all-databases).
+    for (name, have) in &current.databases {
+        if desired.databases.contains_key(name) {
+            continue;
+        }
+        for c in have.collections.values() {
+            out.push(Change {
+                db: name.clone(),
+                collection: c.name.clone(),
+                kind: ChangeKind::UnmanagedCollection { kind: c.kind },
+            });
+        }
+    }
+    out
+}
+
+fn diff_database(db: &str, have: &Database, want: &Database, out: &mut Vec<Change>) {
+    for (name, w) in &want.collections {
+        match have.collections.get(name) {
+            None => {
+                let mut created = w.clone();
+                created.indexes.clear();
+                out.push(change(
+                    db,
+                    name,
+                    ChangeKind::CreateCollection {
+                        collection: Box::new(created),
+                    },
+                ));
+                for index in &w.indexes {
+                    out.push(change(
+                        db,
+                        name,
+                        ChangeKind::CreateIndex {
+                            index: index.clone(),
+                        },
+                    ));
+                }
+            }
+            Some(h) => diff_collection(db, h, w, out),
+        }
+    }
+    for (name, h) in &have.collections {
+        if want.collections.contains_key(name) || glob_any(&want.ignore_collections, name) {
+            continue;
+        }
+        out.push(change(
+            db,
+            name,
+            ChangeKind::UnmanagedCollection { kind: h.kind },
+        ));
+    }
+}
+
+fn change(db: &str, coll: &str, kind: ChangeKind) -> Change {
+    Change {
+        db: db.to_string(),
+        collection: coll.to_string(),
+        kind,
+    }
+}
+
+fn diff_collection(db: &str, have: &Collection, want: &Collection, out: &mut Vec<Change>) {
+    let push = |out: &mut Vec<Change>, kind| out.push(change(db, &want.name, kind));
+    let mut reasons = Vec::new();
+    if have.kind == CollectionKind::View {
+        reasons.push("it is a view on the server".to_string());
+    }
+    let (h, w) = (&have.options, &want.options);
+    if h.collation != w.collation {
+        reasons.push(format!(
+            "default collation {} → {}",
+            show(&h.collation),
+            show(&w.collation)
+        ));
+    }
+    if h.capped != w.capped {
+        reasons.push(format!(
+            "capped {} → {}",
+            h.capped
+                .as_ref()
+                .map(|c| format!("{{ size: {}, max: {:?} }}", c.size, c.max))
+                .unwrap_or("no".into()),
+            w.capped
+                .as_ref()
+                .map(|c| format!("{{ size: {}, max: {:?} }}", c.size, c.max))
+                .unwrap_or("no".into()),
+        ));
+    }
+    if h.timeseries != w.timeseries {
+        reasons.push("time-series options differ".to_string());
+    }
+    if h.clustered != w.clustered {
+        reasons.push(format!("clustered {} → {}", h.clustered, w.clustered));
+    }
+    if !reasons.is_empty() {
+        push(
+            out,
+            ChangeKind::NeedsRecreate {
+                reason: reasons.join("; "),
+            },
+        );
+    }
+
+    diff_indexes(have, want, &mut |k| push(out, k));
+
+    if !validator_eq(&have.validator, &want.validator) {
+        push(
+            out,
+            ChangeKind::SetValidator {
+                from: have.validator.clone(),
+                to: want.validator.clone(),
+            },
+        );
+    }
+}
+
+fn show(d: &Option<bson::Document>) -> String {
+    d.as_ref()
+        .map(|d| d.to_string())
+        .unwrap_or_else(|| "none".into())
+}
+
+/// Validators are equal when their canonical documents, levels and actions are.
+pub fn validator_eq(a: &Option<Validator>, b: &Option<Validator>) -> bool {
+    match (a, b) {
+        (None, None) => true,
+        (Some(a), Some(b)) => {
+            a.level == b.level
+                && a.action == b.action
+                && canonical_validator(&a.document) == canonical_validator(&b.document)
+        }
+        _ => false,
+    }
+}
+
+/// Same key pattern, collation and partial filter.
+pub fn same_identity(a: &Index, b: &Index) -> bool {
+    a.keys == b.keys && a.collation == b.collation && a.partial == b.partial
+}
+
+fn diff_indexes(have: &Collection, want: &Collection, emit: &mut dyn FnMut(ChangeKind)) {
+    let mut used = vec![false; have.indexes.len()];
+    for w in &want.indexes {
+        let by_identity = have
+            .indexes
+            .iter()
+            .enumerate()
+            .find(|(j, h)| !used[*j] && same_identity(h, w));
+        if let Some((j, h)) = by_identity {
+            used[j] = true;
+            compare_same_identity(h, w, emit);
+            continue;
+        }
+        let by_name = have
+            .indexes
+            .iter()
+            .enumerate()
+            .find(|(j, h)| !used[*j] && h.name == w.name);
+        if let Some((j, h)) = by_name {
+            used[j] = true;
+            let mut what = Vec::new();
+            if h.keys != w.keys {
+                what.push("keys");
+            }
+            if h.collation != w.collation {
+                what.push("collation");
+            }
+            if h.partial != w.partial {
+                what.push("partial filter");
+            }
+            emit(ChangeKind::ReplaceIndex {
+                from: h.clone(),
+                to: w.clone(),
+                reason: format!("{} changed", what.join(", ")),
+            });
+            continue;
+        }
+        emit(ChangeKind::CreateIndex { index: w.clone() });
+    }
+    for (j, h) in have.indexes.iter().enumerate() {
+        if !used[j] && !glob_any(&want.ignore_indexes, &h.name) {
+            emit(ChangeKind::UnmanagedIndex { index: h.clone() });
+        }
+    }
+}
+
+fn compare_same_identity(h: &Index, w: &Index, emit: &mut dyn FnMut(ChangeKind)) {
+    let mut replace = Vec::new();
+    if w.name_declared && h.name != w.name {
+        replace.push(format!("renamed `{}` → `{}`", h.name, w.name));
+    }
+    if h.unique && !w.unique {
+        replace.push("unique removed".to_string());
+    }
+    if h.sparse != w.sparse {
+        replace.push(format!("sparse {} → {}", h.sparse, w.sparse));
+    }
+    if h.weights != w.weights {
+        replace.push("text weights changed".to_string());
+    }
+    if h.expire_after.is_some() && w.expire_after.is_none() {
+        replace.push("TTL removed".to_string());
+    }
+    if h.keys
+        .iter()
+        .any(|(_, k)| matches!(k, crate::model::IndexKind::Other(_)))
+    {
+        return; // Server-only index types: nothing the spec can say about them.
+    }
+    if !replace.is_empty() {
+        emit(ChangeKind::ReplaceIndex {
+            from: h.clone(),
+            to: w.clone(),
+            reason: replace.join(", "),
+        });
+        return;
+    }
+    if let Some(to) = w.expire_after
+        && h.expire_after != Some(to)
+    {
+        emit(ChangeKind::SetIndexTtl {
+            name: h.name.clone(),
+            from: h.expire_after,
+            to,
+        });
+    }
+    if h.hidden != w.hidden {
+        emit(ChangeKind::SetIndexHidden {
+            name: h.name.clone(),
+            hidden: w.hidden,
+        });
+    }
+    if !h.unique && w.unique {
+        let mut index = w.clone();
+        index.name = h.name.clone();
+        emit(ChangeKind::MakeIndexUnique { index });
+    }
+}
+
+/// Does `name` match any of the names or glob patterns (`*`, `?`)?
+pub fn glob_any(patterns: &[String], name: &str) -> bool {
+    patterns.iter().any(|p| glob(p.as_bytes(), name.as_bytes()))
+}
+
+fn glob(p: &[u8], s: &[u8]) -> bool {
+    match (p.first(), s.first()) {
+        (None, None) => true,
+        (Some(b'*'), _) => glob(&p[1..], s) || (!s.is_empty() && glob(p, &s[1..])),
+        (Some(b'?'), Some(_)) => glob(&p[1..], &s[1..]),
+        (Some(a), Some(b)) if a == b => glob(&p[1..], &s[1..]),
+        _ => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::glob_any;
+
+    #[test]
+    fn globs() {
+        let p = vec!["atlas_search_*".to_string(), "tmp_?".to_string()];
+        assert!(glob_any(&p, "atlas_search_default"));
+        assert!(glob_any(&p, "tmp_1"));
+        assert!(!glob_any(&p, "tmp_12"));
+        assert!(!glob_any(&p, "email_1"));
+    }
+}

@@ -1,0 +1,145 @@
+//! [`Operation`]: the closed set of server operations mongrate performs. Each is idempotent:
+//! running it twice leaves the same state as running it once (the executor treats "already
+//! exists" / "not found" answers accordingly). Plain data: serialisable into plans and migration
+//! files.
+
+use crate::model::{ValidationAction, ValidationLevel};
+use bson::Document;
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Operation {
+    /// `create` with options (validator, collation, capped, ...): `options` is the command
+    /// without its `create` field.
+    CreateCollection {
+        db: String,
+        collection: String,
+        #[serde(default)]
+        options: Document,
+    },
+    DropCollection {
+        db: String,
+        collection: String,
+    },
+    /// `createIndexes` with one index spec (`{ key, name, unique?, ... }`).
+    CreateIndex {
+        db: String,
+        collection: String,
+        index: Document,
+    },
+    DropIndex {
+        db: String,
+        collection: String,
+        name: String,
+    },
+    /// `collMod` of an index's TTL and/or hidden flag.
+    ModifyIndex {
+        db: String,
+        collection: String,
+        name: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        expire_after: Option<i64>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        hidden: Option<bool>,
+    },
+    /// `collMod` `prepareUnique: true`, then `unique: true`.
+    MakeIndexUnique {
+        db: String,
+        collection: String,
+        name: String,
+    },
+    /// `collMod` validator, level and action (`validator: None` removes the validator).
+    SetValidator {
+        db: String,
+        collection: String,
+        validator: Option<Document>,
+        level: ValidationLevel,
+        action: ValidationAction,
+    },
+}
+
+impl Operation {
+    pub fn db(&self) -> &str {
+        match self {
+            Self::CreateCollection { db, .. }
+            | Self::DropCollection { db, .. }
+            | Self::CreateIndex { db, .. }
+            | Self::DropIndex { db, .. }
+            | Self::ModifyIndex { db, .. }
+            | Self::MakeIndexUnique { db, .. }
+            | Self::SetValidator { db, .. } => db,
+        }
+    }
+
+    pub fn collection(&self) -> &str {
+        match self {
+            Self::CreateCollection { collection, .. }
+            | Self::DropCollection { collection, .. }
+            | Self::CreateIndex { collection, .. }
+            | Self::DropIndex { collection, .. }
+            | Self::ModifyIndex { collection, .. }
+            | Self::MakeIndexUnique { collection, .. }
+            | Self::SetValidator { collection, .. } => collection,
+        }
+    }
+
+    /// A short, stable, one-line description (used in plans, progress and test cases).
+    pub fn summary(&self) -> String {
+        let ns = format!("{}.{}", self.db(), self.collection());
+        match self {
+            Self::CreateCollection { options, .. } => {
+                let mut extra: Vec<String> = options.keys().cloned().collect();
+                extra.retain(|k| k != "validationLevel" && k != "validationAction");
+                if extra.is_empty() {
+                    format!("create_collection {ns}")
+                } else {
+                    format!("create_collection {ns} with {}", extra.join(", "))
+                }
+            }
+            Self::DropCollection { .. } => format!("drop_collection {ns}"),
+            Self::CreateIndex { index, .. } => format!(
+                "create_index {ns} {} {}",
+                index.get_str("name").unwrap_or("?"),
+                index
+                    .iter()
+                    .filter(|(k, _)| *k != "name")
+                    .map(|(k, v)| format!("{k}={v}"))
+                    .collect::<Vec<_>>()
+                    .join(" ")
+            ),
+            Self::DropIndex { name, .. } => format!("drop_index {ns} {name}"),
+            Self::ModifyIndex {
+                name,
+                expire_after,
+                hidden,
+                ..
+            } => {
+                let mut parts = vec![format!("modify_index {ns} {name}")];
+                if let Some(s) = expire_after {
+                    parts.push(format!("expire_after={s}"));
+                }
+                if let Some(h) = hidden {
+                    parts.push(format!("hidden={h}"));
+                }
+                parts.join(" ")
+            }
+            Self::MakeIndexUnique { name, .. } => format!("make_index_unique {ns} {name}"),
+            Self::SetValidator {
+                validator,
+                level,
+                action,
+                ..
+            } => format!(
+                "set_validator {ns} {} level={} action={}",
+                if validator.is_some() {
+                    "$jsonSchema"
+                } else {
+                    "none"
+                },
+                level.as_str(),
+                action.as_str()
+            ),
+        }
+    }
+}
