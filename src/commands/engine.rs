@@ -2,10 +2,10 @@
 
 use super::load_valid_spec;
 use crate::cli::{EngineArgs, GlobalArgs};
-use crate::db::{self, ConnectOptions, inspect::Scope};
+use crate::db::{self, ConnectOptions};
 use crate::normalize::{self, Side};
 use crate::plan::{Plan, PlanOptions};
-use crate::{diff, plan, spec};
+use crate::spec;
 use anyhow::{Context, Result};
 use mongodb::Client;
 use std::time::Duration;
@@ -28,26 +28,18 @@ pub async fn compute(
     let mut desired = spec::to_model(&loaded.spec);
     normalize::schema(&mut desired, Side::Spec);
     let client = db::connect(&connect_options(global)).await?;
-    let scope = if engine.all_databases {
-        Scope::All
-    } else {
-        Scope::Databases(desired.databases.keys().cloned().collect())
-    };
-    let mut current = db::inspect::inspect(&client, &scope)
-        .await
-        .with_context(|| format!("reading the schema of {}", db::redact_uri(&global.uri)))?;
-    normalize::schema(&mut current, Side::Server);
-    let changes = diff::diff(&current, &desired);
-    let mut plan = plan::plan(
-        &changes,
+    let plan = db::plan_against_server(
+        &client,
+        &desired,
         &PlanOptions {
             prune: engine.prune,
             allow_destructive: engine.allow_destructive,
         },
-    );
-    if data_checks {
-        db::safety::run_checks(&client, &mut plan).await?;
-    }
+        engine.all_databases,
+        data_checks,
+    )
+    .await
+    .with_context(|| format!("planning against {}", db::redact_uri(&global.uri)))?;
     Ok((plan, client))
 }
 

@@ -87,6 +87,31 @@ pub fn describe_driver_error(e: &mongodb::error::Error) -> String {
     }
 }
 
+/// Read the server (databases of `desired`, or all with `all_databases`), diff it against the
+/// already-normalised `desired` model, and plan; with `data_checks`, count violators and
+/// duplicates. The one path `plan`, `apply`, `check` and the tests share.
+pub async fn plan_against_server(
+    client: &Client,
+    desired: &crate::model::Schema,
+    options: &crate::plan::PlanOptions,
+    all_databases: bool,
+    data_checks: bool,
+) -> Result<crate::plan::Plan> {
+    let scope = if all_databases {
+        inspect::Scope::All
+    } else {
+        inspect::Scope::Databases(desired.databases.keys().cloned().collect())
+    };
+    let mut current = inspect::inspect(client, &scope).await?;
+    crate::normalize::schema(&mut current, crate::normalize::Side::Server);
+    let changes = crate::diff::diff(&current, desired);
+    let mut plan = crate::plan::plan(&changes, options);
+    if data_checks {
+        safety::run_checks(client, &mut plan).await?;
+    }
+    Ok(plan)
+}
+
 #[cfg(test)]
 mod tests {
     use super::redact_uri;
