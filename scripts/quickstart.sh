@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # From a fresh checkout: build mongrate, start a local MongoDB (unless MONGODB_URI is set), check
-# the example schemas, print a generated validator, and load the live PromptForge fixture.
+# the example schemas, show a generated validator, then plan, apply and check them on the server.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 cargo build --quiet
@@ -13,6 +13,11 @@ fi
 echo "== mongrate validate --schemas schemas"
 "$mongrate" validate --schemas schemas
 echo "== mongrate validator workflowai.contacts"
-"$mongrate" validator workflowai.contacts
-echo "== mongrate seed fixtures/promptforge_live/data --drop"
-"$mongrate" seed fixtures/promptforge_live/data --drop
+"$mongrate" validator workflowai.contacts | head -20
+echo "   ..."
+echo "== mongrate plan (first lines)"
+"$mongrate" plan | tail -4
+echo "== mongrate apply --yes"
+"$mongrate" apply --yes > /dev/null
+echo "== mongrate check"
+"$mongrate" check

@@ -1,0 +1,243 @@
+//! `plan`, `apply`, `check` and `diff` as a user runs them, against a real mongod.
+
+mod support;
+
+use assert_cmd::Command;
+use bson::{Document, doc};
+use predicates::prelude::*;
+use std::path::Path;
+
+fn mongrate() -> Command {
+    let mut cmd = Command::cargo_bin("mongrate").expect("binary builds");
+    cmd.current_dir(support::repo())
+        .env_remove("MONGODB_URI")
+        .env("NO_COLOR", "1");
+    cmd
+}
+
+/// A copy of `schemas/<db>` under a fresh root, as database `target`.
+fn schemas_as(db: &str, target: &str) -> tempfile::TempDir {
+    let tmp = tempfile::tempdir().unwrap();
+    support::copy_tree(
+        &support::repo().join("schemas").join(db),
+        &tmp.path().join(target),
+    );
+    tmp
+}
+
+fn run(root: &Path, args: &[&str]) -> assert_cmd::assert::Assert {
+    mongrate()
+        .args(args)
+        .arg("--schemas")
+        .arg(root)
+        .args(["--uri", &support::server_uri()])
+        .assert()
+}
+
+#[test]
+fn every_seed_database_applies_on_an_empty_server_then_is_in_sync() {
+    for db in [
+        "promptforge",
+        "chatbase_db",
+        "botsmith",
+        "sitebuilder",
+        "workflowai",
+    ] {
+        let target = support::unique_db(db);
+        let root = schemas_as(db, &target);
+        run(root.path(), &["apply", "--yes"])
+            .code(0)
+            .stderr(predicate::str::contains("Applied"));
+        run(root.path(), &["check"])
+            .code(0)
+            .stdout(predicate::str::contains("In sync"));
+        run(root.path(), &["plan", "--exit-code"])
+            .code(0)
+            .stdout(predicate::str::contains("No changes"));
+        // Applying twice changes nothing.
+        run(root.path(), &["apply", "--yes"])
+            .code(0)
+            .stderr(predicate::str::contains("Nothing to apply"));
+    }
+}
+
+#[tokio::test]
+async fn indexes_made_by_hand_exactly_as_the_spec_says_are_no_change() {
+    let target = support::unique_db("byhand");
+    let root = schemas_as("workflowai", &target);
+    run(root.path(), &["apply", "--yes"]).code(0);
+    // Re-create contacts by hand: other number types, unexpanded collation, the shell's names.
+    let client = support::client().await;
+    let db = client.database(&target);
+    let validator = db
+        .run_command(doc! { "listCollections": 1, "filter": { "name": "contacts" } })
+        .await
+        .unwrap()
+        .get_document("cursor")
+        .unwrap()
+        .get_array("firstBatch")
+        .unwrap()[0]
+        .as_document()
+        .unwrap()
+        .get_document("options")
+        .unwrap()
+        .get_document("validator")
+        .unwrap()
+        .clone();
+    db.collection::<Document>("contacts").drop().await.unwrap();
+    db.run_command(doc! { "create": "contacts", "validator": validator })
+        .await
+        .unwrap();
+    db.run_command(doc! { "createIndexes": "contacts", "indexes": [
+        { "key": { "email": 1.0 }, "name": "email_1", "unique": true, "collation": { "locale": "fr", "strength": 2 } },
+        { "key": { "status": 1i64 }, "name": "status_1" },
+        { "key": { "createdAt": -1.0 }, "name": "createdAt_-1" },
+        { "key": { "status": 1i32, "createdAt": -1i64 }, "name": "status_1_createdAt_-1", "unique": false },
+        { "key": { "clerkId": 1.0 }, "name": "clerkId_1", "sparse": true },
+    ] }).await.unwrap();
+    run(root.path(), &["plan", "--exit-code"])
+        .code(0)
+        .stdout(predicate::str::contains("No changes"));
+    db.drop().await.ok();
+}
+
+#[test]
+fn apply_without_a_terminal_needs_yes() {
+    let target = support::unique_db("noyes");
+    let root = schemas_as("botsmith", &target);
+    run(root.path(), &["apply"])
+        .code(1)
+        .stderr(predicate::str::contains(
+            "stdin is not a terminal; pass --yes",
+        ));
+    // Nothing was applied.
+    run(root.path(), &["check"]).code(2);
+    // --dry-run goes the same way and changes nothing.
+    run(root.path(), &["apply", "--dry-run"])
+        .code(0)
+        .stderr(predicate::str::contains("Dry run"));
+    run(root.path(), &["check"]).code(2);
+}
+
+#[tokio::test]
+async fn apply_stops_at_a_refused_step_reports_and_rerun_finishes() {
+    let target = support::unique_db("stops");
+    let root = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(root.path().join(&target)).unwrap();
+    let spec = "fields:\n  loc: { type: object }\n  name: { type: string }\nindexes:\n  - keys: { name: 1 }\n  - keys: { loc: 2dsphere }\n";
+    std::fs::write(root.path().join(&target).join("places.yaml"), spec).unwrap();
+    let client = support::client().await;
+    let places = client.database(&target).collection::<Document>("places");
+    // Bad geo data: the server refuses the 2dsphere index (nothing mongrate can predict).
+    places
+        .insert_one(doc! { "name": "x", "loc": { "type": "Point", "coordinates": "nowhere" } })
+        .await
+        .unwrap();
+    let out = run(root.path(), &["apply", "--yes"])
+        .code(1)
+        .get_output()
+        .clone();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("failed at"), "{stderr}");
+    assert!(stderr.contains("create_index"), "{stderr}");
+    assert!(
+        stderr.contains("code 16755") || stderr.contains("Can't extract geo keys"),
+        "{stderr}"
+    );
+    // The collection existed (it has data): name_1 was built, the 2dsphere index and the
+    // validator (which comes after indexes) were not.
+    assert!(stderr.contains("step 2 of 3 failed"), "{stderr}");
+    assert!(stderr.contains("applied (1):"), "{stderr}");
+    assert!(stderr.contains("not applied (2):"), "{stderr}");
+    // Fix the data, re-run: only what is missing runs.
+    places.delete_many(doc! {}).await.unwrap();
+    run(root.path(), &["apply", "--yes"])
+        .code(0)
+        .stderr(predicate::str::contains("Applied 2 step(s)"));
+    run(root.path(), &["check"]).code(0);
+    client.database(&target).drop().await.ok();
+}
+
+#[tokio::test]
+async fn check_reports_drift_as_json_for_ci() {
+    let target = support::unique_db("drift");
+    let root = schemas_as("botsmith", &target);
+    run(root.path(), &["apply", "--yes"]).code(0);
+    let client = support::client().await;
+    client
+        .database(&target)
+        .run_command(doc! { "createIndexes": "plans", "indexes": [{ "key": { "name": 1 }, "name": "adhoc_name" }] })
+        .await
+        .unwrap();
+    client
+        .database(&target)
+        .run_command(doc! { "collMod": "subscriptions", "validationLevel": "moderate" })
+        .await
+        .unwrap();
+    let out = run(root.path(), &["check", "--format", "json"])
+        .code(2)
+        .get_output()
+        .clone();
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(report["in_sync"], false);
+    assert_eq!(report["steps"].as_array().unwrap().len(), 1, "{report:#}");
+    assert_eq!(report["steps"][0]["op"]["set_validator"]["level"], "strict");
+    assert_eq!(report["notices"][0]["kind"], "unmanaged_index");
+    // Text for people: the validator level change and the unmanaged index.
+    run(root.path(), &["check"]).code(2).stdout(
+        predicate::str::contains("validation level/action moderate/error → strict/error")
+            .and(predicate::str::contains("adhoc_name")),
+    );
+    client.database(&target).drop().await.ok();
+}
+
+#[test]
+fn diff_between_two_spec_folders_needs_no_server() {
+    mongrate()
+        .args([
+            "diff",
+            "schemas",
+            "schemas",
+            "--uri",
+            "mongodb://127.0.0.1:1",
+        ])
+        .assert()
+        .code(0)
+        .stdout(predicate::str::contains("No changes"));
+    mongrate()
+        .args(["diff", "fixtures/promptforge_live/schemas", "schemas"])
+        .assert()
+        .code(2)
+        .stdout(
+            predicate::str::contains("promptforge.users")
+                .and(predicate::str::contains(
+                    "create_index promptforge.prompts visibility_1_deleted_at_1_tags_1",
+                ))
+                .and(predicate::str::contains(
+                    "index `visibility_1_deleted_1_tags_1`",
+                ))
+                .and(predicate::str::contains("declared by no schema")),
+        );
+}
+
+#[test]
+fn unreachable_server_is_one_clear_line() {
+    let out = mongrate()
+        .args([
+            "plan",
+            "--server-timeout",
+            "1",
+            "--uri",
+            "mongodb://ops:s3cret@127.0.0.1:1/?directConnection=true",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.starts_with("error: cannot reach MongoDB at mongodb://ops:****@127.0.0.1:1/"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("s3cret"));
+    assert_eq!(stderr.trim().lines().count(), 1, "{stderr}");
+}
