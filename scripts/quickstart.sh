@@ -15,7 +15,7 @@ echo "== mongrate validate --schemas schemas"
 echo "== mongrate validator workflowai.contacts"
 "$mongrate" validator workflowai.contacts | head -20
 echo "   ..."
-echo "== mongrate plan (first lines)"
+echo "== mongrate plan (last lines)"
 "$mongrate" plan | tail -4
 echo "== mongrate apply --yes"
 "$mongrate" apply --yes > /dev/null
