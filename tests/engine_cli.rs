@@ -241,3 +241,137 @@ fn unreachable_server_is_one_clear_line() {
     assert!(!stderr.contains("s3cret"));
     assert_eq!(stderr.trim().lines().count(), 1, "{stderr}");
 }
+
+/// A mongod with access control, for this test only (stopped when dropped).
+struct AuthServer {
+    child: std::process::Child,
+    port: u16,
+    _dir: tempfile::TempDir,
+}
+
+impl Drop for AuthServer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+async fn auth_server() -> AuthServer {
+    let mongod = std::process::Command::new("python3")
+        .arg(support::repo().join("scripts/mongod.py"))
+        .arg("path")
+        .output()
+        .expect("scripts/mongod.py path");
+    let mongod = String::from_utf8_lossy(&mongod.stdout).trim().to_string();
+    let dir = tempfile::tempdir().unwrap();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let child = std::process::Command::new(&mongod)
+        .args([
+            "--auth",
+            "--bind_ip",
+            "127.0.0.1",
+            "--port",
+            &port.to_string(),
+            "--dbpath",
+        ])
+        .arg(dir.path())
+        .args(["--logpath"])
+        .arg(dir.path().join("log"))
+        .spawn()
+        .expect("mongod starts");
+    let server = AuthServer {
+        child,
+        port,
+        _dir: dir,
+    };
+    // The localhost exception lets the first user be created without credentials.
+    let uri =
+        format!("mongodb://127.0.0.1:{port}/?directConnection=true&serverSelectionTimeoutMS=20000");
+    let client = mongodb::Client::with_uri_str(&uri).await.unwrap();
+    client
+        .database("admin")
+        .run_command(doc! { "createUser": "ops", "pwd": "right", "roles": ["root"] })
+        .await
+        .expect("first user");
+    let admin = mongodb::Client::with_uri_str(format!(
+        "mongodb://ops:right@127.0.0.1:{port}/?directConnection=true"
+    ))
+    .await
+    .unwrap();
+    admin
+        .database("admin")
+        .run_command(doc! { "createUser": "reader", "pwd": "r", "roles": [{ "role": "read", "db": "botsmith" }] })
+        .await
+        .expect("read-only user");
+    server
+}
+
+#[tokio::test]
+async fn bad_credentials_and_a_read_only_user() {
+    let server = auth_server().await;
+    let uri = |user: &str| {
+        format!(
+            "mongodb://{user}@127.0.0.1:{}/?directConnection=true",
+            server.port
+        )
+    };
+    let root = tempfile::tempdir().unwrap();
+    support::copy_tree(
+        &support::repo().join("schemas/botsmith"),
+        &root.path().join("botsmith"),
+    );
+
+    let out = mongrate()
+        .args(["check", "--server-timeout", "5", "--uri", &uri("ops:wrong")])
+        .arg("--schemas")
+        .arg(root.path())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.starts_with("error: authentication failed at mongodb://ops:****@127.0.0.1"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("check the user name, password and authSource"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("wrong"), "{stderr}");
+
+    // A user who may read but not run $listCatalog: inspection falls back and still works.
+    mongrate()
+        .args(["apply", "--yes", "--uri", &uri("ops:right")])
+        .arg("--schemas")
+        .arg(root.path())
+        .assert()
+        .code(0);
+    mongrate()
+        .args(["check", "--uri", &uri("reader:r")])
+        .arg("--schemas")
+        .arg(root.path())
+        .assert()
+        .code(0)
+        .stdout(predicate::str::contains("In sync"));
+    // And a refused command names the step, the server's code and what was not applied.
+    std::fs::write(
+        root.path().join("botsmith/extra.yaml"),
+        "fields:\n  a: { type: string }\n",
+    )
+    .unwrap();
+    mongrate()
+        .args(["apply", "--yes", "--uri", &uri("reader:r")])
+        .arg("--schemas")
+        .arg(root.path())
+        .assert()
+        .code(1)
+        .stderr(
+            predicate::str::contains("step 1 of 1 failed")
+                .and(predicate::str::contains("create_collection botsmith.extra"))
+                .and(predicate::str::contains("code 13")),
+        );
+}

@@ -53,18 +53,34 @@ pub async fn connect(opts: &ConnectOptions) -> Result<Client> {
     options.app_name = Some(format!("mongrate {}", env!("CARGO_PKG_VERSION")));
     let client = Client::with_options(options)
         .with_context(|| format!("cannot configure a client for `{shown}`"))?;
-    client
+    if let Err(e) = client
         .database("admin")
         .run_command(bson::doc! { "ping": 1 })
         .await
-        .map_err(|e| anyhow::anyhow!(describe_driver_error(&e)))
-        .with_context(|| {
-            format!(
-                "cannot reach MongoDB at {shown} within {}s; is the server running? (set --uri or MONGODB_URI; start a local one with `python3 scripts/mongod.py start`)",
-                opts.server_selection_timeout.as_secs()
-            )
-        })?;
+    {
+        let why = describe_driver_error(&e);
+        if is_auth_error(&e) {
+            let detail = why.trim_start_matches("authentication failed: ");
+            anyhow::bail!(
+                "authentication failed at {shown} ({detail}); check the user name, password and authSource in the URI (--uri or MONGODB_URI)"
+            );
+        }
+        anyhow::bail!(
+            "cannot reach MongoDB at {shown} within {}s; is the server running? (set --uri or MONGODB_URI; start a local one with `python3 scripts/mongod.py start`): {why}",
+            opts.server_selection_timeout.as_secs()
+        );
+    }
     Ok(client)
+}
+
+/// Did the server refuse our credentials (rather than not answer)?
+fn is_auth_error(e: &mongodb::error::Error) -> bool {
+    use mongodb::error::ErrorKind;
+    match e.kind.as_ref() {
+        ErrorKind::Authentication { .. } => true,
+        ErrorKind::Command(c) => c.code == 18,
+        _ => false,
+    }
 }
 
 /// One line for a driver error: the server's code and message when the server refused.
