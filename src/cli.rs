@@ -105,6 +105,109 @@ pub enum Command {
     ///
     /// Example: mongrate diff fixtures/promptforge_live/schemas schemas
     Diff(DiffArgs),
+    /// Versioned migrations: files in `migrations/`, a changelog and a lease lock in the state
+    /// database.
+    ///
+    /// Example: mongrate migrate generate add_email_index && mongrate migrate up
+    Migrate(MigrateArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct MigrateArgs {
+    /// Folder of `<YYYYMMDDHHMMSS>_<name>.yaml` migration files.
+    #[arg(long, global = true, default_value = "migrations")]
+    pub dir: std::path::PathBuf,
+    /// Database holding the changelog and the lock.
+    #[arg(long, global = true, default_value = "mongrate")]
+    pub state_db: String,
+    #[command(subcommand)]
+    pub command: MigrateCommand,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum MigrateCommand {
+    /// Write the migration that takes the state the existing migrations produce to the schemas.
+    ///
+    /// No server needed: the existing migrations' schema steps are replayed on the model, diffed
+    /// against the schemas (drops of what the schemas no longer declare included), and written
+    /// with `down` as the reverse steps in reverse order (`irreversible` where there is none).
+    ///
+    /// Example: mongrate migrate generate add_contacts_email_index
+    Generate {
+        /// Name of the migration (letters, digits, `_`).
+        name: String,
+        /// Only these databases (repeatable); default: all the schemas name.
+        #[arg(long = "database")]
+        databases: Vec<String>,
+    },
+    /// Write an empty migration, for hand-written data steps.
+    ///
+    /// Example: mongrate migrate new rename_team_visibility
+    New {
+        /// Name of the migration (letters, digits, `_`).
+        name: String,
+    },
+    /// Apply pending migrations in order, resuming an interrupted one at its unfinished step.
+    ///
+    /// Takes the lease lock (waiting up to --lock-timeout for another run), refuses if an applied
+    /// file changed, records every step in the changelog.
+    ///
+    /// Example: mongrate migrate up --to 20250910000000
+    Up {
+        /// Stop after this version.
+        #[arg(long)]
+        to: Option<String>,
+        #[command(flatten)]
+        lock: LockArgs,
+    },
+    /// Roll back applied migrations, newest first (default: the last one).
+    ///
+    /// Refuses a migration with an irreversible step (or no `down`) unless --force.
+    ///
+    /// Example: mongrate migrate down --to 20250902000000
+    Down {
+        /// Roll back this many migrations.
+        #[arg(long, conflicts_with = "to")]
+        steps: Option<usize>,
+        /// Roll back every migration after this version (`0`: all).
+        #[arg(long)]
+        to: Option<String>,
+        /// Skip irreversible steps instead of refusing.
+        #[arg(long)]
+        force: bool,
+        #[command(flatten)]
+        lock: LockArgs,
+    },
+    /// Show every migration: version, name, status, applied at, steps.
+    ///
+    /// Example: mongrate migrate status --format json
+    Status,
+    /// Fail (exit 2) when the migrations, replayed, do not produce exactly the schemas, or when
+    /// an applied file changed (the changelog is read when the server is reachable).
+    ///
+    /// Example: mongrate migrate verify --offline
+    Verify {
+        /// Do not read the changelog (no server needed).
+        #[arg(long)]
+        offline: bool,
+    },
+    /// Break the lock of a run that died (asks for confirmation unless --yes).
+    ///
+    /// Example: mongrate migrate unlock --yes
+    Unlock {
+        #[arg(long, short)]
+        yes: bool,
+    },
+}
+
+#[derive(Debug, Args, Clone)]
+pub struct LockArgs {
+    /// Seconds to wait for another run's lock before failing.
+    #[arg(long, default_value_t = 60)]
+    pub lock_timeout: u64,
+    /// Seconds a lock lasts without renewal (renewed every third of it while running).
+    #[arg(long, default_value_t = 30)]
+    pub lock_lease: u64,
 }
 
 /// Options shared by the commands that compare with a server.

@@ -19,6 +19,7 @@ pub mod db;
 pub mod diff;
 pub mod extjson;
 pub mod jsonschema;
+pub mod migrate;
 pub mod model;
 pub mod normalize;
 pub mod ops;

@@ -12,6 +12,7 @@
 //!   what creating such an index must say); elsewhere binary is no collation at all.
 //! - Text indexes: the text fields are compared as a set, in name order, and weights of 1 are
 //!   the default (a text index whose weights are all 1 has none).
+//! - Partial filters: keys sorted, numbers compared by value.
 //! - A capped size is rounded as the server rounds it (at least 4096, then a multiple of 256).
 //! - A time-series collection without `granularity` has `seconds`.
 //! - Validators are compared in [`canonical_validator`] form: keys sorted, `required`, `enum` and
@@ -66,8 +67,25 @@ pub fn collection(c: &mut Collection, side: Side) {
             (None, Side::Spec) => default.clone(),
             (None, Side::Server) => binary(),
         };
+        index.partial = index.partial.take().map(|p| canonical_filter(&p));
         text_index(index);
     }
+}
+
+/// A query filter with keys sorted and numbers compared by value (arrays keep their order).
+pub fn canonical_filter(doc: &Document) -> Document {
+    fn value(v: &Bson) -> Bson {
+        match v {
+            Bson::Document(d) => Bson::Document(canonical_filter(d)),
+            Bson::Array(items) => Bson::Array(items.iter().map(value).collect()),
+            Bson::Int32(i) => Bson::Double(f64::from(*i)),
+            Bson::Int64(i) if i.unsigned_abs() < (1 << 53) => Bson::Double(*i as f64),
+            other => other.clone(),
+        }
+    }
+    let mut entries: Vec<(String, Bson)> = doc.iter().map(|(k, v)| (k.clone(), value(v))).collect();
+    entries.sort_by(|a, b| a.0.cmp(&b.0));
+    entries.into_iter().collect()
 }
 
 /// The server's rounding of a capped collection's size.

@@ -4,7 +4,7 @@
 //! files.
 
 use crate::model::{ValidationAction, ValidationLevel};
-use bson::Document;
+use bson::{Bson, Document};
 use serde::{Deserialize, Serialize};
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -57,6 +57,40 @@ pub enum Operation {
         level: ValidationLevel,
         action: ValidationAction,
     },
+    /// Set `field` (a dotted path) to `value` on documents that lack it. A parent that exists
+    /// but is not an object is left alone. `value: $$NOW` writes the server's time.
+    Backfill {
+        db: String,
+        collection: String,
+        field: String,
+        value: Bson,
+    },
+    /// `updateMany` with a filter and an update document or pipeline. Idempotent only if the
+    /// update is (e.g. its filter excludes documents already updated).
+    UpdateMany {
+        db: String,
+        collection: String,
+        #[serde(default)]
+        filter: Document,
+        update: Bson,
+    },
+    /// Rename a field on documents that have `from` and lack `to`.
+    RenameField {
+        db: String,
+        collection: String,
+        from: String,
+        to: String,
+    },
+    /// A raw database command: the escape hatch (mongrate cannot see its effect on the schema).
+    Command {
+        db: String,
+        command: Document,
+    },
+    /// In a `down` list: this step of `up` cannot be undone; `migrate down` refuses it unless
+    /// `--force`.
+    Irreversible {
+        reason: String,
+    },
 }
 
 impl Operation {
@@ -68,7 +102,12 @@ impl Operation {
             | Self::DropIndex { db, .. }
             | Self::ModifyIndex { db, .. }
             | Self::MakeIndexUnique { db, .. }
-            | Self::SetValidator { db, .. } => db,
+            | Self::SetValidator { db, .. }
+            | Self::Backfill { db, .. }
+            | Self::UpdateMany { db, .. }
+            | Self::RenameField { db, .. }
+            | Self::Command { db, .. } => db,
+            Self::Irreversible { .. } => "",
         }
     }
 
@@ -80,7 +119,11 @@ impl Operation {
             | Self::DropIndex { collection, .. }
             | Self::ModifyIndex { collection, .. }
             | Self::MakeIndexUnique { collection, .. }
-            | Self::SetValidator { collection, .. } => collection,
+            | Self::SetValidator { collection, .. }
+            | Self::Backfill { collection, .. }
+            | Self::UpdateMany { collection, .. }
+            | Self::RenameField { collection, .. } => collection,
+            Self::Command { .. } | Self::Irreversible { .. } => "",
         }
     }
 
@@ -140,6 +183,43 @@ impl Operation {
                 level.as_str(),
                 action.as_str()
             ),
+            Self::Backfill { field, value, .. } => format!("backfill {ns} {field}={value}"),
+            Self::UpdateMany { filter, .. } => format!("update_many {ns} filter={filter}"),
+            Self::RenameField { from, to, .. } => format!("rename_field {ns} {from} → {to}"),
+            Self::Command { db, command } => format!(
+                "command {db} {}",
+                command.keys().next().map(String::as_str).unwrap_or("?")
+            ),
+            Self::Irreversible { reason } => format!("irreversible: {reason}"),
         }
     }
+}
+
+/// The filter of a backfill: documents lacking `field` whose parents, where present, are
+/// objects (so `$set` can create the field without overwriting anything).
+pub fn backfill_filter(field: &str) -> Document {
+    let mut filter = bson::doc! { field: { "$exists": false } };
+    let parts: Vec<&str> = field.split('.').collect();
+    let mut parents = Vec::new();
+    for i in 1..parts.len() {
+        let parent = parts[..i].join(".");
+        parents.push(Bson::Document(bson::doc! { "$or": [
+            { parent.clone(): { "$exists": false } },
+            { parent.clone(): { "$type": "object" } },
+        ] }));
+    }
+    if !parents.is_empty() {
+        filter.insert("$and", parents);
+    }
+    filter
+}
+
+/// The update of a backfill: a pipeline, so that `$$NOW` can be written; other values are
+/// `$literal` (a string starting with `$` is a value, not a field path).
+pub fn backfill_update(field: &str, value: &Bson) -> Vec<Document> {
+    let v = match value {
+        Bson::String(s) if s == "$$NOW" => Bson::String(s.clone()),
+        other => Bson::Document(bson::doc! { "$literal": other.clone() }),
+    };
+    vec![bson::doc! { "$set": { field: v } }]
 }

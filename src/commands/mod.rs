@@ -5,6 +5,7 @@ pub mod apply;
 pub mod check;
 pub mod diff;
 pub mod engine;
+pub mod migrate;
 pub mod plan;
 pub mod seed;
 pub mod validate;
@@ -32,6 +33,7 @@ pub fn run(cli: Cli) -> Result<i32> {
         Command::Apply(args) => apply::run(&cli.global, &args),
         Command::Check(args) => check::run(&cli.global, &args),
         Command::Diff(args) => diff::run(&cli.global, &args),
+        Command::Migrate(args) => migrate::run(&cli.global, &args),
     }
 }
 

@@ -121,6 +121,68 @@ pub async fn execute(client: &Client, op: &Operation) -> Result<()> {
             )
             .await
         }
+        Operation::Backfill {
+            db,
+            collection,
+            field,
+            value,
+        } => {
+            client
+                .database(db)
+                .collection::<Document>(collection)
+                .update_many(
+                    crate::ops::backfill_filter(field),
+                    crate::ops::backfill_update(field, value),
+                )
+                .await
+                .map_err(|e| anyhow::anyhow!(describe_driver_error(&e)))?;
+            Ok(())
+        }
+        Operation::UpdateMany {
+            db,
+            collection,
+            filter,
+            update,
+        } => {
+            let coll = client.database(db).collection::<Document>(collection);
+            let result = match update {
+                bson::Bson::Document(d) => coll.update_many(filter.clone(), d.clone()).await,
+                bson::Bson::Array(stages) => {
+                    let pipeline: Vec<Document> = stages
+                        .iter()
+                        .filter_map(|s| s.as_document().cloned())
+                        .collect();
+                    if pipeline.len() != stages.len() {
+                        bail!("update_many: every pipeline stage must be a document");
+                    }
+                    coll.update_many(filter.clone(), pipeline).await
+                }
+                other => {
+                    bail!("update_many: `update` must be a document or a pipeline, found {other}")
+                }
+            };
+            result.map_err(|e| anyhow::anyhow!(describe_driver_error(&e)))?;
+            Ok(())
+        }
+        Operation::RenameField {
+            db,
+            collection,
+            from,
+            to,
+        } => {
+            client
+                .database(db)
+                .collection::<Document>(collection)
+                .update_many(
+                    doc! { from: { "$exists": true }, to: { "$exists": false } },
+                    doc! { "$rename": { from: to } },
+                )
+                .await
+                .map_err(|e| anyhow::anyhow!(describe_driver_error(&e)))?;
+            Ok(())
+        }
+        Operation::Command { db, command } => run(client, db, command.clone(), &[]).await,
+        Operation::Irreversible { reason } => bail!("this step cannot be undone: {reason}"),
         Operation::SetValidator {
             db,
             collection,

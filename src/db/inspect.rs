@@ -235,7 +235,7 @@ async fn fallback_entries(client: &Client, scope: &Scope) -> Result<Vec<Entry>> 
     Ok(entries)
 }
 
-fn read_options(c: &mut Collection, o: &Document, kind: CollectionKind) {
+pub fn read_options(c: &mut Collection, o: &Document, kind: CollectionKind) {
     let mut options = CollectionOptions {
         collation: o.get_document("collation").ok().cloned(),
         ..Default::default()

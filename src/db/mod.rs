@@ -2,8 +2,10 @@
 //! errors) and loading seed data.
 
 pub mod apply;
+pub mod changelog;
 pub mod execute;
 pub mod inspect;
+pub mod lock;
 pub mod safety;
 pub mod seed;
 
