@@ -635,3 +635,89 @@ fn down_refuses_a_migration_without_down_steps_unless_forced() {
         "20250103000000_bad.yaml:2:5: error: up[0]: unknown variant `create_colection`",
     ));
 }
+
+#[test]
+fn the_lease_is_renewed_while_held_and_released_after_an_error() {
+    let _guard = serial();
+    let state = "mongrate_lease";
+    rt().block_on(async {
+        let client = support::client().await;
+        client.database(state).drop().await.unwrap();
+        use mongrate::db::lock::LeaseLock;
+        use std::time::Duration;
+        let held = LeaseLock::acquire(&client, state, Duration::from_secs(3), Duration::ZERO)
+            .await
+            .unwrap();
+        // Well past the 3 s lease: still ours, because it is renewed in the background.
+        tokio::time::sleep(Duration::from_secs(5)).await;
+        assert!(!held.lost());
+        let other = LeaseLock::acquire(
+            &client,
+            state,
+            Duration::from_secs(3),
+            Duration::from_millis(500),
+        )
+        .await;
+        assert!(
+            matches!(other, Err(mongrate::db::lock::LockError::Held { .. })),
+            "the lock was not renewed"
+        );
+        held.release().await.unwrap();
+        let again = LeaseLock::acquire(&client, state, Duration::from_secs(3), Duration::ZERO)
+            .await
+            .unwrap();
+        again.release().await.unwrap();
+    });
+
+    // A failing step: recorded as failed with the server's message, the lock released; once the
+    // file is fixed, `up` runs it again.
+    let target = support::unique_db("failing");
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("20250101000000_failing.yaml");
+    let text = "up:\n  - create_collection: { db: DB, collection: a }\n  - command: { db: DB, command: { noSuchCommand: 1 } }\n  - create_collection: { db: DB, collection: b }\ndown: []\n".replace("DB", &target);
+    std::fs::write(&file, &text).unwrap();
+    let m = |args: &[&str]| {
+        let mut c = migrate(state);
+        c.arg("--dir").arg(dir.path()).args(args);
+        c
+    };
+    m(&["up"]).assert().code(1).stderr(
+        predicate::str::contains("step 2 of 3 (command")
+            .and(predicate::str::contains("no such command")),
+    );
+    assert_eq!(
+        count(state, "locks", doc! {}),
+        0,
+        "the lock is released after an error"
+    );
+    let entry = changelog(state)
+        .into_iter()
+        .find(|e| e.get_str("_id") == Ok("20250101000000"))
+        .unwrap();
+    assert_eq!(entry.get_str("status").unwrap(), "failed");
+    assert!(
+        entry.get_str("error").unwrap().contains("no such command"),
+        "{entry}"
+    );
+    m(&["status"])
+        .assert()
+        .code(0)
+        .stdout(predicate::str::contains("failed").and(predicate::str::contains("1/3")));
+    std::fs::write(&file, text.replace("noSuchCommand: 1", "ping: 1")).unwrap();
+    m(&["up"])
+        .assert()
+        .code(0)
+        .stdout(predicate::str::contains("Applied 1 migration(s)"));
+    let names = rt().block_on(async {
+        support::client()
+            .await
+            .database(&target)
+            .list_collection_names()
+            .await
+            .unwrap()
+    });
+    assert!(
+        names.contains(&"a".to_string()) && names.contains(&"b".to_string()),
+        "{names:?}"
+    );
+}
