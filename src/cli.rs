@@ -95,9 +95,9 @@ pub enum Command {
     /// Drift report for CI: exit 0 when the server matches the schemas, 2 when it drifted.
     ///
     /// Drift is any step `plan` would run, and any collection or index that no schema declares
-    /// and no `ignore_*` list covers.
+    /// and no `ignore_*` list covers. With --data, also any document that fails its schema.
     ///
-    /// Example: mongrate check --schemas schemas --format json
+    /// Example: mongrate check --schemas schemas --data --format json
     Check(CheckArgs),
     /// Compare two schema folders, no server needed: exit 0 when the same, 2 when they differ.
     ///
@@ -110,6 +110,33 @@ pub enum Command {
     ///
     /// Example: mongrate migrate generate add_email_index && mongrate migrate up
     Migrate(MigrateArgs),
+    /// Fill fields that documents lack with the defaults the schemas declare.
+    ///
+    /// Works in batches by `_id` range, with a checkpoint in the state database so an interrupted
+    /// run resumes; a field set meanwhile by someone else is left alone; a parent that exists but
+    /// is not an object (or is null) is counted as blocked, never overwritten. Without targets,
+    /// every collection with defaults.
+    ///
+    /// Example: mongrate backfill promptforge.users --dry-run
+    Backfill(BackfillArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct BackfillArgs {
+    /// Collections as `<database>.<collection>` (default: all with defaults).
+    pub targets: Vec<String>,
+    /// Count, per collection and field, what would change; change nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Documents per batch.
+    #[arg(long, default_value_t = 1000)]
+    pub batch_size: usize,
+    /// Slow down to at most this many documents per second (scanned).
+    #[arg(long)]
+    pub max_docs_per_sec: Option<u64>,
+    /// Database holding the checkpoints.
+    #[arg(long, default_value = "mongrate")]
+    pub state_db: String,
 }
 
 #[derive(Debug, Args)]
@@ -253,6 +280,13 @@ pub struct CheckArgs {
     /// Read every database on the server, not only those the schemas name.
     #[arg(long)]
     pub all_databases: bool,
+    /// Also count the documents that fail each collection's schema, and why (per rule and
+    /// field, with up to five `_id`s), computed on the server.
+    #[arg(long)]
+    pub data: bool,
+    /// With --data: examine a random sample of this many documents per collection.
+    #[arg(long, requires = "data")]
+    pub sample: Option<u64>,
 }
 
 #[derive(Debug, Args)]

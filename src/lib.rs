@@ -13,6 +13,8 @@
 //! The core (`spec`, `model`, `jsonschema`) does no I/O besides reading spec files in
 //! `spec::read_root`, and never prints.
 
+pub mod audit;
+pub mod backfill;
 pub mod cli;
 pub mod commands;
 pub mod db;

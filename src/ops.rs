@@ -213,13 +213,3 @@ pub fn backfill_filter(field: &str) -> Document {
     }
     filter
 }
-
-/// The update of a backfill: a pipeline, so that `$$NOW` can be written; other values are
-/// `$literal` (a string starting with `$` is a value, not a field path).
-pub fn backfill_update(field: &str, value: &Bson) -> Vec<Document> {
-    let v = match value {
-        Bson::String(s) if s == "$$NOW" => Bson::String(s.clone()),
-        other => Bson::Document(bson::doc! { "$literal": other.clone() }),
-    };
-    vec![bson::doc! { "$set": { field: v } }]
-}

@@ -155,3 +155,44 @@ pub fn validator_diff(from: Option<&Document>, to: Option<&Document>) -> String 
 pub fn plan_json(plan: &Plan) -> String {
     serde_json::to_string_pretty(plan).unwrap_or_else(|e| format!("{{\"error\": \"{e}\"}}"))
 }
+
+/// The data audit as text: per collection, the documents failing and why.
+pub fn audit_text(audits: &[crate::db::audit::AuditReport]) -> String {
+    let mut out = String::new();
+    let failing: u64 = audits.iter().map(|a| a.failing).sum();
+    let examined: u64 = audits.iter().map(|a| a.examined).sum();
+    for a in audits.iter().filter(|a| a.failing > 0) {
+        let _ = writeln!(
+            out,
+            "{}.{}: {} of {} {}document(s) fail the schema",
+            a.db,
+            a.collection,
+            a.failing,
+            a.examined,
+            if a.sampled { "sampled " } else { "" }
+        );
+        for r in &a.reasons {
+            let ids: Vec<String> = r.sample_ids.iter().map(|b| b.to_string()).collect();
+            let _ = writeln!(
+                out,
+                "  {:<40} {:>8}  e.g. _id {}",
+                r.reason,
+                r.count,
+                ids.join(", ")
+            );
+        }
+    }
+    if failing == 0 {
+        let _ = writeln!(
+            out,
+            "Data: all {examined} document(s) examined in {} collection(s) pass their schema.",
+            audits.len()
+        );
+    } else {
+        let _ = writeln!(
+            out,
+            "Data: {failing} of {examined} document(s) examined fail their schema."
+        );
+    }
+    out
+}

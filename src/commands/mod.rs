@@ -2,6 +2,7 @@
 //! This layer (with `main.rs`) is the only code that prints.
 
 pub mod apply;
+pub mod backfill;
 pub mod check;
 pub mod diff;
 pub mod engine;
@@ -34,6 +35,7 @@ pub fn run(cli: Cli) -> Result<i32> {
         Command::Check(args) => check::run(&cli.global, &args),
         Command::Diff(args) => diff::run(&cli.global, &args),
         Command::Migrate(args) => migrate::run(&cli.global, &args),
+        Command::Backfill(args) => backfill::run(&cli.global, &args),
     }
 }
 

@@ -127,15 +127,26 @@ pub async fn execute(client: &Client, op: &Operation) -> Result<()> {
             field,
             value,
         } => {
-            client
-                .database(db)
-                .collection::<Document>(collection)
-                .update_many(
-                    crate::ops::backfill_filter(field),
-                    crate::ops::backfill_update(field, value),
-                )
-                .await
-                .map_err(|e| anyhow::anyhow!(describe_driver_error(&e)))?;
+            // The same engine as `mongrate backfill`, for one field, without a checkpoint (a
+            // migration step is resumable on its own).
+            let value = match value {
+                bson::Bson::String(s) if s == "$$NOW" => crate::spec::DefaultValue::Now,
+                other => crate::spec::DefaultValue::Value(other.clone()),
+            };
+            let target = super::backfill::Target {
+                db: db.clone(),
+                collection: collection.clone(),
+                defaults: vec![crate::backfill::FieldDefault {
+                    path: field.clone(),
+                    value,
+                }],
+            };
+            let opts = super::backfill::Options {
+                batch_size: 1000,
+                max_docs_per_sec: None,
+                checkpoint_db: None,
+            };
+            super::backfill::run(client, &target, &opts, &mut super::backfill::Silent).await?;
             Ok(())
         }
         Operation::UpdateMany {

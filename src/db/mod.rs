@@ -2,6 +2,8 @@
 //! errors) and loading seed data.
 
 pub mod apply;
+pub mod audit;
+pub mod backfill;
 pub mod changelog;
 pub mod execute;
 pub mod inspect;

@@ -1,0 +1,307 @@
+//! Backfill against the server: batches by `_id` range (a cursor over the `_id` index, never
+//! skip), a checkpoint in the state database so an interrupted run resumes after the last
+//! finished batch, an optional rate limit, and per-field counts.
+
+use super::describe_driver_error;
+use crate::backfill::{FieldDefault, count_group, needs_filter, signature, update_pipeline};
+use anyhow::{Context, Result, anyhow};
+use bson::{Bson, DateTime, Document, doc};
+use futures_util::TryStreamExt;
+use mongodb::Client;
+use serde::Serialize;
+use std::time::{Duration, Instant};
+
+/// One collection's defaults.
+#[derive(Debug, Clone)]
+pub struct Target {
+    pub db: String,
+    pub collection: String,
+    pub defaults: Vec<FieldDefault>,
+}
+
+/// How to run.
+#[derive(Debug, Clone)]
+pub struct Options {
+    pub batch_size: usize,
+    pub max_docs_per_sec: Option<u64>,
+    /// State database for checkpoints; `None`: no checkpoint (migration steps).
+    pub checkpoint_db: Option<String>,
+}
+
+/// Per default: documents filled, and documents left alone because a parent is not an object.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct FieldReport {
+    pub field: String,
+    pub filled: u64,
+    pub blocked: u64,
+}
+
+/// What a backfill (or its dry run) did for one collection.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Report {
+    pub db: String,
+    pub collection: String,
+    pub scanned: u64,
+    pub modified: u64,
+    pub fields: Vec<FieldReport>,
+    /// Set when the run resumed from a checkpoint.
+    pub resumed: bool,
+    pub elapsed_ms: u64,
+}
+
+/// Progress; the CLI draws a bar. Core code never prints.
+pub trait Reporter {
+    fn start(&mut self, _target: &Target, _estimated_total: u64, _already_scanned: u64) {}
+    fn progress(&mut self, _scanned: u64, _modified: u64) {}
+    fn finish(&mut self, _report: &Report) {}
+}
+
+pub struct Silent;
+impl Reporter for Silent {}
+
+fn err(e: mongodb::error::Error) -> anyhow::Error {
+    anyhow!(describe_driver_error(&e))
+}
+
+fn new_report(t: &Target) -> Report {
+    Report {
+        db: t.db.clone(),
+        collection: t.collection.clone(),
+        fields: t
+            .defaults
+            .iter()
+            .map(|d| FieldReport {
+                field: d.path.clone(),
+                ..Default::default()
+            })
+            .collect(),
+        ..Default::default()
+    }
+}
+
+fn as_u64(d: &Document, k: &str) -> u64 {
+    match d.get(k) {
+        Some(Bson::Int32(i)) => *i as u64,
+        Some(Bson::Int64(i)) => *i as u64,
+        Some(Bson::Double(f)) => *f as u64,
+        _ => 0,
+    }
+}
+
+fn add_counts(report: &mut Report, counts: &Document) {
+    report.scanned += as_u64(counts, "scanned");
+    for (i, f) in report.fields.iter_mut().enumerate() {
+        f.filled += as_u64(counts, &format!("f{i}"));
+        f.blocked += as_u64(counts, &format!("b{i}"));
+    }
+}
+
+/// Count, without writing, what a backfill would do (one aggregation on the server).
+pub async fn dry_run(client: &Client, target: &Target) -> Result<Report> {
+    let started = Instant::now();
+    let coll = client
+        .database(&target.db)
+        .collection::<Document>(&target.collection);
+    let mut report = new_report(target);
+    if !target.defaults.is_empty() {
+        let out: Vec<Document> = coll
+            .aggregate(vec![count_group(&target.defaults)])
+            .await
+            .map_err(err)?
+            .try_collect()
+            .await
+            .map_err(err)?;
+        if let Some(counts) = out.first() {
+            add_counts(&mut report, counts);
+        }
+    }
+    report.elapsed_ms = started.elapsed().as_millis() as u64;
+    Ok(report)
+}
+
+/// Where a BSON type sorts among `_id` values (MongoDB's comparison order), with its aliases.
+const TYPE_ORDER: &[&[&str]] = &[
+    &["null"],
+    &["int", "long", "double", "decimal"],
+    &["string", "symbol"],
+    &["object"],
+    &["array"],
+    &["binData"],
+    &["objectId"],
+    &["bool"],
+    &["date"],
+    &["timestamp"],
+    &["regex"],
+];
+
+fn type_rank(b: &Bson) -> usize {
+    let alias = match b {
+        Bson::Null => "null",
+        Bson::Int32(_) | Bson::Int64(_) | Bson::Double(_) | Bson::Decimal128(_) => "int",
+        Bson::String(_) | Bson::Symbol(_) => "string",
+        Bson::Document(_) => "object",
+        Bson::Array(_) => "array",
+        Bson::Binary(_) => "binData",
+        Bson::ObjectId(_) => "objectId",
+        Bson::Boolean(_) => "bool",
+        Bson::DateTime(_) => "date",
+        Bson::Timestamp(_) => "timestamp",
+        Bson::RegularExpression(_) => "regex",
+        _ => "objectId",
+    };
+    TYPE_ORDER
+        .iter()
+        .position(|t| t.contains(&alias))
+        .unwrap_or(6)
+}
+
+/// `_id` after `last` in `_id` order, across type brackets (`$gt` alone stays within one type).
+fn after(last: &Bson) -> Document {
+    let later: Vec<Bson> = TYPE_ORDER[type_rank(last) + 1..]
+        .iter()
+        .flat_map(|t| t.iter().map(|a| Bson::String(a.to_string())))
+        .collect();
+    doc! { "$or": [ { "_id": { "$gt": last.clone() } }, { "_id": { "$type": later } } ] }
+}
+
+/// The documents of one batch: an `_id` range when its ends share a type, else the ids.
+fn batch_filter(ids: &[Bson]) -> Document {
+    let (first, last) = (&ids[0], &ids[ids.len() - 1]);
+    if type_rank(first) == type_rank(last) {
+        doc! { "_id": { "$gte": first.clone(), "$lte": last.clone() } }
+    } else {
+        doc! { "_id": { "$in": ids.to_vec() } }
+    }
+}
+
+const CHECKPOINTS: &str = "backfill_checkpoints";
+
+/// Fill missing defaults in batches; resumes from (and keeps) a checkpoint when asked to.
+pub async fn run(
+    client: &Client,
+    target: &Target,
+    opts: &Options,
+    reporter: &mut dyn Reporter,
+) -> Result<Report> {
+    let started = Instant::now();
+    let coll = client
+        .database(&target.db)
+        .collection::<Document>(&target.collection);
+    let mut report = new_report(target);
+    if target.defaults.is_empty() {
+        return Ok(report);
+    }
+    let sig = signature(&target.defaults);
+    let key = format!("{}.{}", target.db, target.collection);
+    let checkpoints = opts
+        .checkpoint_db
+        .as_ref()
+        .map(|db| client.database(db).collection::<Document>(CHECKPOINTS));
+    let mut last_id: Option<Bson> = None;
+    if let Some(cp) = &checkpoints
+        && let Some(saved) = cp
+            .find_one(doc! { "_id": &key, "signature": &sig })
+            .await
+            .map_err(err)?
+    {
+        last_id = saved.get("last_id").cloned();
+        report.scanned = as_u64(&saved, "scanned");
+        report.modified = as_u64(&saved, "modified");
+        if let Ok(fields) = saved.get_array("fields") {
+            for (f, saved) in report.fields.iter_mut().zip(fields) {
+                if let Some(s) = saved.as_document() {
+                    f.filled = as_u64(s, "filled");
+                    f.blocked = as_u64(s, "blocked");
+                }
+            }
+        }
+        report.resumed = true;
+    }
+    let total = coll.estimated_document_count().await.map_err(err)?;
+    reporter.start(target, total, report.scanned);
+    let pipeline = update_pipeline(&target.defaults);
+    let needs = needs_filter(&target.defaults);
+    let group = count_group(&target.defaults);
+    let filter = last_id.as_ref().map(after).unwrap_or_default();
+    let mut cursor = coll
+        .find(filter)
+        .projection(doc! { "_id": 1 })
+        .sort(doc! { "_id": 1 })
+        .hint(mongodb::options::Hint::Keys(doc! { "_id": 1 }))
+        .batch_size(opts.batch_size as u32)
+        .await
+        .map_err(err)
+        .context("reading _ids")?;
+    let mut ids: Vec<Bson> = Vec::with_capacity(opts.batch_size);
+    let run_started = Instant::now();
+    let scanned_at_start = report.scanned;
+    loop {
+        let next = cursor.try_next().await.map_err(err)?;
+        if let Some(d) = &next
+            && let Some(id) = d.get("_id")
+        {
+            ids.push(id.clone());
+        }
+        if ids.len() < opts.batch_size && next.is_some() {
+            continue;
+        }
+        if ids.is_empty() {
+            break;
+        }
+        let range = batch_filter(&ids);
+        let counts: Vec<Document> = coll
+            .aggregate(vec![doc! { "$match": range.clone() }, group.clone()])
+            .await
+            .map_err(err)?
+            .try_collect()
+            .await
+            .map_err(err)?;
+        let mut filter = range;
+        filter.insert("$and", vec![Bson::Document(needs.clone())]);
+        // Only defaults are written, valid by construction; a document invalid for another
+        // reason must not stop the batch under a strict validator.
+        let result = coll
+            .update_many(filter, pipeline.clone())
+            .bypass_document_validation(true)
+            .await
+            .map_err(err)?;
+        if let Some(c) = counts.first() {
+            add_counts(&mut report, c);
+        }
+        report.modified += result.modified_count;
+        let batch_last = ids[ids.len() - 1].clone();
+        ids.clear();
+        if let Some(cp) = &checkpoints {
+            let fields: Vec<Bson> = report
+                .fields
+                .iter()
+                .map(|f| Bson::Document(doc! { "field": &f.field, "filled": f.filled as i64, "blocked": f.blocked as i64 }))
+                .collect();
+            cp.replace_one(
+                doc! { "_id": &key },
+                doc! { "_id": &key, "signature": &sig, "last_id": batch_last, "scanned": report.scanned as i64,
+                       "modified": report.modified as i64, "fields": fields, "updated_at": DateTime::now() },
+            )
+            .upsert(true)
+            .await
+            .map_err(err)?;
+        }
+        reporter.progress(report.scanned, report.modified);
+        if let Some(rate) = opts.max_docs_per_sec.filter(|r| *r > 0) {
+            let done = (report.scanned - scanned_at_start) as f64;
+            let due = Duration::from_secs_f64(done / rate as f64);
+            if let Some(wait) = due.checked_sub(run_started.elapsed()) {
+                tokio::time::sleep(wait).await;
+            }
+        }
+        if next.is_none() {
+            break;
+        }
+    }
+    if let Some(cp) = &checkpoints {
+        cp.delete_one(doc! { "_id": &key }).await.map_err(err)?;
+    }
+    report.elapsed_ms = started.elapsed().as_millis() as u64;
+    reporter.finish(&report);
+    Ok(report)
+}
