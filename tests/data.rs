@@ -1,0 +1,365 @@
+//! Backfill and data drift against a real mongod.
+
+mod support;
+
+use assert_cmd::Command;
+use bson::{Bson, Document, doc};
+use predicates::prelude::*;
+use std::path::{Path, PathBuf};
+
+fn mongrate() -> Command {
+    let mut cmd = Command::cargo_bin("mongrate").expect("binary builds");
+    cmd.current_dir(support::repo())
+        .env_remove("MONGODB_URI")
+        .env("NO_COLOR", "1")
+        .args(["--uri", &support::server_uri()]);
+    cmd
+}
+
+/// `schemas/<db>` copied as database `target`; returns the schemas root.
+fn schemas_as(db: &str, target: &str) -> tempfile::TempDir {
+    let tmp = tempfile::tempdir().unwrap();
+    support::copy_tree(
+        &support::repo().join("schemas").join(db),
+        &tmp.path().join(target),
+    );
+    tmp
+}
+
+fn with_schemas(root: &Path, args: &[&str]) -> assert_cmd::assert::Assert {
+    mongrate().arg("--schemas").arg(root).args(args).assert()
+}
+
+fn docs(path: PathBuf) -> Vec<Document> {
+    mongrate::extjson::parse_documents(&std::fs::read_to_string(&path).unwrap()).unwrap()
+}
+
+/// Every default-carrying field removed from the valid fixtures (nested ones too).
+fn strip_defaults(spec: &mongrate::spec::CollectionSpec, mut d: Document) -> Document {
+    fn remove(d: &mut Document, parts: &[&str]) {
+        if parts.len() == 1 {
+            d.remove(parts[0]);
+        } else if let Some(Bson::Document(inner)) = d.get_mut(parts[0]) {
+            remove(inner, &parts[1..]);
+        }
+    }
+    for f in mongrate::backfill::collection_defaults(spec) {
+        let parts: Vec<&str> = f.path.split('.').collect();
+        remove(&mut d, &parts);
+    }
+    d
+}
+
+#[tokio::test]
+async fn backfill_fills_missing_defaults_then_check_data_passes_and_nothing_else_changes() {
+    let client = support::client().await;
+    for db in ["promptforge", "workflowai", "chatbase_db", "botsmith"] {
+        let target = support::unique_db(db);
+        let root = schemas_as(db, &target);
+        let loaded = mongrate::spec::load_dir(root.path()).unwrap();
+        // The schema, but the validators at `warn` while old documents come in.
+        with_schemas(root.path(), &["apply", "--yes"]).code(0);
+        let mut originals: Vec<(String, Document)> = Vec::new();
+        for (name, spec) in &loaded.spec.databases[&target].collections {
+            let coll = client.database(&target).collection::<Document>(name);
+            for (i, d) in docs(support::repo().join(format!("fixtures/valid/{db}/{name}.json")))
+                .into_iter()
+                .enumerate()
+            {
+                // Every other document keeps its values: a backfill must not touch them.
+                let mut d = if i % 2 == 0 {
+                    strip_defaults(spec, d)
+                } else {
+                    d
+                };
+                if !d.contains_key("_id") {
+                    d.insert("_id", bson::oid::ObjectId::new());
+                }
+                coll.insert_one(d.clone())
+                    .with_options(
+                        mongodb::options::InsertOneOptions::builder()
+                            .bypass_document_validation(true)
+                            .build(),
+                    )
+                    .await
+                    .unwrap();
+                originals.push((name.clone(), d));
+            }
+        }
+        // Before: where defaulted fields are required (promptforge), check --data fails on them.
+        if db == "promptforge" {
+            with_schemas(root.path(), &["check", "--data"])
+                .code(2)
+                .stdout(predicate::str::contains("required: email_verified"));
+        }
+        let dry = with_schemas(root.path(), &["backfill", "--dry-run", "--format", "json"])
+            .code(0)
+            .get_output()
+            .stdout
+            .clone();
+        let dry: serde_json::Value = serde_json::from_slice(&dry).unwrap();
+        let would: u64 = dry
+            .as_array()
+            .unwrap()
+            .iter()
+            .flat_map(|r| r["fields"].as_array().unwrap().iter())
+            .map(|f| f["filled"].as_u64().unwrap())
+            .sum();
+        assert!(would > 0, "{dry:#}");
+        with_schemas(root.path(), &["backfill", "--batch-size", "2"])
+            .code(0)
+            .stdout(predicate::str::contains("Backfill done"));
+        // After: every document passes, and every value that existed is unchanged.
+        with_schemas(root.path(), &["check", "--data"])
+            .code(0)
+            .stdout(predicate::str::contains("pass their schema"));
+        for (name, original) in &originals {
+            let now = client
+                .database(&target)
+                .collection::<Document>(name)
+                .find_one(doc! { "_id": original.get("_id").unwrap() })
+                .await
+                .unwrap()
+                .unwrap();
+            kept(original, &now, &format!("{db}.{name}"));
+        }
+        // A second run changes nothing.
+        with_schemas(root.path(), &["backfill"])
+            .code(0)
+            .stdout(predicate::str::contains(
+                "Backfill done: 0 document(s) modified",
+            ));
+        client.database(&target).drop().await.ok();
+    }
+}
+
+#[tokio::test]
+async fn check_data_names_each_broken_rule_of_the_invalid_fixtures() {
+    let client = support::client().await;
+    for db in [
+        "promptforge",
+        "chatbase_db",
+        "botsmith",
+        "sitebuilder",
+        "workflowai",
+    ] {
+        let target = support::unique_db(db);
+        let root = schemas_as(db, &target);
+        let loaded = mongrate::spec::load_dir(root.path()).unwrap();
+        let mut expected: Vec<(String, String, String)> = Vec::new(); // (collection, _id, breaks)
+        for name in loaded.spec.databases[&target].collections.keys() {
+            let path = support::repo().join(format!("fixtures/invalid/{db}/{name}.json"));
+            let cases: serde_json::Value =
+                serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+            let coll = client.database(&target).collection::<Document>(name);
+            for (i, case) in cases.as_array().unwrap().iter().enumerate() {
+                let Bson::Document(mut d) =
+                    mongrate::extjson::to_bson(case["document"].clone()).unwrap()
+                else {
+                    panic!()
+                };
+                let id = format!("{name}#{i}");
+                d.insert("_id", id.clone());
+                coll.insert_one(d).await.unwrap();
+                expected.push((
+                    name.clone(),
+                    id,
+                    case["breaks"].as_str().unwrap().to_string(),
+                ));
+            }
+        }
+        let out = with_schemas(root.path(), &["check", "--data", "--format", "json"])
+            .code(2)
+            .get_output()
+            .stdout
+            .clone();
+        let report: serde_json::Value = serde_json::from_slice(&out).unwrap();
+        let collections = report["data"]["collections"].as_array().unwrap();
+        assert_eq!(
+            report["data"]["failing"].as_u64().unwrap() as usize,
+            expected.len(),
+            "every invalid document fails"
+        );
+        for (coll, id, breaks) in &expected {
+            let c = collections
+                .iter()
+                .find(|c| c["collection"] == coll.as_str())
+                .unwrap();
+            // Exactly one rule named for this document: the one it breaks.
+            let named: Vec<&str> = c["reasons"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .filter(|r| {
+                    r["sample_ids"]
+                        .as_array()
+                        .unwrap()
+                        .iter()
+                        .any(|s| s == id.as_str())
+                })
+                .map(|r| r["reason"].as_str().unwrap())
+                .collect();
+            assert_eq!(named, vec![breaks.as_str()], "{db}.{coll} {id}");
+        }
+        // A sample looks at that many documents.
+        let out = with_schemas(
+            root.path(),
+            &["check", "--data", "--sample", "2", "--format", "json"],
+        )
+        .get_output()
+        .stdout
+        .clone();
+        let report: serde_json::Value = serde_json::from_slice(&out).unwrap();
+        for c in report["data"]["collections"].as_array().unwrap() {
+            assert!(
+                c["examined"].as_u64().unwrap() <= 2 && c["sampled"] == true,
+                "{c}"
+            );
+        }
+        client.database(&target).drop().await.ok();
+    }
+}
+
+#[tokio::test]
+async fn backfill_killed_mid_way_resumes_and_ends_correct() {
+    let client = support::client().await;
+    let target = support::unique_db("bf_kill");
+    let root = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(root.path().join(&target)).unwrap();
+    std::fs::write(
+        root.path().join(&target).join("events.yaml"),
+        "fields:\n  n: { type: int, required: true }\n  status: { type: string, default: new }\n  meta:\n    type: object\n    fields:\n      source: { type: string, default: web }\n      tries: { type: int, default: 0 }\n",
+    )
+    .unwrap();
+    let coll = client.database(&target).collection::<Document>("events");
+    const N: i32 = 200_000;
+    for chunk in (0..N).collect::<Vec<_>>().chunks(20_000) {
+        let batch: Vec<Document> = chunk
+            .iter()
+            .map(|i| match i % 10 {
+                0 => doc! { "n": *i, "status": "kept", "meta": { "source": "api" } },
+                1 => doc! { "n": *i, "meta": "legacy" },
+                _ => doc! { "n": *i },
+            })
+            .collect();
+        coll.insert_many(batch).await.unwrap();
+    }
+    let state = support::unique_db("bf_state");
+    let bin = assert_cmd::cargo::cargo_bin("mongrate");
+    let mut child = std::process::Command::new(&bin)
+        .current_dir(support::repo())
+        .args(["--uri", &support::server_uri(), "--schemas"])
+        .arg(root.path())
+        .args([
+            "backfill",
+            "--batch-size",
+            "2000",
+            "--max-docs-per-sec",
+            "40000",
+            "--state-db",
+            &state,
+        ])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    // Wait until it is well under way (its checkpoint says so), then SIGKILL it.
+    let checkpoints = client
+        .database(&state)
+        .collection::<Document>("backfill_checkpoints");
+    let started = std::time::Instant::now();
+    loop {
+        let cp = checkpoints.find_one(doc! {}).await.unwrap();
+        if cp
+            .as_ref()
+            .is_some_and(|c| c.get_i64("scanned").unwrap_or(0) >= 40_000)
+        {
+            break;
+        }
+        assert!(started.elapsed().as_secs() < 60, "no progress");
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    unsafe_kill(child.id());
+    let status = child.wait().unwrap();
+    use std::os::unix::process::ExitStatusExt;
+    assert_eq!(status.signal(), Some(9));
+    let done_before = coll
+        .count_documents(doc! { "status": { "$exists": true } })
+        .await
+        .unwrap();
+    assert!(
+        done_before > 0 && done_before < N as u64,
+        "killed mid-way ({done_before})"
+    );
+
+    mongrate()
+        .arg("--schemas")
+        .arg(root.path())
+        .args(["backfill", "--batch-size", "5000", "--state-db", &state])
+        .assert()
+        .code(0)
+        .stdout(predicate::str::contains("resumed from a checkpoint"));
+    // Final state: every document has its defaults, kept values kept, non-object parents kept.
+    assert_eq!(
+        coll.count_documents(doc! { "status": { "$exists": false } })
+            .await
+            .unwrap(),
+        0
+    );
+    assert_eq!(
+        coll.count_documents(doc! { "status": "kept" })
+            .await
+            .unwrap(),
+        (N / 10) as u64
+    );
+    assert_eq!(
+        coll.count_documents(doc! { "status": "new" })
+            .await
+            .unwrap(),
+        (N - N / 10) as u64
+    );
+    assert_eq!(
+        coll.count_documents(doc! { "meta.source": "api", "meta.tries": 0 })
+            .await
+            .unwrap(),
+        (N / 10) as u64
+    );
+    assert_eq!(
+        coll.count_documents(doc! { "meta": "legacy" })
+            .await
+            .unwrap(),
+        (N / 10) as u64
+    );
+    assert_eq!(
+        coll.count_documents(doc! { "meta.source": "web", "meta.tries": 0 })
+            .await
+            .unwrap(),
+        (N - 2 * (N / 10)) as u64
+    );
+    assert_eq!(
+        checkpoints.count_documents(doc! {}).await.unwrap(),
+        0,
+        "the checkpoint is removed at the end"
+    );
+    client.database(&target).drop().await.ok();
+}
+
+/// Every value of `before` is still in `after` (which may have more keys).
+fn kept(before: &Document, after: &Document, at: &str) {
+    for (k, v) in before {
+        let now = after
+            .get(k)
+            .unwrap_or_else(|| panic!("{at}.{k} disappeared"));
+        match (v, now) {
+            (Bson::Document(a), Bson::Document(b)) => kept(a, b, &format!("{at}.{k}")),
+            _ => assert_eq!(v, now, "{at}.{k} changed"),
+        }
+    }
+}
+
+fn unsafe_kill(pid: u32) {
+    std::process::Command::new("kill")
+        .args(["-KILL", &pid.to_string()])
+        .status()
+        .unwrap();
+}
