@@ -271,8 +271,13 @@ pub struct ApplyArgs {
     #[arg(long)]
     pub dry_run: bool,
     /// Set validators even when existing documents fail them (they stay invalid until fixed).
-    #[arg(long)]
+    #[arg(long, conflicts_with = "rollout")]
     pub allow_violations: bool,
+    /// Staged rollout of validators that existing documents fail: set them with
+    /// `validationAction: warn`, backfill the defaults, recount, and tighten to the declared
+    /// action only when no document fails any more; otherwise stop and show what is left.
+    #[arg(long)]
+    pub rollout: bool,
 }
 
 #[derive(Debug, Args)]

@@ -363,3 +363,110 @@ fn unsafe_kill(pid: u32) {
         .status()
         .unwrap();
 }
+
+#[tokio::test]
+async fn staged_rollout_tightens_when_backfill_fixes_everything_and_stops_otherwise() {
+    let client = support::client().await;
+    let target = support::unique_db("rollout");
+    let root = tempfile::tempdir().unwrap();
+    let dir = root.path().join(&target);
+    std::fs::create_dir_all(&dir).unwrap();
+    // Version 1: no required fields. Documents come in.
+    std::fs::write(
+        dir.join("users.yaml"),
+        "fields:\n  email: { type: string, required: true }\n",
+    )
+    .unwrap();
+    with_schemas(root.path(), &["apply", "--yes"]).code(0);
+    let users = client.database(&target).collection::<Document>("users");
+    users
+        .insert_many(vec![
+            doc! { "email": "a@x" },
+            doc! { "email": "b@x", "plan": "pro" },
+            doc! { "email": "c@x", "plan": "gold" },
+        ])
+        .await
+        .unwrap();
+    // Version 2: `plan` required with a default, and an enum that one document breaks.
+    std::fs::write(
+        dir.join("users.yaml"),
+        "fields:\n  email: { type: string, required: true }\n  plan: { type: string, required: true, enum: [free, pro], default: free }\n",
+    )
+    .unwrap();
+    // Without --rollout: refused with the count.
+    with_schemas(root.path(), &["apply", "--yes"])
+        .code(1)
+        .stderr(predicate::str::contains(
+            "2 existing document(s) fail the new validator",
+        ));
+    // With it: warn, backfill (fixes a@x), recount (gold still fails): stop, show why, stay at warn.
+    with_schemas(root.path(), &["apply", "--yes", "--rollout"])
+        .code(1)
+        .stderr(
+            predicate::str::contains("enum: plan").and(predicate::str::contains("stay at `warn`")),
+        );
+    let options = |c: &mongodb::Client| {
+        let c = c.clone();
+        let t = target.clone();
+        async move {
+            let info = c
+                .database(&t)
+                .run_command(doc! { "listCollections": 1, "filter": { "name": "users" } })
+                .await
+                .unwrap();
+            info.get_document("cursor")
+                .unwrap()
+                .get_array("firstBatch")
+                .unwrap()[0]
+                .as_document()
+                .unwrap()
+                .get_document("options")
+                .unwrap()
+                .clone()
+        }
+    };
+    assert_eq!(
+        options(&client).await.get_str("validationAction").unwrap(),
+        "warn"
+    );
+    assert_eq!(
+        users
+            .count_documents(doc! { "plan": "free" })
+            .await
+            .unwrap(),
+        1,
+        "the default was backfilled"
+    );
+    // Fix the last one by hand; the next apply tightens (nothing fails: no staging needed).
+    users
+        .update_one(doc! { "plan": "gold" }, doc! { "$set": { "plan": "pro" } })
+        .await
+        .unwrap();
+    with_schemas(root.path(), &["apply", "--yes", "--rollout"])
+        .code(0)
+        .stdout(predicate::str::contains("strict/warn → strict/error"));
+    assert_eq!(
+        options(&client).await.get_str("validationAction").unwrap(),
+        "error"
+    );
+    with_schemas(root.path(), &["check", "--data"]).code(0);
+
+    // Version 3: a new required field with a default — the whole rollout in one run.
+    std::fs::write(
+        dir.join("users.yaml"),
+        "fields:\n  email: { type: string, required: true }\n  plan: { type: string, required: true, enum: [free, pro], default: free }\n  credits: { type: int, required: true, default: 0 }\n",
+    )
+    .unwrap();
+    with_schemas(root.path(), &["apply", "--yes", "--rollout"])
+        .code(0)
+        .stderr(
+            predicate::str::contains("backfill modified 3 document(s)")
+                .and(predicate::str::contains("validator tightened to error")),
+        );
+    assert_eq!(
+        options(&client).await.get_str("validationAction").unwrap(),
+        "error"
+    );
+    with_schemas(root.path(), &["check", "--data"]).code(0);
+    client.database(&target).drop().await.ok();
+}

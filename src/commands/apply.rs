@@ -49,6 +49,74 @@ fn refusal(step: &Step) -> Option<String> {
     })
 }
 
+/// A validator set at `warn` by a staged rollout, with what it must be tightened to.
+struct Staged {
+    db: String,
+    collection: String,
+    validator: bson::Document,
+    level: crate::model::ValidationLevel,
+    action: crate::model::ValidationAction,
+}
+
+/// After the plan ran: backfill each staged collection, recount, tighten or report.
+async fn rollout(global: &GlobalArgs, client: &mongodb::Client, staged: &[Staged]) -> Result<i32> {
+    let loaded = super::load_valid_spec(&global.schemas)?;
+    let mut remaining = Vec::new();
+    for s in staged {
+        let Some(spec) = loaded.spec.collection(&s.db, &s.collection) else {
+            continue;
+        };
+        let target = db::backfill::Target {
+            db: s.db.clone(),
+            collection: s.collection.clone(),
+            defaults: crate::backfill::collection_defaults(spec),
+        };
+        let opts = db::backfill::Options {
+            batch_size: 1000,
+            max_docs_per_sec: None,
+            checkpoint_db: None,
+        };
+        let filled = db::backfill::run(client, &target, &opts, &mut db::backfill::Silent).await?;
+        eprintln!(
+            "rollout {}.{}: backfill modified {} document(s)",
+            s.db, s.collection, filled.modified
+        );
+        let failing = client
+            .database(&s.db)
+            .collection::<bson::Document>(&s.collection)
+            .count_documents(bson::doc! { "$nor": [s.validator.clone()] })
+            .await
+            .map_err(|e| anyhow::anyhow!(db::describe_driver_error(&e)))?;
+        if failing == 0 {
+            let op = crate::ops::Operation::SetValidator {
+                db: s.db.clone(),
+                collection: s.collection.clone(),
+                validator: Some(s.validator.clone()),
+                level: s.level,
+                action: s.action,
+            };
+            db::execute::execute(client, &op).await?;
+            eprintln!(
+                "rollout {}.{}: no document fails any more; validator tightened to {}",
+                s.db,
+                s.collection,
+                s.action.as_str()
+            );
+        } else {
+            let report = db::audit::audit(client, spec, &s.validator, None).await?;
+            remaining.push(report);
+        }
+    }
+    if remaining.is_empty() {
+        return Ok(exit::OK);
+    }
+    eprint!("{}", render::audit_text(&remaining));
+    bail!(
+        "rollout stopped: documents still fail in {} collection(s); their validators stay at `warn` (writes are logged, not refused). Fix the documents above, then run `mongrate apply --rollout` again",
+        remaining.len()
+    )
+}
+
 pub fn run(global: &GlobalArgs, args: &ApplyArgs) -> Result<i32> {
     let rt = runtime()?;
     let (plan, client) = rt.block_on(engine::compute(global, &args.engine, true))?;
@@ -61,12 +129,54 @@ pub fn run(global: &GlobalArgs, args: &ApplyArgs) -> Result<i32> {
         eprintln!("Nothing to apply.");
         return Ok(exit::OK);
     }
+    // Staged rollout: validators with violators go in at `warn` first.
+    let mut plan = plan;
+    let mut staged: Vec<Staged> = Vec::new();
+    if args.rollout {
+        for step in plan
+            .steps
+            .iter_mut()
+            .filter(|s| s.skipped.is_none() && s.blocked_by_data())
+        {
+            if let crate::ops::Operation::SetValidator {
+                db,
+                collection,
+                validator: Some(v),
+                level,
+                action,
+            } = &mut step.op
+            {
+                staged.push(Staged {
+                    db: db.clone(),
+                    collection: collection.clone(),
+                    validator: v.clone(),
+                    level: *level,
+                    action: *action,
+                });
+                *action = crate::model::ValidationAction::Warn;
+                step.reason
+                    .push_str(" (staged: warn first, then backfill and tighten)");
+            }
+        }
+    }
+    for t in &staged {
+        eprintln!(
+            "rollout {}.{}: existing documents fail the new validator; it goes in with validationAction warn, then backfill, recount, tighten",
+            t.db, t.collection
+        );
+    }
     // Refuse before anything runs: never a half-applied change.
     let refusals: Vec<String> = plan
         .runnable()
         .filter(|s| match s.check {
             Some(SafetyCheck::DuplicateKeys { .. }) => true,
-            _ => !args.allow_violations,
+            Some(SafetyCheck::ValidatorViolations { .. }) => {
+                !args.allow_violations
+                    && !staged
+                        .iter()
+                        .any(|t| t.db == s.db && t.collection == s.collection)
+            }
+            None => false,
         })
         .filter_map(refusal)
         .collect();
@@ -106,7 +216,10 @@ pub fn run(global: &GlobalArgs, args: &ApplyArgs) -> Result<i32> {
     match rt.block_on(apply_steps(&client, &plan.steps, &mut reporter)) {
         Ok(n) => {
             eprintln!("Applied {n} step(s) to {target}.");
-            Ok(exit::OK)
+            if staged.is_empty() {
+                return Ok(exit::OK);
+            }
+            rt.block_on(rollout(global, &client, &staged))
         }
         Err(e) => {
             let mut msg = format!(
