@@ -470,3 +470,55 @@ async fn staged_rollout_tightens_when_backfill_fixes_everything_and_stops_otherw
     with_schemas(root.path(), &["check", "--data"]).code(0);
     client.database(&target).drop().await.ok();
 }
+
+#[tokio::test]
+async fn the_rate_limit_holds_and_a_dry_run_changes_nothing() {
+    let client = support::client().await;
+    let target = support::unique_db("bf_rate");
+    let root = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(root.path().join(&target)).unwrap();
+    std::fs::write(
+        root.path().join(&target).join("t.yaml"),
+        "fields:\n  s: { type: string, default: x }\n",
+    )
+    .unwrap();
+    let coll = client.database(&target).collection::<Document>("t");
+    coll.insert_many((0..10_000).map(|i| doc! { "i": i }).collect::<Vec<_>>())
+        .await
+        .unwrap();
+    with_schemas(root.path(), &["backfill", "--dry-run"])
+        .code(0)
+        .stdout(predicate::str::contains("s").and(predicate::str::contains("would fill 10000")));
+    assert_eq!(
+        coll.count_documents(doc! { "s": { "$exists": true } })
+            .await
+            .unwrap(),
+        0,
+        "a dry run writes nothing"
+    );
+    // 10,000 documents at 4,000 per second cannot take less than about 2.5 s.
+    let started = std::time::Instant::now();
+    with_schemas(
+        root.path(),
+        &[
+            "backfill",
+            "--batch-size",
+            "500",
+            "--max-docs-per-sec",
+            "4000",
+            "--state-db",
+            &support::unique_db("rate_state"),
+        ],
+    )
+    .code(0);
+    assert!(
+        started.elapsed() >= std::time::Duration::from_millis(2200),
+        "{:?}",
+        started.elapsed()
+    );
+    assert_eq!(
+        coll.count_documents(doc! { "s": "x" }).await.unwrap(),
+        10_000
+    );
+    client.database(&target).drop().await.ok();
+}
