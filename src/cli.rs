@@ -22,17 +22,25 @@ pub struct Cli {
 /// Options every command understands.
 #[derive(Debug, Args, Clone)]
 pub struct GlobalArgs {
-    /// MongoDB connection string (password never printed).
+    /// MongoDB connection string (password never printed). Default: MONGODB_URI, then `uri` in
+    /// ./mongrate.yaml, then mongodb://localhost:27017.
     #[arg(
-        long,
+        long = "uri",
+        value_name = "URI",
         global = true,
         env = "MONGODB_URI",
-        default_value = "mongodb://localhost:27017",
         hide_env_values = true
     )]
+    pub uri_arg: Option<String>,
+    /// Folder with one sub-folder per database and one YAML file per collection. Default:
+    /// `schemas` in ./mongrate.yaml, then `schemas`.
+    #[arg(long = "schemas", value_name = "DIR", global = true)]
+    pub schemas_arg: Option<PathBuf>,
+    /// The connection string in effect (resolved after parsing; see `uri_arg`).
+    #[arg(skip)]
     pub uri: String,
-    /// Folder with one sub-folder per database and one YAML file per collection.
-    #[arg(long, global = true, default_value = "schemas")]
+    /// The schemas folder in effect (resolved after parsing; see `schemas_arg`).
+    #[arg(skip)]
     pub schemas: PathBuf,
     /// Output format: `text` for people, `json` for scripts.
     #[arg(long, global = true, value_enum, default_value_t = Format::Text)]

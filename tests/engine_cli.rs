@@ -375,3 +375,54 @@ async fn bad_credentials_and_a_read_only_user() {
                 .and(predicate::str::contains("code 13")),
         );
 }
+
+#[test]
+fn mongrate_yaml_supplies_the_uri_and_schemas_folder_and_flags_win() {
+    let target = support::unique_db("config");
+    let root = schemas_as("botsmith", &target);
+    let project = tempfile::tempdir().unwrap();
+    std::fs::write(
+        project.path().join("mongrate.yaml"),
+        format!(
+            "uri: {}\nschemas: {}\n",
+            support::server_uri(),
+            root.path().display()
+        ),
+    )
+    .unwrap();
+    let mut cmd = Command::cargo_bin("mongrate").unwrap();
+    cmd.current_dir(project.path())
+        .env_remove("MONGODB_URI")
+        .args(["apply", "--yes"])
+        .assert()
+        .code(0);
+    let mut cmd = Command::cargo_bin("mongrate").unwrap();
+    cmd.current_dir(project.path())
+        .env_remove("MONGODB_URI")
+        .arg("check")
+        .assert()
+        .code(0)
+        .stdout(predicate::str::contains("In sync"));
+    // MONGODB_URI (and --uri) take precedence over the file.
+    let mut cmd = Command::cargo_bin("mongrate").unwrap();
+    cmd.current_dir(project.path())
+        .env(
+            "MONGODB_URI",
+            "mongodb://127.0.0.1:1/?directConnection=true",
+        )
+        .args(["check", "--server-timeout", "1"])
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains("127.0.0.1:1"));
+    // Unknown keys are errors, with the position.
+    std::fs::write(project.path().join("mongrate.yaml"), "urii: x\n").unwrap();
+    let mut cmd = Command::cargo_bin("mongrate").unwrap();
+    cmd.current_dir(project.path())
+        .env_remove("MONGODB_URI")
+        .arg("validate")
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains(
+            "mongrate.yaml:1:1: unknown key `urii`",
+        ));
+}

@@ -24,8 +24,61 @@ pub mod exit {
     pub const DIFFERENCES: i32 = 2;
 }
 
+/// `./mongrate.yaml`: project defaults for the connection and the schemas folder.
+#[derive(Debug, Default, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ConfigFile {
+    uri: Option<String>,
+    schemas: Option<std::path::PathBuf>,
+}
+
+const CONFIG_FILE: &str = "mongrate.yaml";
+
+/// Fill `uri` and `schemas`: flag (or MONGODB_URI), then ./mongrate.yaml, then the defaults.
+fn resolve(global: &mut crate::cli::GlobalArgs) -> Result<()> {
+    let path = Path::new(CONFIG_FILE);
+    let config: ConfigFile = if path.is_file() {
+        let text =
+            std::fs::read_to_string(path).with_context(|| format!("reading `{CONFIG_FILE}`"))?;
+        if text.trim().is_empty() {
+            ConfigFile::default()
+        } else {
+            serde_yaml::from_str(&text).map_err(|e| {
+                let at = e
+                    .location()
+                    .map(|l| format!(":{}:{}", l.line(), l.column()))
+                    .unwrap_or_default();
+                let msg = e.to_string();
+                let msg = msg
+                    .rsplit_once(" at line ")
+                    .map(|(h, _)| h.to_string())
+                    .unwrap_or(msg);
+                anyhow::anyhow!(
+                    "{CONFIG_FILE}{at}: {} (keys: uri, schemas)",
+                    msg.replace("unknown field", "unknown key")
+                )
+            })?
+        }
+    } else {
+        ConfigFile::default()
+    };
+    global.uri = global
+        .uri_arg
+        .clone()
+        .filter(|u| !u.is_empty())
+        .or(config.uri)
+        .unwrap_or_else(|| "mongodb://localhost:27017".into());
+    global.schemas = global
+        .schemas_arg
+        .clone()
+        .or(config.schemas)
+        .unwrap_or_else(|| "schemas".into());
+    Ok(())
+}
+
 /// Run the parsed command line; returns the process exit code.
-pub fn run(cli: Cli) -> Result<i32> {
+pub fn run(mut cli: Cli) -> Result<i32> {
+    resolve(&mut cli.global)?;
     match cli.command {
         Command::Validate => validate::run(&cli.global),
         Command::Validator(args) => validator::run(&cli.global, &args),
