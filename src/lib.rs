@@ -1,17 +1,24 @@
 //! mongrate keeps MongoDB databases in line with schemas declared in YAML.
 //!
-//! Architecture (see DESIGN.md):
-//! - [`spec`]: reads `schemas/<db>/<collection>.yaml`, checks it (every problem with
-//!   file:line:column) and keeps the checked form (fields, defaults, indexes, options).
-//! - [`model`]: the canonical plain data both the spec and a live server become.
-//! - [`jsonschema`]: spec fields → the `$jsonSchema` validator document.
-//! - [`extjson`]: MongoDB Extended JSON in and out (fixtures, printing).
-//! - [`db`]: the only code that talks to the driver (connect, seed).
-//! - [`cli`] and [`commands`]: argument parsing and one module per command; the only code that
-//!   prints.
+//! Architecture (see README and DESIGN.md):
 //!
-//! The core (`spec`, `model`, `jsonschema`) does no I/O besides reading spec files in
-//! `spec::read_root`, and never prints.
+//! ```text
+//! schemas/*.yaml ─spec─▶ checked spec ─spec::to_model─▶ model::Schema ─┐
+//!                                                                      ├─normalize─▶ diff ─▶ plan ─▶ render
+//! server ─db::inspect─▶ model::Schema ─────────────────────────────────┘                │
+//!                                                        db::apply / db::execute ◀──────┘
+//! migrations/*.yaml ─migrate─▶ ops::Operation lists ─▶ migrate::runner (changelog + lease lock)
+//! ```
+//!
+//! Pure core (no I/O, no printing): [`spec`] (checks with file:line:column), [`model`],
+//! [`jsonschema`], [`normalize`], [`diff`], [`plan`], [`ops`], [`render`], [`backfill`] and
+//! [`audit`] (the expressions of backfill and `check --data`), [`migrate`]'s files, checksums and
+//! replay. [`extjson`] converts Extended JSON.
+//!
+//! I/O: [`db`] is the only code that talks to the driver (connect, inspect, execute, safety
+//! checks, backfill batches, audits, changelog, lease lock, seed); [`migrate::runner`] drives
+//! migrations through it. [`cli`] and [`commands`] parse arguments and are the only code that
+//! prints.
 
 pub mod audit;
 pub mod backfill;
