@@ -426,3 +426,25 @@ fn mongrate_yaml_supplies_the_uri_and_schemas_folder_and_flags_win() {
             "mongrate.yaml:1:1: unknown key `urii`",
         ));
 }
+
+#[tokio::test]
+async fn a_view_on_the_server_is_reported_as_a_view_and_left_alone() {
+    let target = support::unique_db("views");
+    let root = schemas_as("botsmith", &target);
+    run(root.path(), &["apply", "--yes"]).code(0);
+    let client = support::client().await;
+    client
+        .database(&target)
+        .run_command(doc! { "create": "active_plans", "viewOn": "plans", "pipeline": [{ "$match": { "is_active": true } }] })
+        .await
+        .unwrap();
+    run(root.path(), &["check"])
+        .code(2)
+        .stdout(predicate::str::contains(
+            "view declared by no schema: left alone",
+        ));
+    run(root.path(), &["apply", "--yes"])
+        .code(0)
+        .stderr(predicate::str::contains("Nothing to apply"));
+    client.database(&target).drop().await.ok();
+}

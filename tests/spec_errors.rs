@@ -387,3 +387,18 @@ fn every_error_is_reported_not_just_the_first() {
         .count();
     assert_eq!(errors, 4, "{diags:#?}");
 }
+
+#[test]
+fn time_series_collections_cannot_have_validators() {
+    one_error(
+        "fields:\n  t: { type: date }\noptions:\n  timeseries: { time_field: t }\n",
+        "MongoDB refuses validators on time-series collections",
+        4,
+        3,
+    );
+    let diags = check(&[(
+        "things",
+        "validation: { enabled: false }\nfields:\n  t: { type: date }\noptions:\n  timeseries: { time_field: t }\n",
+    )]);
+    assert!(diags.is_empty(), "{diags:#?}");
+}

@@ -277,6 +277,12 @@ fn check_collection(
             }
         }
     }
+    if options.timeseries.is_some() && validation.enabled {
+        ctx.error_key(
+            &["options".to_string(), "timeseries".to_string()],
+            "MongoDB refuses validators on time-series collections; add `validation: { enabled: false }` (fields then document the shape and carry defaults)",
+        );
+    }
     if options.timeseries.is_some() && raw.indexes.iter().any(|i| i.unique) {
         ctx.error(
             &["indexes".to_string()],
