@@ -262,12 +262,31 @@ fn an_unreachable_server_is_one_clear_line_without_the_password() {
 
 #[test]
 fn every_command_has_help_with_an_example() {
-    for cmd in ["validate", "validator", "seed"] {
+    for cmd in [
+        "validate",
+        "validator",
+        "seed",
+        "plan",
+        "apply",
+        "check",
+        "diff",
+        "backfill",
+        "migrate",
+    ] {
         mongrate()
             .args([cmd, "--help"])
             .assert()
             .code(0)
             .stdout(predicate::str::contains("Example: mongrate"));
+    }
+    for sub in [
+        "generate", "new", "up", "down", "status", "verify", "unlock",
+    ] {
+        mongrate()
+            .args(["migrate", sub, "--help"])
+            .assert()
+            .code(0)
+            .stdout(predicate::str::contains("Example: mongrate migrate"));
     }
     mongrate()
         .arg("--frobnicate")
