@@ -193,6 +193,27 @@ fn set_validator_op(db: &str, coll: &str, v: &Option<crate::model::Validator>) -
     }
 }
 
+/// A destructive drop of something no schema declares (`--prune`): skipped, with `why_skipped`,
+/// unless `--allow-destructive`.
+fn prune_step(
+    c: &Change,
+    op: Operation,
+    reverse: Option<Operation>,
+    reason: String,
+    why_skipped: &str,
+    opts: &PlanOptions,
+) -> Draft {
+    let mut s = step(c, Marker::Remove, op, reverse, reason);
+    s.destructive = true;
+    if !opts.allow_destructive {
+        s.skipped = Some(why_skipped.to_string());
+    }
+    Draft {
+        phase: DROP,
+        step: s,
+    }
+}
+
 /// A name for the new half of a replacement that does not clash with the old one.
 fn free_name(base: &str, taken: &str) -> String {
     (2..)
@@ -436,25 +457,18 @@ pub fn plan(changes: &[Change], opts: &PlanOptions) -> Plan {
                     crate::model::CollectionKind::Collection => "collection",
                 };
                 if opts.prune {
-                    let mut s = step(
+                    let drop = Operation::DropCollection {
+                        db: db.into(),
+                        collection: coll.into(),
+                    };
+                    drafts.push(prune_step(
                         c,
-                        Marker::Remove,
-                        Operation::DropCollection {
-                            db: db.into(),
-                            collection: coll.into(),
-                        },
+                        drop,
                         None,
                         format!("{what} declared by no schema (--prune)"),
-                    );
-                    s.destructive = true;
-                    if !opts.allow_destructive {
-                        s.skipped =
-                            Some("destroys data; pass --allow-destructive to run it".into());
-                    }
-                    drafts.push(Draft {
-                        phase: DROP,
-                        step: s,
-                    });
+                        "destroys data; pass --allow-destructive to run it",
+                        opts,
+                    ));
                 } else {
                     notices.push(Notice {
                         db: db.into(),
@@ -466,22 +480,14 @@ pub fn plan(changes: &[Change], opts: &PlanOptions) -> Plan {
             }
             ChangeKind::UnmanagedIndex { index } => {
                 if opts.prune {
-                    let mut s = step(
+                    drafts.push(prune_step(
                         c,
-                        Marker::Remove,
                         drop_index_op(db, coll, &index.name),
                         Some(create_index_op(db, coll, index)),
                         format!("index `{}` declared by no schema (--prune)", index.name),
-                    );
-                    s.destructive = true;
-                    if !opts.allow_destructive {
-                        s.skipped =
-                            Some("drops an index; pass --allow-destructive to run it".into());
-                    }
-                    drafts.push(Draft {
-                        phase: DROP,
-                        step: s,
-                    });
+                        "drops an index; pass --allow-destructive to run it",
+                        opts,
+                    ));
                 } else {
                     notices.push(Notice {
                         db: db.into(),

@@ -2,21 +2,12 @@
 
 mod support;
 
-use assert_cmd::Command;
 use bson::{Document, doc};
 use predicates::prelude::*;
 
-fn mongrate() -> Command {
-    let mut cmd = Command::cargo_bin("mongrate").expect("binary builds");
-    cmd.current_dir(support::repo())
-        .env_remove("MONGODB_URI")
-        .env("NO_COLOR", "1");
-    cmd
-}
-
 #[test]
 fn validate_accepts_the_repository_schemas() {
-    mongrate()
+    support::mongrate()
         .args(["validate", "--schemas", "schemas"])
         .assert()
         .code(0)
@@ -51,7 +42,7 @@ fn validate_lists_every_error_of_a_broken_copy_with_positions() {
     .unwrap();
     std::fs::write(tmp.path().join("botsmith/broken.yaml"), "fields: [\n").unwrap();
 
-    let out = mongrate()
+    let out = support::mongrate()
         .arg("validate")
         .arg("--schemas")
         .arg(tmp.path())
@@ -82,7 +73,7 @@ fn validate_lists_every_error_of_a_broken_copy_with_positions() {
     assert!(stderr.contains("3 error(s)"), "{stderr}");
 
     // JSON output for scripts.
-    let out = mongrate()
+    let out = support::mongrate()
         .arg("validate")
         .arg("--schemas")
         .arg(tmp.path())
@@ -97,7 +88,7 @@ fn validate_lists_every_error_of_a_broken_copy_with_positions() {
 
 #[test]
 fn validate_on_a_missing_folder_says_what_to_do() {
-    mongrate()
+    support::mongrate()
         .args(["validate", "--schemas", "no/such/dir"])
         .assert()
         .code(1)
@@ -108,7 +99,7 @@ fn validate_on_a_missing_folder_says_what_to_do() {
 
 #[tokio::test]
 async fn printed_validator_is_accepted_by_a_real_mongod_and_enforced() {
-    let out = mongrate()
+    let out = support::mongrate()
         .args(["validator", "workflowai.contacts"])
         .output()
         .unwrap();
@@ -167,7 +158,7 @@ async fn printed_validator_is_accepted_by_a_real_mongod_and_enforced() {
     db.drop().await.ok();
 
     // Compact canonical form for machines.
-    let out = mongrate()
+    let out = support::mongrate()
         .args(["validator", "workflowai.usagelogs", "--format", "json"])
         .output()
         .unwrap();
@@ -178,7 +169,7 @@ async fn printed_validator_is_accepted_by_a_real_mongod_and_enforced() {
 
 #[test]
 fn validator_for_an_unknown_collection_lists_the_known_ones() {
-    mongrate()
+    support::mongrate()
         .args(["validator", "workflowai.nope"])
         .assert()
         .code(1)
@@ -186,7 +177,7 @@ fn validator_for_an_unknown_collection_lists_the_known_ones() {
             predicate::str::contains("no collection `workflowai.nope`")
                 .and(predicate::str::contains("workflowai.contacts")),
         );
-    mongrate()
+    support::mongrate()
         .args(["validator", "contacts"])
         .assert()
         .code(1)
@@ -203,7 +194,7 @@ async fn seed_loads_fixture_files_into_the_server() {
     );
     for _ in 0..2 {
         // Twice with --drop: the second run replaces, it does not duplicate.
-        mongrate()
+        support::mongrate()
             .args(["seed", "--drop", "--uri", &support::server_uri()])
             .arg(tmp.path())
             .assert()
@@ -221,7 +212,7 @@ async fn seed_loads_fixture_files_into_the_server() {
         .unwrap();
     assert_eq!(n, 4);
     // Without --drop a second load collides on _id and says what to do.
-    mongrate()
+    support::mongrate()
         .args(["seed", "--uri", &support::server_uri()])
         .arg(tmp.path())
         .assert()
@@ -239,7 +230,7 @@ fn an_unreachable_server_is_one_clear_line_without_the_password() {
         &support::repo().join("fixtures/valid/botsmith"),
         &tmp.path().join("x"),
     );
-    let out = mongrate()
+    let out = support::mongrate()
         .args([
             "seed",
             "--server-timeout",
@@ -273,7 +264,7 @@ fn every_command_has_help_with_an_example() {
         "backfill",
         "migrate",
     ] {
-        mongrate()
+        support::mongrate()
             .args([cmd, "--help"])
             .assert()
             .code(0)
@@ -282,13 +273,13 @@ fn every_command_has_help_with_an_example() {
     for sub in [
         "generate", "new", "up", "down", "status", "verify", "unlock",
     ] {
-        mongrate()
+        support::mongrate()
             .args(["migrate", sub, "--help"])
             .assert()
             .code(0)
             .stdout(predicate::str::contains("Example: mongrate migrate"));
     }
-    mongrate()
+    support::mongrate()
         .arg("--frobnicate")
         .assert()
         .code(2)

@@ -2,32 +2,16 @@
 
 mod support;
 
-use assert_cmd::Command;
 use bson::{Bson, Document, doc};
 use predicates::prelude::*;
 use std::path::{Path, PathBuf};
 
-fn mongrate() -> Command {
-    let mut cmd = Command::cargo_bin("mongrate").expect("binary builds");
-    cmd.current_dir(support::repo())
-        .env_remove("MONGODB_URI")
-        .env("NO_COLOR", "1")
-        .args(["--uri", &support::server_uri()]);
-    cmd
-}
-
-/// `schemas/<db>` copied as database `target`; returns the schemas root.
-fn schemas_as(db: &str, target: &str) -> tempfile::TempDir {
-    let tmp = tempfile::tempdir().unwrap();
-    support::copy_tree(
-        &support::repo().join("schemas").join(db),
-        &tmp.path().join(target),
-    );
-    tmp
-}
-
 fn with_schemas(root: &Path, args: &[&str]) -> assert_cmd::assert::Assert {
-    mongrate().arg("--schemas").arg(root).args(args).assert()
+    support::mongrate_on_server()
+        .arg("--schemas")
+        .arg(root)
+        .args(args)
+        .assert()
 }
 
 fn docs(path: PathBuf) -> Vec<Document> {
@@ -55,7 +39,7 @@ async fn backfill_fills_missing_defaults_then_check_data_passes_and_nothing_else
     let client = support::client().await;
     for db in ["promptforge", "workflowai", "chatbase_db", "botsmith"] {
         let target = support::unique_db(db);
-        let root = schemas_as(db, &target);
+        let root = support::schemas_as(db, &target);
         let loaded = mongrate::spec::load_dir(root.path()).unwrap();
         // The schema, but the validators at `warn` while old documents come in.
         with_schemas(root.path(), &["apply", "--yes"]).code(0);
@@ -144,7 +128,7 @@ async fn check_data_names_each_broken_rule_of_the_invalid_fixtures() {
         "workflowai",
     ] {
         let target = support::unique_db(db);
-        let root = schemas_as(db, &target);
+        let root = support::schemas_as(db, &target);
         let loaded = mongrate::spec::load_dir(root.path()).unwrap();
         let mut expected: Vec<(String, String, String)> = Vec::new(); // (collection, _id, breaks)
         for name in loaded.spec.databases[&target].collections.keys() {
@@ -279,7 +263,7 @@ async fn backfill_killed_mid_way_resumes_and_ends_correct() {
         assert!(started.elapsed().as_secs() < 60, "no progress");
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;
     }
-    unsafe_kill(child.id());
+    kill9(child.id());
     let status = child.wait().unwrap();
     use std::os::unix::process::ExitStatusExt;
     assert_eq!(status.signal(), Some(9));
@@ -292,7 +276,7 @@ async fn backfill_killed_mid_way_resumes_and_ends_correct() {
         "killed mid-way ({done_before})"
     );
 
-    mongrate()
+    support::mongrate_on_server()
         .arg("--schemas")
         .arg(root.path())
         .args(["backfill", "--batch-size", "5000", "--state-db", &state])
@@ -357,7 +341,7 @@ fn kept(before: &Document, after: &Document, at: &str) {
     }
 }
 
-fn unsafe_kill(pid: u32) {
+fn kill9(pid: u32) {
     std::process::Command::new("kill")
         .args(["-KILL", &pid.to_string()])
         .status()

@@ -2,31 +2,12 @@
 
 mod support;
 
-use assert_cmd::Command;
 use bson::{Document, doc};
 use predicates::prelude::*;
 use std::path::Path;
 
-fn mongrate() -> Command {
-    let mut cmd = Command::cargo_bin("mongrate").expect("binary builds");
-    cmd.current_dir(support::repo())
-        .env_remove("MONGODB_URI")
-        .env("NO_COLOR", "1");
-    cmd
-}
-
-/// A copy of `schemas/<db>` under a fresh root, as database `target`.
-fn schemas_as(db: &str, target: &str) -> tempfile::TempDir {
-    let tmp = tempfile::tempdir().unwrap();
-    support::copy_tree(
-        &support::repo().join("schemas").join(db),
-        &tmp.path().join(target),
-    );
-    tmp
-}
-
 fn run(root: &Path, args: &[&str]) -> assert_cmd::assert::Assert {
-    mongrate()
+    support::mongrate()
         .args(args)
         .arg("--schemas")
         .arg(root)
@@ -44,7 +25,7 @@ fn every_seed_database_applies_on_an_empty_server_then_is_in_sync() {
         "workflowai",
     ] {
         let target = support::unique_db(db);
-        let root = schemas_as(db, &target);
+        let root = support::schemas_as(db, &target);
         run(root.path(), &["apply", "--yes"])
             .code(0)
             .stderr(predicate::str::contains("Applied"));
@@ -64,7 +45,7 @@ fn every_seed_database_applies_on_an_empty_server_then_is_in_sync() {
 #[tokio::test]
 async fn indexes_made_by_hand_exactly_as_the_spec_says_are_no_change() {
     let target = support::unique_db("byhand");
-    let root = schemas_as("workflowai", &target);
+    let root = support::schemas_as("workflowai", &target);
     run(root.path(), &["apply", "--yes"]).code(0);
     // Re-create contacts by hand: other number types, unexpanded collation, the shell's names.
     let client = support::client().await;
@@ -104,7 +85,7 @@ async fn indexes_made_by_hand_exactly_as_the_spec_says_are_no_change() {
 #[test]
 fn apply_without_a_terminal_needs_yes() {
     let target = support::unique_db("noyes");
-    let root = schemas_as("botsmith", &target);
+    let root = support::schemas_as("botsmith", &target);
     run(root.path(), &["apply"])
         .code(1)
         .stderr(predicate::str::contains(
@@ -161,7 +142,7 @@ async fn apply_stops_at_a_refused_step_reports_and_rerun_finishes() {
 #[tokio::test]
 async fn check_reports_drift_as_json_for_ci() {
     let target = support::unique_db("drift");
-    let root = schemas_as("botsmith", &target);
+    let root = support::schemas_as("botsmith", &target);
     run(root.path(), &["apply", "--yes"]).code(0);
     let client = support::client().await;
     client
@@ -193,7 +174,7 @@ async fn check_reports_drift_as_json_for_ci() {
 
 #[test]
 fn diff_between_two_spec_folders_needs_no_server() {
-    mongrate()
+    support::mongrate()
         .args([
             "diff",
             "schemas",
@@ -204,7 +185,7 @@ fn diff_between_two_spec_folders_needs_no_server() {
         .assert()
         .code(0)
         .stdout(predicate::str::contains("No changes"));
-    mongrate()
+    support::mongrate()
         .args(["diff", "fixtures/promptforge_live/schemas", "schemas"])
         .assert()
         .code(2)
@@ -222,7 +203,7 @@ fn diff_between_two_spec_folders_needs_no_server() {
 
 #[test]
 fn unreachable_server_is_one_clear_line() {
-    let out = mongrate()
+    let out = support::mongrate()
         .args([
             "plan",
             "--server-timeout",
@@ -325,7 +306,7 @@ async fn bad_credentials_and_a_read_only_user() {
         &root.path().join("botsmith"),
     );
 
-    let out = mongrate()
+    let out = support::mongrate()
         .args(["check", "--server-timeout", "5", "--uri", &uri("ops:wrong")])
         .arg("--schemas")
         .arg(root.path())
@@ -344,13 +325,13 @@ async fn bad_credentials_and_a_read_only_user() {
     assert!(!stderr.contains("wrong"), "{stderr}");
 
     // A user who may read but not run $listCatalog: inspection falls back and still works.
-    mongrate()
+    support::mongrate()
         .args(["apply", "--yes", "--uri", &uri("ops:right")])
         .arg("--schemas")
         .arg(root.path())
         .assert()
         .code(0);
-    mongrate()
+    support::mongrate()
         .args(["check", "--uri", &uri("reader:r")])
         .arg("--schemas")
         .arg(root.path())
@@ -363,7 +344,7 @@ async fn bad_credentials_and_a_read_only_user() {
         "fields:\n  a: { type: string }\n",
     )
     .unwrap();
-    mongrate()
+    support::mongrate()
         .args(["apply", "--yes", "--uri", &uri("reader:r")])
         .arg("--schemas")
         .arg(root.path())
@@ -379,7 +360,7 @@ async fn bad_credentials_and_a_read_only_user() {
 #[test]
 fn mongrate_yaml_supplies_the_uri_and_schemas_folder_and_flags_win() {
     let target = support::unique_db("config");
-    let root = schemas_as("botsmith", &target);
+    let root = support::schemas_as("botsmith", &target);
     let project = tempfile::tempdir().unwrap();
     std::fs::write(
         project.path().join("mongrate.yaml"),
@@ -390,21 +371,19 @@ fn mongrate_yaml_supplies_the_uri_and_schemas_folder_and_flags_win() {
         ),
     )
     .unwrap();
-    let mut cmd = Command::cargo_bin("mongrate").unwrap();
+    let mut cmd = support::mongrate();
     cmd.current_dir(project.path())
-        .env_remove("MONGODB_URI")
         .args(["apply", "--yes"])
         .assert()
         .code(0);
-    let mut cmd = Command::cargo_bin("mongrate").unwrap();
+    let mut cmd = support::mongrate();
     cmd.current_dir(project.path())
-        .env_remove("MONGODB_URI")
         .arg("check")
         .assert()
         .code(0)
         .stdout(predicate::str::contains("In sync"));
     // MONGODB_URI (and --uri) take precedence over the file.
-    let mut cmd = Command::cargo_bin("mongrate").unwrap();
+    let mut cmd = support::mongrate();
     cmd.current_dir(project.path())
         .env(
             "MONGODB_URI",
@@ -416,9 +395,8 @@ fn mongrate_yaml_supplies_the_uri_and_schemas_folder_and_flags_win() {
         .stderr(predicate::str::contains("127.0.0.1:1"));
     // Unknown keys are errors, with the position.
     std::fs::write(project.path().join("mongrate.yaml"), "urii: x\n").unwrap();
-    let mut cmd = Command::cargo_bin("mongrate").unwrap();
+    let mut cmd = support::mongrate();
     cmd.current_dir(project.path())
-        .env_remove("MONGODB_URI")
         .arg("validate")
         .assert()
         .code(1)
@@ -430,7 +408,7 @@ fn mongrate_yaml_supplies_the_uri_and_schemas_folder_and_flags_win() {
 #[tokio::test]
 async fn a_view_on_the_server_is_reported_as_a_view_and_left_alone() {
     let target = support::unique_db("views");
-    let root = schemas_as("botsmith", &target);
+    let root = support::schemas_as("botsmith", &target);
     run(root.path(), &["apply", "--yes"]).code(0);
     let client = support::client().await;
     client

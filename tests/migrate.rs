@@ -30,19 +30,9 @@ fn rt() -> tokio::runtime::Runtime {
     tokio::runtime::Runtime::new().unwrap()
 }
 
-fn mongrate() -> Command {
-    let mut cmd = Command::cargo_bin("mongrate").expect("binary builds");
-    cmd.current_dir(support::repo())
-        .env_remove("MONGODB_URI")
-        .env_remove("MONGRATE_FAULT")
-        .env("NO_COLOR", "1")
-        .args(["--uri", &support::server_uri()]);
-    cmd
-}
-
 /// `mongrate migrate --state-db <state> ...`
 fn migrate(state: &str) -> Command {
-    let mut cmd = mongrate();
+    let mut cmd = support::mongrate_on_server();
     cmd.args(["migrate", "--state-db", state]);
     cmd
 }
@@ -59,7 +49,7 @@ fn reset(state: &str) {
 
 /// The live PromptForge database of seed 000: its shape and its 161 documents.
 fn load_live() {
-    mongrate()
+    support::mongrate_on_server()
         .args([
             "--schemas",
             "fixtures/promptforge_live/schemas",
@@ -69,7 +59,7 @@ fn load_live() {
         ])
         .assert()
         .code(0);
-    mongrate()
+    support::mongrate_on_server()
         .args(["seed", "fixtures/promptforge_live/data"])
         .assert()
         .code(0)
@@ -171,7 +161,7 @@ fn promptforge_story_up_then_down_to_the_live_state() {
         .assert()
         .code(0)
         .stdout(predicate::str::contains("Applied 4 migration(s)"));
-    mongrate()
+    support::mongrate_on_server()
         .args(["check"])
         .assert()
         .code(0)
@@ -235,7 +225,7 @@ fn promptforge_story_up_then_down_to_the_live_state() {
         .assert()
         .code(0)
         .stdout(predicate::str::contains("Rolled back 3 migration(s)"));
-    mongrate()
+    support::mongrate_on_server()
         .args(["--schemas", "fixtures/promptforge_live/schemas", "check"])
         .assert()
         .code(0);
@@ -263,7 +253,7 @@ fn promptforge_story_up_then_down_to_the_live_state() {
     migrate(state).args(["down"]).assert().code(1).stderr(
         predicate::str::contains("is irreversible").and(predicate::str::contains("pass --force")),
     );
-    mongrate()
+    support::mongrate_on_server()
         .args(["--schemas", "fixtures/promptforge_live/schemas", "check"])
         .assert()
         .code(0);
@@ -273,7 +263,10 @@ fn promptforge_story_up_then_down_to_the_live_state() {
         .assert()
         .code(0)
         .stdout(predicate::str::contains("Applied 3 migration(s)"));
-    mongrate().args(["check"]).assert().code(0);
+    support::mongrate_on_server()
+        .args(["check"])
+        .assert()
+        .code(0);
 }
 
 #[test]
@@ -332,7 +325,10 @@ fn four_concurrent_ups_apply_each_migration_exactly_once() {
     );
     assert_eq!(done.len(), 4, "{done:?}");
     assert_all_applied_once(state);
-    mongrate().args(["check"]).assert().code(0);
+    support::mongrate_on_server()
+        .args(["check"])
+        .assert()
+        .code(0);
     // The lock was released.
     assert_eq!(count(state, "locks", doc! {}), 0);
 }
@@ -387,7 +383,10 @@ fn up_killed_at_several_points_resumes_and_applies_once() {
         .code(0);
     killed_then_resumed(state, "20250910000100:28:after-exec");
     assert_all_applied_once(state);
-    mongrate().args(["check"]).assert().code(0);
+    support::mongrate_on_server()
+        .args(["check"])
+        .assert()
+        .code(0);
     assert_eq!(invalid_documents("promptforge"), vec![]);
     assert_eq!(
         count(
@@ -402,7 +401,7 @@ fn up_killed_at_several_points_resumes_and_applies_once() {
 #[test]
 fn verify_passes_on_the_repository_and_fails_on_changes() {
     let _guard = serial();
-    mongrate()
+    support::mongrate_on_server()
         .args(["migrate", "verify", "--offline"])
         .assert()
         .code(0)
@@ -421,7 +420,7 @@ fn verify_passes_on_the_repository_and_fails_on_changes() {
         ),
     )
     .unwrap();
-    mongrate()
+    support::mongrate_on_server()
         .args(["migrate", "verify", "--offline", "--schemas"])
         .arg(schemas.path())
         .assert()
@@ -433,7 +432,7 @@ fn verify_passes_on_the_repository_and_fails_on_changes() {
     // ... which `generate` then writes, after which verify passes.
     let dir = tempfile::tempdir().unwrap();
     support::copy_tree(&support::repo().join("migrations"), dir.path());
-    let out = mongrate()
+    let out = support::mongrate_on_server()
         .args(["migrate", "--dir"])
         .arg(dir.path())
         .args(["generate", "feedback_email_index", "--schemas"])
@@ -451,14 +450,14 @@ fn verify_passes_on_the_repository_and_fails_on_changes() {
         generated.contains("create_index") && generated.contains("drop_index"),
         "{generated}"
     );
-    mongrate()
+    support::mongrate_on_server()
         .args(["migrate", "verify", "--offline", "--dir"])
         .arg(dir.path())
         .arg("--schemas")
         .arg(schemas.path())
         .assert()
         .code(0);
-    mongrate()
+    support::mongrate_on_server()
         .args(["migrate", "--dir"])
         .arg(dir.path())
         .args(["generate", "again", "--schemas"])

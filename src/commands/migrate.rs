@@ -294,17 +294,12 @@ fn up(global: &GlobalArgs, args: &MigrateArgs, to: Option<&str>, lock: &LockArgs
         let client = db::connect(&engine::connect_options(global)).await?;
         runner::up(&client, &migrations, to, &opts, &mut reporter).await
     })?;
-    match global.format {
-        Format::Json => println!("{}", serde_json::to_string_pretty(&report)?),
-        Format::Text => {
-            if report.done.is_empty() {
-                println!("Nothing to do: every migration is applied.");
-            } else {
-                println!("Applied {} migration(s).", report.done.len());
-            }
-        }
-    }
-    Ok(exit::OK)
+    print_run_report(
+        global,
+        &report,
+        "Nothing to do: every migration is applied.",
+        "Applied",
+    )
 }
 
 fn down(
@@ -321,15 +316,20 @@ fn down(
         let client = db::connect(&engine::connect_options(global)).await?;
         runner::down(&client, &migrations, target, force, &opts, &mut reporter).await
     })?;
+    print_run_report(global, &report, "Nothing to roll back.", "Rolled back")
+}
+
+/// What `up` / `down` did: JSON, or one line of text.
+fn print_run_report(
+    global: &GlobalArgs,
+    report: &runner::RunReport,
+    nothing: &str,
+    verb: &str,
+) -> Result<i32> {
     match global.format {
-        Format::Json => println!("{}", serde_json::to_string_pretty(&report)?),
-        Format::Text => {
-            if report.done.is_empty() {
-                println!("Nothing to roll back.");
-            } else {
-                println!("Rolled back {} migration(s).", report.done.len());
-            }
-        }
+        Format::Json => println!("{}", serde_json::to_string_pretty(report)?),
+        Format::Text if report.done.is_empty() => println!("{nothing}"),
+        Format::Text => println!("{verb} {} migration(s).", report.done.len()),
     }
     Ok(exit::OK)
 }

@@ -44,19 +44,8 @@ fn resolve(global: &mut crate::cli::GlobalArgs) -> Result<()> {
             ConfigFile::default()
         } else {
             serde_yaml::from_str(&text).map_err(|e| {
-                let at = e
-                    .location()
-                    .map(|l| format!(":{}:{}", l.line(), l.column()))
-                    .unwrap_or_default();
-                let msg = e.to_string();
-                let msg = msg
-                    .rsplit_once(" at line ")
-                    .map(|(h, _)| h.to_string())
-                    .unwrap_or(msg);
-                anyhow::anyhow!(
-                    "{CONFIG_FILE}{at}: {} (keys: uri, schemas)",
-                    msg.replace("unknown field", "unknown key")
-                )
+                let (line, column, message) = spec::yaml_error(&e);
+                anyhow::anyhow!("{CONFIG_FILE}:{line}:{column}: {message} (keys: uri, schemas)")
             })?
         }
     } else {

@@ -213,10 +213,6 @@ impl LeaseLock {
         &self.state_db
     }
 
-    pub fn owner(&self) -> &Owner {
-        &self.owner
-    }
-
     /// Stop renewing and delete the lock (if it is still ours).
     pub async fn release(self) -> Result<()> {
         self.renewer.abort();

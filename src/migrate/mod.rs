@@ -96,19 +96,8 @@ pub fn parse(path: &Path, text: &str) -> Result<Migration, String> {
     } else {
         // Pass 1, for shape and positions; pass 2 (below) for BSON value types.
         serde_yaml::from_str::<MigrationFile>(text).map_err(|e| {
-            let (line, column) = e
-                .location()
-                .map(|l| (l.line(), l.column()))
-                .unwrap_or((1, 1));
-            let mut message = e.to_string();
-            if let Some((head, _)) = message.rsplit_once(" at line ") {
-                message = head.to_string();
-            }
-            format!(
-                "{}:{line}:{column}: error: {}",
-                path.display(),
-                message.replace("unknown field", "unknown key")
-            )
+            let (line, column, message) = crate::spec::yaml_error(&e);
+            format!("{}:{line}:{column}: error: {message}", path.display())
         })?;
         typed_values(text).map_err(|e| format!("{}: error: {e}", path.display()))?
     };

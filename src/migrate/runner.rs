@@ -169,6 +169,23 @@ async fn run_steps(
     Ok(())
 }
 
+/// Take the lease lock, run, release it (also after an error), and say whether the lock was
+/// taken over from a dead process.
+async fn locked(
+    client: &Client,
+    opts: &RunOptions,
+    run: impl AsyncFnOnce(&LeaseLock) -> Result<RunReport>,
+) -> Result<RunReport> {
+    let lock =
+        LeaseLock::acquire(client, &opts.state_db, opts.lock_lease, opts.lock_timeout).await?;
+    let result = run(&lock).await;
+    let took_over = lock.took_over_from.as_ref().map(|o| o.to_string());
+    lock.release().await?;
+    let mut report = result?;
+    report.took_over_from = took_over;
+    Ok(report)
+}
+
 /// Apply pending migrations (up to and including `to`), resuming an interrupted one.
 pub async fn up(
     client: &Client,
@@ -182,14 +199,10 @@ pub async fn up(
     {
         bail!("--to {to}: no migration has that version");
     }
-    let lock =
-        LeaseLock::acquire(client, &opts.state_db, opts.lock_lease, opts.lock_timeout).await?;
-    let result = up_locked(client, migrations, to, &lock, reporter).await;
-    let took_over = lock.took_over_from.as_ref().map(|o| o.to_string());
-    lock.release().await?;
-    let mut report = result?;
-    report.took_over_from = took_over;
-    Ok(report)
+    locked(client, opts, async |lock| {
+        up_locked(client, migrations, to, lock, reporter).await
+    })
+    .await
 }
 
 async fn up_locked(
@@ -204,7 +217,7 @@ async fn up_locked(
             "took over the lock from a process that is gone: {o}"
         ));
     }
-    let changelog = Changelog::new(client, lock_state_db(lock));
+    let changelog = Changelog::new(client, lock.state_db());
     let entries = changelog.entries().await.context("reading the changelog")?;
     let mismatches = checksum_mismatches(migrations, &entries);
     if !mismatches.is_empty() {
@@ -280,11 +293,6 @@ fn prev_version(migrations: &[Migration], version: &str) -> String {
         .to_string()
 }
 
-// The lock knows its collection's database; the runner passes the state db through options.
-fn lock_state_db(lock: &LeaseLock) -> &str {
-    lock.state_db()
-}
-
 /// How far to roll back.
 #[derive(Debug, Clone)]
 pub enum DownTarget {
@@ -303,14 +311,10 @@ pub async fn down(
     opts: &RunOptions,
     reporter: &mut dyn MigrateReporter,
 ) -> Result<RunReport> {
-    let lock =
-        LeaseLock::acquire(client, &opts.state_db, opts.lock_lease, opts.lock_timeout).await?;
-    let result = down_locked(client, migrations, target, force, &lock, reporter).await;
-    let took_over = lock.took_over_from.as_ref().map(|o| o.to_string());
-    lock.release().await?;
-    let mut report = result?;
-    report.took_over_from = took_over;
-    Ok(report)
+    locked(client, opts, async |lock| {
+        down_locked(client, migrations, target, force, lock, reporter).await
+    })
+    .await
 }
 
 async fn down_locked(

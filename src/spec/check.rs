@@ -68,21 +68,13 @@ fn parse_yaml<T: serde::de::DeserializeOwned>(
     match serde_yaml::from_str::<T>(text) {
         Ok(v) => Some(v),
         Err(e) => {
-            let (line, column) = e
-                .location()
-                .map(|l| (l.line(), l.column()))
-                .unwrap_or((1, 1));
-            let mut message = e.to_string();
-            if let Some((head, _)) = message.rsplit_once(" at line ") {
-                message = head.to_string();
-            }
+            let (line, column, mut message) = super::yaml_error(&e);
             if message.contains("untagged enum TypeSpec") {
                 message = message.replace(
                     "data did not match any variant of untagged enum TypeSpec",
                     "`type` must be a type name or a list of type names",
                 );
             }
-            message = message.replace("unknown field", "unknown key");
             diags.push(Diagnostic {
                 severity: Severity::Error,
                 file: file.to_path_buf(),

@@ -21,6 +21,26 @@ use std::collections::BTreeMap;
 use std::fmt;
 use std::path::{Path, PathBuf};
 
+/// A serde_yaml error as (line, column, message): 1-based position (1:1 when unknown), the
+/// message without serde's trailing " at line L column C", and "unknown key" for serde's
+/// "unknown field". Shared by spec files, migration files and `mongrate.yaml`.
+pub fn yaml_error(e: &serde_yaml::Error) -> (usize, usize, String) {
+    let (line, column) = e
+        .location()
+        .map(|l| (l.line(), l.column()))
+        .unwrap_or((1, 1));
+    let message = e.to_string();
+    let message = message
+        .rsplit_once(" at line ")
+        .map(|(head, _)| head.to_string())
+        .unwrap_or(message);
+    (
+        line,
+        column,
+        message.replace("unknown field", "unknown key"),
+    )
+}
+
 /// How serious a diagnostic is: errors make the spec unusable, warnings do not.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
 #[serde(rename_all = "lowercase")]

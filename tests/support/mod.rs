@@ -81,6 +81,31 @@ pub async fn client() -> mongodb::Client {
     mongodb::Client::with_options(opts).expect("client")
 }
 
+/// The `mongrate` binary run from the repository, with no `MONGODB_URI`, no fault hook and no
+/// colours: each test says which server it means.
+pub fn mongrate() -> assert_cmd::Command {
+    let mut cmd = assert_cmd::Command::cargo_bin("mongrate").expect("binary builds");
+    cmd.current_dir(repo())
+        .env_remove("MONGODB_URI")
+        .env_remove("MONGRATE_FAULT")
+        .env("NO_COLOR", "1");
+    cmd
+}
+
+/// `mongrate` pointed at the shared test server.
+pub fn mongrate_on_server() -> assert_cmd::Command {
+    let mut cmd = mongrate();
+    cmd.args(["--uri", &server_uri()]);
+    cmd
+}
+
+/// A copy of `schemas/<db>` under a fresh root, as database `target`; returns the root.
+pub fn schemas_as(db: &str, target: &str) -> tempfile::TempDir {
+    let tmp = tempfile::tempdir().expect("temp dir");
+    copy_tree(&repo().join("schemas").join(db), &tmp.path().join(target));
+    tmp
+}
+
 /// Copy a folder tree (used to make broken or renamed copies of schemas and fixtures).
 pub fn copy_tree(from: &Path, to: &Path) {
     std::fs::create_dir_all(to).expect("create dir");
