@@ -75,13 +75,7 @@ pub fn collection(c: &mut Collection, side: Side) {
 /// A query filter with keys sorted and numbers compared by value (arrays keep their order).
 pub fn canonical_filter(doc: &Document) -> Document {
     fn value(v: &Bson) -> Bson {
-        match v {
-            Bson::Document(d) => Bson::Document(canonical_filter(d)),
-            Bson::Array(items) => Bson::Array(items.iter().map(value).collect()),
-            Bson::Int32(i) => Bson::Double(f64::from(*i)),
-            Bson::Int64(i) if i.unsigned_abs() < (1 << 53) => Bson::Double(*i as f64),
-            other => other.clone(),
-        }
+        by_value(v, canonical_filter, value)
     }
     let mut entries: Vec<(String, Bson)> = doc.iter().map(|(k, v)| (k.clone(), value(v))).collect();
     entries.sort_by(|a, b| a.0.cmp(&b.0));
@@ -200,9 +194,15 @@ fn canonical_doc(doc: &Document) -> Document {
 }
 
 fn canonical(v: &Bson) -> Bson {
+    by_value(v, canonical_doc, canonical)
+}
+
+/// A value with numbers compared by value (int32 and exactly representable int64 as double),
+/// documents through `doc` and array elements through `elem`.
+fn by_value(v: &Bson, doc: fn(&Document) -> Document, elem: fn(&Bson) -> Bson) -> Bson {
     match v {
-        Bson::Document(d) => Bson::Document(canonical_doc(d)),
-        Bson::Array(items) => Bson::Array(items.iter().map(canonical).collect()),
+        Bson::Document(d) => Bson::Document(doc(d)),
+        Bson::Array(items) => Bson::Array(items.iter().map(elem).collect()),
         Bson::Int32(i) => Bson::Double(f64::from(*i)),
         Bson::Int64(i) if i.unsigned_abs() < (1 << 53) => Bson::Double(*i as f64),
         other => other.clone(),

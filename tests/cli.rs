@@ -121,19 +121,8 @@ async fn printed_validator_is_accepted_by_a_real_mongod_and_enforced() {
     db.run_command(doc! { "create": "contacts", "validator": validator.clone() })
         .await
         .expect("mongod accepts the validator");
-    let info = db
-        .run_command(doc! { "listCollections": 1, "filter": { "name": "contacts" } })
+    let stored = support::collection_options(&client, db.name(), "contacts")
         .await
-        .unwrap();
-    let stored = info
-        .get_document("cursor")
-        .unwrap()
-        .get_array("firstBatch")
-        .unwrap()[0]
-        .as_document()
-        .unwrap()
-        .get_document("options")
-        .unwrap()
         .get_document("validator")
         .unwrap()
         .clone();

@@ -389,28 +389,11 @@ async fn staged_rollout_tightens_when_backfill_fixes_everything_and_stops_otherw
         .stderr(
             predicate::str::contains("enum: plan").and(predicate::str::contains("stay at `warn`")),
         );
-    let options = |c: &mongodb::Client| {
-        let c = c.clone();
-        let t = target.clone();
-        async move {
-            let info = c
-                .database(&t)
-                .run_command(doc! { "listCollections": 1, "filter": { "name": "users" } })
-                .await
-                .unwrap();
-            info.get_document("cursor")
-                .unwrap()
-                .get_array("firstBatch")
-                .unwrap()[0]
-                .as_document()
-                .unwrap()
-                .get_document("options")
-                .unwrap()
-                .clone()
-        }
-    };
     assert_eq!(
-        options(&client).await.get_str("validationAction").unwrap(),
+        support::collection_options(&client, &target, "users")
+            .await
+            .get_str("validationAction")
+            .unwrap(),
         "warn"
     );
     assert_eq!(
@@ -430,7 +413,10 @@ async fn staged_rollout_tightens_when_backfill_fixes_everything_and_stops_otherw
         .code(0)
         .stdout(predicate::str::contains("strict/warn → strict/error"));
     assert_eq!(
-        options(&client).await.get_str("validationAction").unwrap(),
+        support::collection_options(&client, &target, "users")
+            .await
+            .get_str("validationAction")
+            .unwrap(),
         "error"
     );
     with_schemas(root.path(), &["check", "--data"]).code(0);
@@ -448,7 +434,10 @@ async fn staged_rollout_tightens_when_backfill_fixes_everything_and_stops_otherw
                 .and(predicate::str::contains("validator tightened to error")),
         );
     assert_eq!(
-        options(&client).await.get_str("validationAction").unwrap(),
+        support::collection_options(&client, &target, "users")
+            .await
+            .get_str("validationAction")
+            .unwrap(),
         "error"
     );
     with_schemas(root.path(), &["check", "--data"]).code(0);

@@ -50,18 +50,8 @@ async fn indexes_made_by_hand_exactly_as_the_spec_says_are_no_change() {
     // Re-create contacts by hand: other number types, unexpanded collation, the shell's names.
     let client = support::client().await;
     let db = client.database(&target);
-    let validator = db
-        .run_command(doc! { "listCollections": 1, "filter": { "name": "contacts" } })
+    let validator = support::collection_options(&client, &target, "contacts")
         .await
-        .unwrap()
-        .get_document("cursor")
-        .unwrap()
-        .get_array("firstBatch")
-        .unwrap()[0]
-        .as_document()
-        .unwrap()
-        .get_document("options")
-        .unwrap()
         .get_document("validator")
         .unwrap()
         .clone();

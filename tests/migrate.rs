@@ -114,6 +114,24 @@ fn count(db: &str, coll: &str, filter: Document) -> u64 {
     })
 }
 
+/// The live values the data migration changes: prompts with `visibility: team`, notifications
+/// with `priority: medium`, prompts with a `deleted` flag.
+fn live_values() -> (u64, u64, u64) {
+    (
+        count("promptforge", "prompts", doc! { "visibility": "team" }),
+        count(
+            "promptforge",
+            "notifications",
+            doc! { "priority": "medium" },
+        ),
+        count(
+            "promptforge",
+            "prompts",
+            doc! { "deleted": { "$exists": true } },
+        ),
+    )
+}
+
 fn changelog(state: &str) -> Vec<Document> {
     rt().block_on(async {
         use futures_util::TryStreamExt;
@@ -171,26 +189,7 @@ fn promptforge_story_up_then_down_to_the_live_state() {
         vec![],
         "every document passes the new validators"
     );
-    assert_eq!(
-        count("promptforge", "prompts", doc! { "visibility": "team" }),
-        0
-    );
-    assert_eq!(
-        count(
-            "promptforge",
-            "notifications",
-            doc! { "priority": "medium" }
-        ),
-        0
-    );
-    assert_eq!(
-        count(
-            "promptforge",
-            "prompts",
-            doc! { "deleted": { "$exists": true } }
-        ),
-        0
-    );
+    assert_eq!(live_values(), (0, 0, 0));
     assert_eq!(
         count(
             "promptforge",
@@ -229,26 +228,7 @@ fn promptforge_story_up_then_down_to_the_live_state() {
         .args(["--schemas", "fixtures/promptforge_live/schemas", "check"])
         .assert()
         .code(0);
-    assert_eq!(
-        count("promptforge", "prompts", doc! { "visibility": "team" }),
-        2
-    );
-    assert_eq!(
-        count(
-            "promptforge",
-            "notifications",
-            doc! { "priority": "medium" }
-        ),
-        2
-    );
-    assert_eq!(
-        count(
-            "promptforge",
-            "prompts",
-            doc! { "deleted": { "$exists": true } }
-        ),
-        9
-    );
+    assert_eq!(live_values(), (2, 2, 9));
     // Below the baseline is refused, with the reason, and nothing changes.
     migrate(state).args(["down"]).assert().code(1).stderr(
         predicate::str::contains("is irreversible").and(predicate::str::contains("pass --force")),

@@ -99,10 +99,15 @@ fn replayed_and_desired(
     Ok((current, desired, warnings))
 }
 
-fn generate(global: &GlobalArgs, args: &MigrateArgs, name: &str, only: &[String]) -> Result<i32> {
-    check_name(name)?;
-    let migrations = load(&args.dir)?;
-    let (current, desired, warnings) = replayed_and_desired(global, &migrations, only)?;
+/// What the migrations still lack to produce the schemas: the replayed schema and the plan from
+/// it to the schemas, drops of undeclared objects included (the chain must match exactly).
+/// Warnings about steps that cannot be replayed are printed.
+fn chain_plan(
+    global: &GlobalArgs,
+    migrations: &[Migration],
+    only: &[String],
+) -> Result<(crate::model::Schema, crate::plan::Plan)> {
+    let (current, desired, warnings) = replayed_and_desired(global, migrations, only)?;
     for w in &warnings {
         eprintln!("warning: {w}");
     }
@@ -114,6 +119,13 @@ fn generate(global: &GlobalArgs, args: &MigrateArgs, name: &str, only: &[String]
             allow_destructive: true,
         },
     );
+    Ok((current, plan))
+}
+
+fn generate(global: &GlobalArgs, args: &MigrateArgs, name: &str, only: &[String]) -> Result<i32> {
+    check_name(name)?;
+    let migrations = load(&args.dir)?;
+    let (current, plan) = chain_plan(global, &migrations, only)?;
     for n in &plan.notices {
         eprintln!(
             "warning: {}.{}: {} (not expressible as a migration step)",
@@ -367,19 +379,8 @@ fn status(global: &GlobalArgs, args: &MigrateArgs) -> Result<i32> {
 
 fn verify(global: &GlobalArgs, args: &MigrateArgs, offline: bool) -> Result<i32> {
     let migrations = load(&args.dir)?;
-    let (current, desired, warnings) = replayed_and_desired(global, &migrations, &[])?;
+    let (_, plan) = chain_plan(global, &migrations, &[])?;
     let mut problems: Vec<String> = Vec::new();
-    for w in warnings {
-        eprintln!("warning: {w}");
-    }
-    let changes = diff::diff(&current, &desired);
-    let plan = plan::plan(
-        &changes,
-        &PlanOptions {
-            prune: true,
-            allow_destructive: true,
-        },
-    );
     for s in &plan.steps {
         problems.push(format!(
             "the migrations do not produce the schemas: `{}` is still needed ({})",

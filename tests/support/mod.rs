@@ -106,6 +106,24 @@ pub fn schemas_as(db: &str, target: &str) -> tempfile::TempDir {
     tmp
 }
 
+/// The options `listCollections` reports for `db.coll` (validator, levels, collation, ...).
+pub async fn collection_options(client: &mongodb::Client, db: &str, coll: &str) -> bson::Document {
+    let reply = client
+        .database(db)
+        .run_command(bson::doc! { "listCollections": 1, "filter": { "name": coll } })
+        .await
+        .expect("listCollections");
+    reply
+        .get_document("cursor")
+        .and_then(|c| c.get_array("firstBatch"))
+        .ok()
+        .and_then(|b| b.first())
+        .and_then(|c| c.as_document())
+        .and_then(|c| c.get_document("options").ok())
+        .cloned()
+        .unwrap_or_else(|| panic!("{db}.{coll} does not exist"))
+}
+
 /// Copy a folder tree (used to make broken or renamed copies of schemas and fixtures).
 pub fn copy_tree(from: &Path, to: &Path) {
     std::fs::create_dir_all(to).expect("create dir");
