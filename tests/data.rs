@@ -59,6 +59,11 @@ async fn backfill_fills_missing_defaults_then_check_data_passes_and_nothing_else
                 if !d.contains_key("_id") {
                     d.insert("_id", bson::oid::ObjectId::new());
                 }
+                // usagelogs expire 90 days after `createdAt` (TTL, checked every second on the
+                // test server): fixture dates from January would vanish mid-test.
+                if name == "usagelogs" {
+                    d.insert("createdAt", bson::DateTime::now());
+                }
                 coll.insert_one(d.clone())
                     .with_options(
                         mongodb::options::InsertOneOptions::builder()
