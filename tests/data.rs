@@ -125,13 +125,7 @@ async fn backfill_fills_missing_defaults_then_check_data_passes_and_nothing_else
 #[tokio::test]
 async fn check_data_names_each_broken_rule_of_the_invalid_fixtures() {
     let client = support::client().await;
-    for db in [
-        "promptforge",
-        "chatbase_db",
-        "botsmith",
-        "sitebuilder",
-        "workflowai",
-    ] {
+    for db in support::SEED_DATABASES {
         let target = support::unique_db(db);
         let root = support::schemas_as(db, &target);
         let loaded = mongrate::spec::load_dir(root.path()).unwrap();
@@ -213,13 +207,11 @@ async fn check_data_names_each_broken_rule_of_the_invalid_fixtures() {
 async fn backfill_killed_mid_way_resumes_and_ends_correct() {
     let client = support::client().await;
     let target = support::unique_db("bf_kill");
-    let root = tempfile::tempdir().unwrap();
-    std::fs::create_dir_all(root.path().join(&target)).unwrap();
-    std::fs::write(
-        root.path().join(&target).join("events.yaml"),
+    let root = support::one_collection_schemas(
+        &target,
+        "events",
         "fields:\n  n: { type: int, required: true }\n  status: { type: string, default: new }\n  meta:\n    type: object\n    fields:\n      source: { type: string, default: web }\n      tries: { type: int, default: 0 }\n",
-    )
-    .unwrap();
+    );
     let coll = client.database(&target).collection::<Document>("events");
     const N: i32 = 200_000;
     for chunk in (0..N).collect::<Vec<_>>().chunks(20_000) {
@@ -453,13 +445,11 @@ async fn staged_rollout_tightens_when_backfill_fixes_everything_and_stops_otherw
 async fn the_rate_limit_holds_and_a_dry_run_changes_nothing() {
     let client = support::client().await;
     let target = support::unique_db("bf_rate");
-    let root = tempfile::tempdir().unwrap();
-    std::fs::create_dir_all(root.path().join(&target)).unwrap();
-    std::fs::write(
-        root.path().join(&target).join("t.yaml"),
+    let root = support::one_collection_schemas(
+        &target,
+        "t",
         "fields:\n  s: { type: string, default: x }\n",
-    )
-    .unwrap();
+    );
     let coll = client.database(&target).collection::<Document>("t");
     coll.insert_many((0..10_000).map(|i| doc! { "i": i }).collect::<Vec<_>>())
         .await

@@ -17,13 +17,7 @@ fn run(root: &Path, args: &[&str]) -> assert_cmd::assert::Assert {
 
 #[test]
 fn every_seed_database_applies_on_an_empty_server_then_is_in_sync() {
-    for db in [
-        "promptforge",
-        "chatbase_db",
-        "botsmith",
-        "sitebuilder",
-        "workflowai",
-    ] {
+    for db in support::SEED_DATABASES {
         let target = support::unique_db(db);
         let root = support::schemas_as(db, &target);
         run(root.path(), &["apply", "--yes"])
@@ -93,10 +87,11 @@ fn apply_without_a_terminal_needs_yes() {
 #[tokio::test]
 async fn apply_stops_at_a_refused_step_reports_and_rerun_finishes() {
     let target = support::unique_db("stops");
-    let root = tempfile::tempdir().unwrap();
-    std::fs::create_dir_all(root.path().join(&target)).unwrap();
-    let spec = "fields:\n  loc: { type: object }\n  name: { type: string }\nindexes:\n  - keys: { name: 1 }\n  - keys: { loc: 2dsphere }\n";
-    std::fs::write(root.path().join(&target).join("places.yaml"), spec).unwrap();
+    let root = support::one_collection_schemas(
+        &target,
+        "places",
+        "fields:\n  loc: { type: object }\n  name: { type: string }\nindexes:\n  - keys: { name: 1 }\n  - keys: { loc: 2dsphere }\n",
+    );
     let client = support::client().await;
     let places = client.database(&target).collection::<Document>("places");
     // Bad geo data: the server refuses the 2dsphere index (nothing mongrate can predict).

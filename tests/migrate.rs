@@ -13,13 +13,6 @@ use std::sync::Mutex;
 
 static SERIAL: Mutex<()> = Mutex::new(());
 
-const SEED_DBS: [&str; 5] = [
-    "promptforge",
-    "chatbase_db",
-    "botsmith",
-    "sitebuilder",
-    "workflowai",
-];
 const BASELINE: &str = "20250902000000";
 
 fn serial() -> std::sync::MutexGuard<'static, ()> {
@@ -41,7 +34,7 @@ fn migrate(state: &str) -> Command {
 fn reset(state: &str) {
     rt().block_on(async {
         let client = support::client().await;
-        for db in SEED_DBS.iter().copied().chain([state]) {
+        for db in support::SEED_DATABASES.iter().copied().chain([state]) {
             client.database(db).drop().await.unwrap();
         }
     });

@@ -106,6 +106,27 @@ pub fn schemas_as(db: &str, target: &str) -> tempfile::TempDir {
     tmp
 }
 
+/// The five seed databases of `schemas/`.
+pub const SEED_DATABASES: [&str; 5] = [
+    "promptforge",
+    "chatbase_db",
+    "botsmith",
+    "sitebuilder",
+    "workflowai",
+];
+
+/// A schemas root holding one collection file, `<target>/<collection>.yaml`.
+pub fn one_collection_schemas(target: &str, collection: &str, yaml: &str) -> tempfile::TempDir {
+    let tmp = tempfile::tempdir().expect("temp dir");
+    std::fs::create_dir_all(tmp.path().join(target)).expect("create dir");
+    std::fs::write(
+        tmp.path().join(target).join(format!("{collection}.yaml")),
+        yaml,
+    )
+    .expect("write spec");
+    tmp
+}
+
 /// The options `listCollections` reports for `db.coll` (validator, levels, collation, ...).
 pub async fn collection_options(client: &mongodb::Client, db: &str, coll: &str) -> bson::Document {
     let reply = client
