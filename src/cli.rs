@@ -19,37 +19,61 @@ pub struct Cli {
     pub command: Command,
 }
 
-/// Options every command understands.
+/// Options every command understands. Each can also be set in `mongrate.yaml` (found in the
+/// current folder or a parent); the flag wins.
 #[derive(Debug, Args, Clone)]
 pub struct GlobalArgs {
-    /// MongoDB connection string (password never printed). Default: MONGODB_URI, then `uri` in
-    /// ./mongrate.yaml, then mongodb://localhost:27017.
-    #[arg(
-        long = "uri",
-        value_name = "URI",
-        global = true,
-        env = "MONGODB_URI",
-        hide_env_values = true
-    )]
+    /// MongoDB connection string (its password is never printed). Default: the chosen
+    /// environment's URI, then $MONGODB_URI, then `uri`/`uri_env` in mongrate.yaml, then
+    /// mongodb://localhost:27017.
+    #[arg(long = "uri", value_name = "URI", global = true)]
     pub uri_arg: Option<String>,
-    /// Folder with one sub-folder per database and one YAML file per collection. Default:
-    /// `schemas` in ./mongrate.yaml, then `schemas`.
+    /// Folder with one sub-folder per database and one YAML file per collection [default:
+    /// `schemas` in mongrate.yaml, then ./schemas].
     #[arg(long = "schemas", value_name = "DIR", global = true)]
     pub schemas_arg: Option<PathBuf>,
-    /// The connection string in effect (resolved after parsing; see `uri_arg`).
-    #[arg(skip)]
-    pub uri: String,
-    /// The schemas folder in effect (resolved after parsing; see `schemas_arg`).
-    #[arg(skip)]
-    pub schemas: PathBuf,
-    /// Output format: `text` for people, `json` for scripts.
+    /// Folder of migration files [default: `migrations` in mongrate.yaml, then ./migrations].
+    #[arg(long = "migrations", value_name = "DIR", global = true)]
+    pub migrations_arg: Option<PathBuf>,
+    /// Database holding mongrate's changelog, lock and checkpoints; never planned, applied,
+    /// pruned or checked [default: `state_db` in mongrate.yaml, then `mongrate`].
+    #[arg(long = "state-db", value_name = "DB", global = true)]
+    pub state_db_arg: Option<String>,
+    /// Environment of mongrate.yaml to use (`environments: { NAME: ... }`) [env: MONGRATE_ENV].
+    #[arg(long = "env", value_name = "NAME", global = true)]
+    pub env: Option<String>,
+    /// The config file [default: mongrate.yaml in the current folder or the nearest parent].
+    #[arg(long = "config", value_name = "FILE", global = true)]
+    pub config: Option<PathBuf>,
+    /// Output format: `text` for people, `json` for scripts (one JSON document on stdout, errors
+    /// included; see docs/json.md).
     #[arg(long, global = true, value_enum, default_value_t = Format::Text)]
     pub format: Format,
     /// Print only errors and results, no progress.
     #[arg(long, short, global = true)]
     pub quiet: bool,
-    /// Seconds to wait for a reachable server before failing.
-    #[arg(long, global = true, default_value_t = 10)]
+    /// Seconds to wait for a server that does not answer: to connect, and for any operation
+    /// while the server stops answering pings (a long index build that the server is working
+    /// on is not cut) [default: `server_timeout` in mongrate.yaml, then 10].
+    #[arg(long = "server-timeout", value_name = "SECONDS", global = true)]
+    pub server_timeout_arg: Option<u64>,
+    /// The connection string in effect (resolved after parsing).
+    #[arg(skip)]
+    pub uri: String,
+    /// Where `uri` came from, for messages.
+    #[arg(skip)]
+    pub uri_source: String,
+    /// The schemas folder in effect.
+    #[arg(skip)]
+    pub schemas: PathBuf,
+    /// The migrations folder in effect.
+    #[arg(skip)]
+    pub migrations: PathBuf,
+    /// The state database in effect.
+    #[arg(skip)]
+    pub state_db: String,
+    /// The server timeout in effect, in seconds.
+    #[arg(skip)]
     pub server_timeout: u64,
 }
 
@@ -142,19 +166,13 @@ pub struct BackfillArgs {
     /// Slow down to at most this many documents per second (scanned).
     #[arg(long)]
     pub max_docs_per_sec: Option<u64>,
-    /// Database holding the checkpoints.
-    #[arg(long, default_value = "mongrate")]
-    pub state_db: String,
 }
 
 #[derive(Debug, Args)]
 pub struct MigrateArgs {
-    /// Folder of `<YYYYMMDDHHMMSS>_<name>.yaml` migration files.
-    #[arg(long, global = true, default_value = "migrations")]
-    pub dir: std::path::PathBuf,
-    /// Database holding the changelog and the lock.
-    #[arg(long, global = true, default_value = "mongrate")]
-    pub state_db: String,
+    /// Folder of `<YYYYMMDDHHMMSS>_<name>.yaml` migration files (the same as --migrations).
+    #[arg(long, global = true, value_name = "DIR")]
+    pub dir: Option<std::path::PathBuf>,
     #[command(subcommand)]
     pub command: MigrateCommand,
 }
@@ -192,14 +210,19 @@ pub enum MigrateCommand {
         /// Stop after this version.
         #[arg(long)]
         to: Option<String>,
+        /// List the migrations and steps that would run (and where an interrupted run would
+        /// resume); take no lock, write nothing.
+        #[arg(long)]
+        dry_run: bool,
         #[command(flatten)]
         lock: LockArgs,
     },
     /// Roll back applied migrations, newest first (default: the last one).
     ///
-    /// Refuses a migration with an irreversible step (or no `down`) unless --force.
+    /// Refuses a migration with an irreversible step (or no `down`) unless --force. Asks for
+    /// confirmation on a terminal; without one, --yes is required.
     ///
-    /// Example: mongrate migrate down --to 20250902000000
+    /// Example: mongrate migrate down --to 20250902000000 --yes
     Down {
         /// Roll back this many migrations.
         #[arg(long, conflicts_with = "to")]
@@ -210,15 +233,26 @@ pub enum MigrateCommand {
         /// Skip irreversible steps instead of refusing.
         #[arg(long)]
         force: bool,
+        /// Do not ask for confirmation.
+        #[arg(long, short)]
+        yes: bool,
+        /// List the migrations and steps that would be rolled back; take no lock, write nothing.
+        #[arg(long)]
+        dry_run: bool,
         #[command(flatten)]
         lock: LockArgs,
     },
     /// Show every migration: version, name, status, applied at, steps.
     ///
-    /// Example: mongrate migrate status --format json
-    Status,
+    /// Example: mongrate migrate status --exit-code --format json
+    Status {
+        /// Exit with 2 when any migration is pending, running, failed, changed or missing.
+        #[arg(long)]
+        exit_code: bool,
+    },
     /// Fail (exit 2) when the migrations, replayed, do not produce exactly the schemas, or when
-    /// an applied file changed (the changelog is read when the server is reachable).
+    /// an applied file changed or went missing (read from the changelog: a server that cannot
+    /// be read is an error, exit 1, unless --offline).
     ///
     /// Example: mongrate migrate verify --offline
     Verify {

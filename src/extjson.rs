@@ -53,6 +53,13 @@ pub fn to_relaxed_pretty(doc: &Document) -> String {
     serde_json::to_string_pretty(&value).unwrap_or_else(|_| value.to_string())
 }
 
+/// A document as compact relaxed Extended JSON (one line, what a server accepts back).
+pub fn to_relaxed_compact(doc: &Document) -> String {
+    Bson::Document(doc.clone())
+        .into_relaxed_extjson()
+        .to_string()
+}
+
 /// A document as compact canonical Extended JSON (lossless, for machines).
 pub fn to_canonical_compact(doc: &Document) -> String {
     Bson::Document(doc.clone())

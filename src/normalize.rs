@@ -197,6 +197,11 @@ fn canonical(v: &Bson) -> Bson {
     by_value(v, canonical_doc, canonical)
 }
 
+/// A value in the form where numbers compare by value (1 == 1.0 == 1L) and keys are sorted.
+pub fn canonical_value(v: &Bson) -> Bson {
+    canonical(v)
+}
+
 /// A value with numbers compared by value (int32 and exactly representable int64 as double),
 /// documents through `doc` and array elements through `elem`.
 fn by_value(v: &Bson, doc: fn(&Document) -> Document, elem: fn(&Bson) -> Bson) -> Bson {

@@ -8,7 +8,7 @@ use bson::{Bson, Document};
 use serde::{Deserialize, Serialize};
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
+#[serde(rename_all = "snake_case", deny_unknown_fields)]
 pub enum Operation {
     /// `create` with options (validator, collation, capped, ...): `options` is the command
     /// without its `create` field.
@@ -70,7 +70,7 @@ pub enum Operation {
     UpdateMany {
         db: String,
         collection: String,
-        #[serde(default)]
+        /// Required: `{}` updates every document, and must be said.
         filter: Document,
         update: Bson,
     },

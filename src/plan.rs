@@ -90,6 +90,78 @@ impl Step {
     }
 }
 
+/// A validator that a staged rollout sets at `warn` first, with what it must be tightened to.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Staged {
+    pub db: String,
+    pub collection: String,
+    pub validator: Document,
+    pub level: ValidationLevel,
+    pub action: ValidationAction,
+}
+
+impl Plan {
+    /// Staged rollout (`apply --rollout`): every runnable validator step that existing documents
+    /// fail goes in with `validationAction: warn`; returns what each must be tightened to.
+    pub fn stage_rollout(&mut self) -> Vec<Staged> {
+        let mut staged = Vec::new();
+        for step in self
+            .steps
+            .iter_mut()
+            .filter(|s| s.skipped.is_none() && s.blocked_by_data())
+        {
+            if let Operation::SetValidator {
+                db,
+                collection,
+                validator: Some(v),
+                level,
+                action,
+            } = &mut step.op
+            {
+                staged.push(Staged {
+                    db: db.clone(),
+                    collection: collection.clone(),
+                    validator: v.clone(),
+                    level: *level,
+                    action: *action,
+                });
+                *action = ValidationAction::Warn;
+                step.reason
+                    .push_str(" (staged: warn first, then backfill and tighten)");
+            }
+        }
+        staged
+    }
+
+    /// Why `apply` must not start: duplicate keys under a unique index (always), documents
+    /// failing a new validator (unless allowed, or staged). Empty when it may start.
+    pub fn refusals(&self, allow_violations: bool, staged: &[Staged]) -> Vec<String> {
+        self.runnable()
+            .filter(|s| s.blocked_by_data())
+            .filter_map(|s| {
+                let r = s.safety.as_ref()?;
+                let ids: Vec<String> = r.sample_ids.iter().map(|b| b.to_string()).collect();
+                match &s.check {
+                    Some(SafetyCheck::DuplicateKeys { index }) => Some(format!(
+                        "{}.{}: {} group(s) of documents share a key of unique index `{}` (e.g. _id {}); remove or merge the duplicates, then apply again",
+                        s.db, s.collection, r.count, index.name, ids.join(", ")
+                    )),
+                    Some(SafetyCheck::ValidatorViolations { .. })
+                        if !allow_violations
+                            && !staged.iter().any(|t| t.db == s.db && t.collection == s.collection) =>
+                    {
+                        Some(format!(
+                            "{}.{}: {} existing document(s) fail the new validator (e.g. _id {}); fill missing fields with `mongrate backfill`, fix the documents, declare `validation: {{ level: moderate }}`, pass --rollout (warn first, backfill, then tighten), or pass --allow-violations",
+                            s.db, s.collection, r.count, ids.join(", ")
+                        ))
+                    }
+                    _ => None,
+                }
+            })
+            .collect()
+    }
+}
+
 /// Something reported but not acted on.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Notice {

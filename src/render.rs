@@ -3,6 +3,7 @@
 use crate::extjson;
 use crate::plan::{Plan, Step};
 use bson::Document;
+use serde::Serialize;
 use std::fmt::Write;
 
 /// Colours on or off (off when not a terminal or `NO_COLOR` is set).
@@ -151,9 +152,184 @@ pub fn validator_diff(from: Option<&Document>, to: Option<&Document>) -> String 
         .to_string()
 }
 
-/// The plan as pretty JSON.
-pub fn plan_json(plan: &Plan) -> String {
-    serde_json::to_string_pretty(plan).unwrap_or_else(|e| format!("{{\"error\": \"{e}\"}}"))
+/// A BSON value as relaxed Extended JSON (what `mongosh` prints and a server accepts back).
+pub fn relaxed(b: &bson::Bson) -> serde_json::Value {
+    b.clone().into_relaxed_extjson()
+}
+
+/// An operation as JSON: `{ "type": "create_index", "database": ..., "collection": ..., ... }`,
+/// values as relaxed Extended JSON.
+pub fn operation_json(op: &crate::ops::Operation) -> serde_json::Value {
+    let Ok(bson::Bson::Document(outer)) = bson::to_bson(op) else {
+        return serde_json::Value::Null;
+    };
+    let Some((kind, body)) = outer.into_iter().next() else {
+        return serde_json::Value::Null;
+    };
+    let mut out = serde_json::Map::new();
+    out.insert("type".into(), kind.into());
+    if let bson::Bson::Document(fields) = body {
+        for (k, v) in fields {
+            let key = if k == "db" { "database".to_string() } else { k };
+            out.insert(key, relaxed(&v));
+        }
+    }
+    serde_json::Value::Object(out)
+}
+
+/// One step in JSON output.
+#[derive(Debug, Serialize)]
+pub struct StepJson {
+    /// 1-based position in the plan.
+    pub index: usize,
+    pub database: String,
+    pub collection: String,
+    /// `+` create, `~` change in place, `-` remove.
+    pub marker: String,
+    pub summary: String,
+    pub reason: String,
+    pub destructive: bool,
+    /// Why the step will not run, when it will not.
+    pub skipped: Option<String>,
+    pub operation: serde_json::Value,
+    pub reverse: Option<serde_json::Value>,
+    /// A data check the step needs, and (once run) what it found.
+    pub check: Option<CheckJson>,
+}
+
+/// A data check in JSON output.
+#[derive(Debug, Serialize)]
+pub struct CheckJson {
+    /// `validator_violations` or `duplicate_keys`.
+    pub kind: &'static str,
+    /// Documents failing the validator, or duplicate key groups; null when not run.
+    pub count: Option<u64>,
+    pub sample_ids: Vec<serde_json::Value>,
+}
+
+/// A notice in JSON output.
+#[derive(Debug, Serialize)]
+pub struct NoticeJson {
+    pub database: String,
+    pub collection: String,
+    /// `unmanaged_collection`, `unmanaged_index` or `needs_recreate`.
+    pub kind: crate::plan::NoticeKind,
+    pub message: String,
+}
+
+/// Counts of a plan.
+#[derive(Debug, Serialize)]
+pub struct PlanSummary {
+    pub steps: usize,
+    pub runnable: usize,
+    pub skipped: usize,
+    pub blocked: usize,
+    pub notices: usize,
+}
+
+/// A plan in JSON output (`plan`, `apply`, `check`, `diff`).
+#[derive(Debug, Serialize)]
+pub struct PlanJson {
+    pub in_sync: bool,
+    pub summary: PlanSummary,
+    pub steps: Vec<StepJson>,
+    pub notices: Vec<NoticeJson>,
+}
+
+/// The JSON view of a plan.
+pub fn plan_view(plan: &Plan) -> PlanJson {
+    let steps = plan
+        .steps
+        .iter()
+        .enumerate()
+        .map(|(i, s)| StepJson {
+            index: i + 1,
+            database: s.db.clone(),
+            collection: s.collection.clone(),
+            marker: s.marker.symbol().to_string(),
+            summary: s.op.summary(),
+            reason: s.reason.clone(),
+            destructive: s.destructive,
+            skipped: s.skipped.clone(),
+            operation: operation_json(&s.op),
+            reverse: s.reverse.as_ref().map(operation_json),
+            check: s.check.as_ref().map(|c| CheckJson {
+                kind: match c {
+                    crate::plan::SafetyCheck::ValidatorViolations { .. } => "validator_violations",
+                    crate::plan::SafetyCheck::DuplicateKeys { .. } => "duplicate_keys",
+                },
+                count: s.safety.as_ref().map(|r| r.count),
+                sample_ids: s
+                    .safety
+                    .iter()
+                    .flat_map(|r| r.sample_ids.iter().map(relaxed))
+                    .collect(),
+            }),
+        })
+        .collect();
+    PlanJson {
+        in_sync: plan.is_empty(),
+        summary: PlanSummary {
+            steps: plan.steps.len(),
+            runnable: plan.runnable().count(),
+            skipped: plan.steps.iter().filter(|s| s.skipped.is_some()).count(),
+            blocked: plan.steps.iter().filter(|s| s.blocked_by_data()).count(),
+            notices: plan.notices.len(),
+        },
+        steps,
+        notices: plan
+            .notices
+            .iter()
+            .map(|n| NoticeJson {
+                database: n.db.clone(),
+                collection: n.collection.clone(),
+                kind: n.kind,
+                message: n.message.clone(),
+            })
+            .collect(),
+    }
+}
+
+/// One broken rule in JSON output.
+#[derive(Debug, Serialize)]
+pub struct ReasonJson {
+    pub reason: String,
+    pub count: u64,
+    pub sample_ids: Vec<serde_json::Value>,
+}
+
+/// The data audit of one collection in JSON output.
+#[derive(Debug, Serialize)]
+pub struct AuditJson {
+    pub database: String,
+    pub collection: String,
+    pub examined: u64,
+    pub sampled: bool,
+    pub failing: u64,
+    pub reasons: Vec<ReasonJson>,
+}
+
+/// The JSON view of data audits.
+pub fn audit_view(audits: &[crate::db::audit::AuditReport]) -> Vec<AuditJson> {
+    audits
+        .iter()
+        .map(|a| AuditJson {
+            database: a.db.clone(),
+            collection: a.collection.clone(),
+            examined: a.examined,
+            sampled: a.sampled,
+            failing: a.failing,
+            reasons: a
+                .reasons
+                .iter()
+                .map(|r| ReasonJson {
+                    reason: r.reason.clone(),
+                    count: r.count,
+                    sample_ids: r.sample_ids.iter().map(relaxed).collect(),
+                })
+                .collect(),
+        })
+        .collect()
 }
 
 /// The data audit as text: per collection, the documents failing and why.

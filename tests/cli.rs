@@ -66,7 +66,7 @@ fn validate_lists_every_error_of_a_broken_copy_with_positions() {
     );
     assert!(
         stderr.contains(&format!(
-            "{root}/botsmith/broken.yaml:1:9: error: fields: invalid type: sequence, expected a map"
+            "{root}/botsmith/broken.yaml:2:1: error: this is not valid YAML"
         )),
         "{stderr}"
     );
@@ -146,14 +146,24 @@ async fn printed_validator_is_accepted_by_a_real_mongod_and_enforced() {
     );
     db.drop().await.ok();
 
-    // Compact canonical form for machines.
+    // JSON for machines: relaxed Extended JSON, which a server takes as it is.
     let out = support::mongrate()
         .args(["validator", "workflowai.usagelogs", "--format", "json"])
         .output()
         .unwrap();
-    let text = String::from_utf8_lossy(&out.stdout);
-    assert_eq!(text.trim().lines().count(), 1);
-    assert!(text.contains("\"$numberInt\":\"599\""), "{text}");
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(json["format_version"], 1);
+    assert_eq!(json["collection"], "usagelogs");
+    let validator = &json["validator"];
+    assert!(!validator.to_string().contains("$numberInt"), "{validator}");
+    let bson::Bson::Document(validator) = bson::Bson::try_from(validator.clone()).unwrap() else {
+        panic!("not a document")
+    };
+    let db = client.database(&support::unique_db("validator_json"));
+    db.run_command(doc! { "create": "usagelogs", "validator": validator })
+        .await
+        .expect("mongod accepts the JSON output as it is");
+    db.drop().await.ok();
 }
 
 #[test]
@@ -268,9 +278,10 @@ fn every_command_has_help_with_an_example() {
             .code(0)
             .stdout(predicate::str::contains("Example: mongrate migrate"));
     }
+    // A usage error is an error (1), never the "differences" code (2).
     support::mongrate()
         .arg("--frobnicate")
         .assert()
-        .code(2)
+        .code(1)
         .stderr(predicate::str::contains("unexpected argument"));
 }

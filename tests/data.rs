@@ -87,7 +87,7 @@ async fn backfill_fills_missing_defaults_then_check_data_passes_and_nothing_else
             .stdout
             .clone();
         let dry: serde_json::Value = serde_json::from_slice(&dry).unwrap();
-        let would: u64 = dry
+        let would: u64 = dry["collections"]
             .as_array()
             .unwrap()
             .iter()

@@ -180,15 +180,29 @@ async fn cases_live() {
             prune: false,
             allow_destructive: true,
         };
-        let first = mongrate::db::plan_against_server(&client, &current, &everything, false, false)
-            .await
-            .unwrap();
-        mongrate::db::apply::apply_steps(&client, &first.steps, &mut mongrate::db::apply::Silent)
+        let first = mongrate::db::plan_against_server(
+            &client,
+            &current,
+            &everything,
+            false,
+            false,
+            "mongrate",
+        )
+        .await
+        .unwrap();
+        mongrate::db::apply::apply_steps(&client, &first.steps, &mut mongrate::progress::Silent)
             .await
             .unwrap_or_else(|e| panic!("{ctx}: applying current: {e}"));
-        let again = mongrate::db::plan_against_server(&client, &current, &everything, false, false)
-            .await
-            .unwrap();
+        let again = mongrate::db::plan_against_server(
+            &client,
+            &current,
+            &everything,
+            false,
+            false,
+            "mongrate",
+        )
+        .await
+        .unwrap();
         assert!(
             again.steps.is_empty(),
             "{ctx}: current re-plans to {:?}",
@@ -214,10 +228,16 @@ async fn cases_live() {
 
         // 3. Plan `desired` against the server: the same plan as the pure diff.
         let desired = model(&db, &case.desired, &path);
-        let plan =
-            mongrate::db::plan_against_server(&client, &desired, &plan_options(&case), false, true)
-                .await
-                .unwrap();
+        let plan = mongrate::db::plan_against_server(
+            &client,
+            &desired,
+            &plan_options(&case),
+            false,
+            true,
+            "mongrate",
+        )
+        .await
+        .unwrap();
         assert_eq!(summaries(&plan, &db), case.plan, "{ctx}: live plan");
         assert_eq!(notice_kinds(&plan), case.notices, "{ctx}: live notices");
 
@@ -239,7 +259,7 @@ async fn cases_live() {
                 mongrate::db::apply::apply_steps(
                     &client,
                     &plan.steps,
-                    &mut mongrate::db::apply::Silent,
+                    &mut mongrate::progress::Silent,
                 )
                 .await
                 .unwrap_or_else(|e| panic!("{ctx}: applying desired: {e}"));
@@ -249,6 +269,7 @@ async fn cases_live() {
                     &plan_options(&case),
                     false,
                     false,
+                    "mongrate",
                 )
                 .await
                 .unwrap();

@@ -147,7 +147,9 @@ async fn check_reports_drift_as_json_for_ci() {
     let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(report["in_sync"], false);
     assert_eq!(report["steps"].as_array().unwrap().len(), 1, "{report:#}");
-    assert_eq!(report["steps"][0]["op"]["set_validator"]["level"], "strict");
+    assert_eq!(report["steps"][0]["operation"]["type"], "set_validator");
+    assert_eq!(report["steps"][0]["operation"]["database"], target.as_str());
+    assert_eq!(report["steps"][0]["operation"]["level"], "strict");
     assert_eq!(report["notices"][0]["kind"], "unmanaged_index");
     // Text for people: the validator level change and the unmanaged index.
     run(root.path(), &["check"]).code(2).stdout(

@@ -16,6 +16,7 @@ fn check_db(database_file: Option<&str>, files: &[(&str, &str)]) -> Vec<Diagnost
             .iter()
             .map(|(name, text)| (PathBuf::from(format!("app/{name}.yaml")), text.to_string()))
             .collect(),
+        unreadable: Vec::new(),
     };
     spec::check_sources(&[source]).diagnostics
 }
@@ -52,7 +53,7 @@ fn one_error(text: &str, needle: &str, line: usize, column: usize) {
 fn unknown_key_names_the_expected_keys() {
     one_error(
         "fields:\n  a: { type: string }\nindexes:\n  - keys: { a: 1 }\n    uniqe: true\n",
-        "unknown key `uniqe`, expected one of `name`, `keys`, `unique`",
+        "indexes[0]: unknown key `uniqe`; expected one of: name, keys, unique",
         5,
         5,
     );
@@ -122,7 +123,7 @@ fn default_checked_against_constraints_and_nested_fields() {
     );
     one_error(
         "fields:\n  t: { type: array, items: { type: string, enum: [x, y] }, default: [x, z] }\n",
-        "default [\"x\",\"z\"] for field `t` (array): \"z\" is not in the enum",
+        "default `[\"x\",\"z\"]` for field `t` (array): \"z\" is not in the enum",
         2,
         69,
     );
@@ -320,14 +321,21 @@ fn index_on_undeclared_field_is_a_warning() {
 #[test]
 fn duplicate_collection_across_files() {
     let diags = check(&[
-        ("a", "collection: things\nfields:\n  x: { type: string }\n"),
+        (
+            "things",
+            "collection: things\nfields:\n  x: { type: string }\n",
+        ),
         ("b", "collection: things\n"),
     ]);
+    let diags: Vec<&Diagnostic> = diags
+        .iter()
+        .filter(|d| d.severity == Severity::Error)
+        .collect();
     assert_eq!(diags.len(), 1, "{diags:#?}");
     assert!(
         diags[0]
             .message
-            .contains("collection `app.things` is already declared in app/a.yaml")
+            .contains("collection `app.things` is already declared in app/things.yaml")
     );
     assert_eq!(diags[0].file, PathBuf::from("app/b.yaml"));
     assert_eq!((diags[0].line, diags[0].column), (1, 1));
@@ -364,7 +372,9 @@ fn database_defaults_and_their_errors() {
     let diags = check_db(Some("validation: { level: lenient }\n"), &[]);
     assert_eq!(diags.len(), 1, "{diags:#?}");
     assert!(
-        diags[0].message.contains("unknown variant `lenient`"),
+        diags[0]
+            .message
+            .contains("unknown value `lenient`; expected one of: strict, moderate, off"),
         "{}",
         diags[0].message
     );
@@ -401,4 +411,123 @@ fn time_series_collections_cannot_have_validators() {
         "validation: { enabled: false }\nfields:\n  t: { type: date }\noptions:\n  timeseries: { time_field: t }\n",
     )]);
     assert!(diags.is_empty(), "{diags:#?}");
+}
+
+#[test]
+fn values_the_server_would_refuse() {
+    one_error(
+        "fields:\n  s: { type: string, pattern: '^(a' }\n",
+        "is not a valid regular expression",
+        2,
+        31,
+    );
+    one_error(
+        "fields:\n  n: { type: double, minimum: .nan }\n",
+        "`minimum: NaN` is not a finite number",
+        2,
+        31,
+    );
+    one_error(
+        "fields:\n  n: { type: long, minimum: 9223372036854775807, maximum: 9223372036854775806 }\n",
+        "minimum 9223372036854775807 is greater than maximum 9223372036854775806",
+        2,
+        29,
+    );
+    one_error(
+        "fields:\n  n: { type: number, enum: [1, 1.0] }\n",
+        "enum value `1.0` is listed twice",
+        2,
+        32,
+    );
+    one_error(
+        "fields:\n  at: { type: date }\nindexes:\n  - keys: { at: 1 }\n    expire_after: 2147483648\n",
+        "more than MongoDB allows (2147483647 seconds",
+        5,
+        19,
+    );
+    let many: Vec<String> = (0..33).map(|i| format!("k{i}: 1")).collect();
+    one_error(
+        &format!("indexes:\n  - keys: {{ {} }}\n", many.join(", ")),
+        "an index has at most 32 keys; this one has 33",
+        2,
+        11,
+    );
+    one_error("indexes:\n  - keys: { 'a..b': 1 }\n", "empty part", 2, 13);
+    one_error(
+        "indexes:\n  - keys: { 'a.$x': 1 }\n",
+        "the part `$x` starts with `$`",
+        2,
+        13,
+    );
+    one_error(
+        "indexes:\n  - keys: { \"a\\0b\": 1 }\n",
+        "cannot contain NUL bytes",
+        2,
+        13,
+    );
+    one_error(
+        "indexes:\n  - keys: { a: text }\n  - keys: { b: text }\n",
+        "at most one text index",
+        3,
+        11,
+    );
+    one_error(
+        "indexes:\n  - keys: { a: text }\n    weights: { a: 0 }\n",
+        "a weight is 1 to 99999",
+        3,
+        19,
+    );
+    one_error(
+        "indexes:\n  - keys: { a: 1 }\n    name: '*'\n",
+        "`*` cannot name an index",
+        3,
+        11,
+    );
+    one_error(
+        "options:\n  collation: { locale: en_us }\n",
+        "does not know the collation locale `en_us`; did you mean en, en_US, en_US_POSIX?",
+        2,
+        24,
+    );
+}
+
+#[test]
+fn a_key_written_twice_is_an_error_at_the_second() {
+    one_error(
+        "fields:\n  a: { type: string }\n  b: { type: int }\n  a: { type: int }\n",
+        "key `a` is written twice in this mapping (first at line 2, column 3)",
+        4,
+        3,
+    );
+    one_error(
+        "fields:\n  a: { type: string, required: true, required: false }\n",
+        "key `required` is written twice",
+        2,
+        38,
+    );
+}
+
+#[test]
+fn a_validator_over_16_mb_is_refused() {
+    let mut text = String::from("fields:\n");
+    let description = "d".repeat(1000);
+    for i in 0..17_000 {
+        text.push_str(&format!(
+            "  f{i}: {{ type: string, description: {description} }}\n"
+        ));
+    }
+    one_error(&text, "over MongoDB's 16 MB document limit", 1, 1);
+}
+
+#[test]
+fn a_collection_name_that_differs_from_the_file_name_is_a_warning() {
+    let diags = check(&[("things", "collection: stuff\n")]);
+    assert_eq!(diags.len(), 1, "{diags:#?}");
+    assert_eq!(diags[0].severity, Severity::Warning);
+    assert!(
+        diags[0]
+            .message
+            .contains("differs from the file name `things`")
+    );
+    assert_eq!((diags[0].line, diags[0].column), (1, 13));
 }

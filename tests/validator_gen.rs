@@ -9,6 +9,7 @@ fn validator_of(text: &str) -> bson::Document {
     let loaded = spec::check_sources(&[DatabaseSource {
         name: "app".into(),
         database_file: None,
+        unreadable: Vec::new(),
         collection_files: vec![(PathBuf::from("app/things.yaml"), text.to_string())],
     }]);
     assert!(!loaded.has_errors(), "{:#?}", loaded.diagnostics);
@@ -93,6 +94,7 @@ fn double_defaults_are_stored_as_doubles() {
     let loaded = spec::check_sources(&[DatabaseSource {
         name: "app".into(),
         database_file: None,
+        unreadable: Vec::new(),
         collection_files: vec![(
             PathBuf::from("app/things.yaml"),
             "fields:\n  price: { type: double, default: 0 }\n".into(),

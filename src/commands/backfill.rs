@@ -1,14 +1,13 @@
 //! `mongrate backfill`: fill missing defaults, batched and resumable.
 
-use super::{engine, exit, load_valid_spec, runtime};
+use super::out::{Critical, Progress, outln};
+use super::{Server, UsageError, exit, load_valid_spec, print_json, split_target};
 use crate::backfill::collection_defaults;
 use crate::cli::{BackfillArgs, Format, GlobalArgs};
-use crate::db;
-use crate::db::backfill::{self, Options, Report, Reporter, Target};
+use crate::db::backfill::{self, Options, Report, Target};
 use crate::spec::SchemaSpec;
-use anyhow::{Result, bail};
-use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
-use std::io::IsTerminal;
+use anyhow::Result;
+use serde::Serialize;
 
 /// The collections to backfill: the named ones, or every one with defaults.
 pub fn targets(spec: &SchemaSpec, names: &[String]) -> Result<Vec<Target>> {
@@ -29,11 +28,9 @@ pub fn targets(spec: &SchemaSpec, names: &[String]) -> Result<Vec<Target>> {
         return Ok(out);
     }
     for name in names {
-        let Some((db, coll)) = name.split_once('.') else {
-            bail!("`{name}`: expected <database>.<collection>");
-        };
+        let (db, coll) = split_target(name)?;
         let Some(c) = spec.collection(db, coll) else {
-            bail!("no collection `{name}` in the schemas");
+            return Err(UsageError(format!("no collection `{name}` in the schemas")).into());
         };
         out.push(Target {
             db: db.into(),
@@ -44,123 +41,104 @@ pub fn targets(spec: &SchemaSpec, names: &[String]) -> Result<Vec<Target>> {
     Ok(out)
 }
 
-/// A bar per collection: count, rate and ETA (hidden off a terminal or with --quiet).
-struct Bar {
-    bar: Option<ProgressBar>,
-    visible: bool,
-}
-
-impl Reporter for Bar {
-    fn start(&mut self, target: &Target, total: u64, already: u64) {
-        let bar = ProgressBar::new(total.max(already));
-        bar.set_position(already);
-        if !self.visible {
-            bar.set_draw_target(ProgressDrawTarget::hidden());
-        }
-        bar.set_style(
-            ProgressStyle::with_template("{msg:30} {bar:30} {pos}/{len} {per_sec} ETA {eta}")
-                .unwrap_or_else(|_| ProgressStyle::default_bar()),
-        );
-        bar.set_message(format!("{}.{}", target.db, target.collection));
-        self.bar = Some(bar);
-    }
-    fn progress(&mut self, scanned: u64, _modified: u64) {
-        if let Some(b) = &self.bar {
-            if scanned > b.length().unwrap_or(0) {
-                b.set_length(scanned);
-            }
-            b.set_position(scanned);
-        }
-    }
-    fn finish(&mut self, _report: &Report) {
-        if let Some(b) = self.bar.take() {
-            b.finish_and_clear();
-        }
-    }
+/// `backfill --format json`.
+#[derive(Serialize)]
+struct BackfillJson<'a> {
+    dry_run: bool,
+    /// Documents modified in all collections (0 in a dry run).
+    modified: u64,
+    collections: &'a [Report],
 }
 
 pub fn run(global: &GlobalArgs, args: &BackfillArgs) -> Result<i32> {
     if args.batch_size == 0 {
-        bail!("--batch-size must be at least 1");
+        return Err(UsageError("--batch-size must be at least 1".into()).into());
     }
-    let loaded = load_valid_spec(&global.schemas)?;
+    let loaded = load_valid_spec(&global.schemas, &global.state_db)?;
     let targets = targets(&loaded.spec, &args.targets)?;
     let opts = Options {
         batch_size: args.batch_size,
         max_docs_per_sec: args.max_docs_per_sec,
-        checkpoint_db: Some(args.state_db.clone()),
+        checkpoint_db: Some(global.state_db.clone()),
     };
-    let mut bar = Bar {
-        bar: None,
-        visible: !global.quiet && std::io::stderr().is_terminal(),
-    };
-    let reports: Vec<Report> = runtime()?.block_on(async {
-        let client = db::connect(&engine::connect_options(global)).await?;
-        let mut reports = Vec::new();
-        for t in &targets {
-            reports.push(if args.dry_run {
-                backfill::dry_run(&client, t).await?
-            } else {
-                backfill::run(&client, t, &opts, &mut bar).await?
-            });
-        }
-        anyhow::Ok(reports)
-    })?;
-    match global.format {
-        Format::Json => println!("{}", serde_json::to_string_pretty(&reports)?),
-        Format::Text => {
-            let verb = if args.dry_run { "would fill" } else { "filled" };
-            for r in &reports {
-                println!(
-                    "{}.{}: {} document(s) scanned{}{}",
-                    r.db,
-                    r.collection,
-                    r.scanned,
-                    if args.dry_run {
-                        String::new()
-                    } else {
-                        format!(", {} modified", r.modified)
-                    },
-                    if r.resumed {
-                        " (resumed from a checkpoint)"
-                    } else {
-                        ""
-                    }
-                );
-                for f in r
-                    .fields
-                    .iter()
-                    .filter(|f| f.filled > 0 || f.blocked > 0 || !global.quiet)
-                {
-                    let blocked = if f.blocked > 0 {
-                        format!(
-                            ", {} blocked (a parent exists but is not an object)",
-                            f.blocked
-                        )
-                    } else {
-                        String::new()
-                    };
-                    println!("  {:<40} {verb} {}{blocked}", f.field, f.filled);
-                }
+    let json = global.format == Format::Json;
+    let mut progress = Progress::new(global.quiet || json);
+    let server = Server::connect(global)?;
+    let reports: Vec<Report> = {
+        let _changing = (!args.dry_run).then(Critical::enter);
+        server.run(async {
+            let mut reports = Vec::new();
+            for t in &targets {
+                reports.push(if args.dry_run {
+                    backfill::dry_run(server.client(), t).await?
+                } else {
+                    backfill::run(server.client(), t, &opts, &mut progress).await?
+                });
             }
-            let modified: u64 = reports.iter().map(|r| r.modified).sum();
-            let would: u64 = reports
-                .iter()
-                .flat_map(|r| r.fields.iter())
-                .map(|f| f.filled)
-                .sum();
+            anyhow::Ok(reports)
+        })?
+    };
+    let modified: u64 = reports.iter().map(|r| r.modified).sum();
+    if json {
+        print_json(
+            "backfill",
+            &BackfillJson {
+                dry_run: args.dry_run,
+                modified,
+                collections: &reports,
+            },
+        );
+        return Ok(exit::OK);
+    }
+    let verb = if args.dry_run { "would fill" } else { "filled" };
+    for r in &reports {
+        outln!(
+            "{}.{}: {} document(s) scanned{}{}",
+            r.db,
+            r.collection,
+            r.scanned,
             if args.dry_run {
-                println!(
-                    "Dry run: {would} field value(s) would be filled in {} collection(s); nothing was changed.",
-                    reports.len()
-                );
+                String::new()
             } else {
-                println!(
-                    "Backfill done: {modified} document(s) modified in {} collection(s).",
-                    reports.len()
-                );
+                format!(", {} modified", r.modified)
+            },
+            if r.resumed {
+                " (resumed from a checkpoint)"
+            } else {
+                ""
             }
+        );
+        for f in r
+            .fields
+            .iter()
+            .filter(|f| f.filled > 0 || f.blocked > 0 || !global.quiet)
+        {
+            let blocked = if f.blocked > 0 {
+                format!(
+                    ", {} blocked (a parent exists but is not an object)",
+                    f.blocked
+                )
+            } else {
+                String::new()
+            };
+            outln!("  {:<40} {verb} {}{blocked}", f.field, f.filled);
         }
+    }
+    let would: u64 = reports
+        .iter()
+        .flat_map(|r| r.fields.iter())
+        .map(|f| f.filled)
+        .sum();
+    if args.dry_run {
+        outln!(
+            "Dry run: {would} field value(s) would be filled in {} collection(s); nothing was changed.",
+            reports.len()
+        );
+    } else {
+        outln!(
+            "Backfill done: {modified} document(s) modified in {} collection(s).",
+            reports.len()
+        );
     }
     Ok(exit::OK)
 }

@@ -1,10 +1,27 @@
 //! `mongrate check`: drift report for CI (schema, and with --data the documents too).
 
-use super::{engine, exit, load_valid_spec, runtime};
+use super::out::stdout;
+use super::{engine, exit, load_valid_spec, print_json};
 use crate::cli::{CheckArgs, EngineArgs, Format, GlobalArgs};
 use crate::db::audit::AuditReport;
 use crate::{jsonschema, render};
 use anyhow::Result;
+use serde::Serialize;
+
+/// `check --format json`.
+#[derive(Serialize)]
+struct CheckJson {
+    #[serde(flatten)]
+    plan: render::PlanJson,
+    /// With --data: documents failing their schema, per collection.
+    data: Option<DataJson>,
+}
+
+#[derive(Serialize)]
+struct DataJson {
+    failing: u64,
+    collections: Vec<render::AuditJson>,
+}
 
 pub fn run(global: &GlobalArgs, args: &CheckArgs) -> Result<i32> {
     let engine_args = EngineArgs {
@@ -12,16 +29,18 @@ pub fn run(global: &GlobalArgs, args: &CheckArgs) -> Result<i32> {
         allow_destructive: false,
         all_databases: args.all_databases,
     };
-    let rt = runtime()?;
-    let (plan, client) = rt.block_on(engine::compute(global, &engine_args, false))?;
+    let (plan, server) = engine::compute(global, &engine_args, false)?;
     let audits: Vec<AuditReport> = if args.data {
-        let loaded = load_valid_spec(&global.schemas)?;
-        rt.block_on(async {
+        let loaded = load_valid_spec(&global.schemas, &global.state_db)?;
+        server.run(async {
             let mut out = Vec::new();
             for db in loaded.spec.databases.values() {
                 for c in db.collections.values().filter(|c| c.validation.enabled) {
                     let validator = jsonschema::collection_validator(c);
-                    out.push(crate::db::audit::audit(&client, c, &validator, args.sample).await?);
+                    out.push(
+                        crate::db::audit::audit(server.client(), c, &validator, args.sample)
+                            .await?,
+                    );
                 }
             }
             anyhow::Ok(out)
@@ -32,33 +51,33 @@ pub fn run(global: &GlobalArgs, args: &CheckArgs) -> Result<i32> {
     let failing: u64 = audits.iter().map(|a| a.failing).sum();
     let in_sync = plan.is_empty();
     match global.format {
-        Format::Json => {
-            let mut out = serde_json::json!({
-                "in_sync": in_sync,
-                "steps": plan.steps,
-                "notices": plan.notices,
-            });
-            if args.data {
-                out["data"] = serde_json::json!({ "failing": failing, "collections": audits });
-            }
-            println!("{}", serde_json::to_string_pretty(&out)?);
-        }
+        Format::Json => print_json(
+            "check",
+            &CheckJson {
+                plan: render::plan_view(&plan),
+                data: args.data.then(|| DataJson {
+                    failing,
+                    collections: render::audit_view(&audits),
+                }),
+            },
+        ),
         Format::Text => {
-            if in_sync {
-                println!(
-                    "In sync: the server matches the schemas in `{}`.",
+            let mut text = if in_sync {
+                format!(
+                    "In sync: the server matches the schemas in `{}`.\n",
                     global.schemas.display()
-                );
+                )
             } else {
-                println!(
-                    "Drift: the server differs from the schemas in `{}`.\n",
-                    global.schemas.display()
-                );
-                print!("{}", render::plan_text(&plan, engine::style()));
-            }
+                format!(
+                    "Drift: the server differs from the schemas in `{}`.\n\n{}",
+                    global.schemas.display(),
+                    render::plan_text(&plan, engine::style())
+                )
+            };
             if args.data {
-                print!("{}", render::audit_text(&audits));
+                text.push_str(&render::audit_text(&audits));
             }
+            stdout(&text);
         }
     }
     Ok(if in_sync && failing == 0 {

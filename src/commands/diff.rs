@@ -1,6 +1,7 @@
 //! `mongrate diff A B`: compare two schema folders without a server.
 
-use super::{engine, exit, load_valid_spec};
+use super::out::stdout;
+use super::{engine, exit, load_valid_spec, print_json};
 use crate::cli::{DiffArgs, Format, GlobalArgs};
 use crate::normalize::{self, Side};
 use crate::plan::PlanOptions;
@@ -9,8 +10,8 @@ use anyhow::{Context, Result};
 
 pub fn run(global: &GlobalArgs, args: &DiffArgs) -> Result<i32> {
     let load = |dir: &std::path::Path| -> Result<crate::model::Schema> {
-        let loaded =
-            load_valid_spec(dir).with_context(|| format!("loading `{}`", dir.display()))?;
+        let loaded = load_valid_spec(dir, &global.state_db)
+            .with_context(|| format!("loading `{}`", dir.display()))?;
         let mut model = spec::to_model(&loaded.spec);
         normalize::schema(&mut model, Side::Spec);
         Ok(model)
@@ -19,8 +20,8 @@ pub fn run(global: &GlobalArgs, args: &DiffArgs) -> Result<i32> {
     let changes = diff::diff(&from, &to);
     let plan = plan::plan(&changes, &PlanOptions::default());
     match global.format {
-        Format::Json => println!("{}", render::plan_json(&plan)),
-        Format::Text => print!("{}", render::plan_text(&plan, engine::style())),
+        Format::Json => print_json("diff", &render::plan_view(&plan)),
+        Format::Text => stdout(&render::plan_text(&plan, engine::style())),
     }
     Ok(if plan.is_empty() {
         exit::OK

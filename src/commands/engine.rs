@@ -1,46 +1,48 @@
 //! What `plan`, `apply` and `check` share: load the schemas, read the server, diff, plan.
 
-use super::load_valid_spec;
+use super::{Server, load_valid_spec};
 use crate::cli::{EngineArgs, GlobalArgs};
 use crate::db::{self, ConnectOptions};
 use crate::normalize::{self, Side};
 use crate::plan::{Plan, PlanOptions};
 use crate::spec;
 use anyhow::{Context, Result};
-use mongodb::Client;
 use std::time::Duration;
 
 /// The connection options from the global arguments.
 pub fn connect_options(global: &GlobalArgs) -> ConnectOptions {
     ConnectOptions {
         uri: global.uri.clone(),
+        source: global.uri_source.clone(),
         server_selection_timeout: Duration::from_secs(global.server_timeout),
     }
 }
 
-/// Load, inspect, diff and plan; with `data_checks`, also count violators and duplicates.
-pub async fn compute(
+/// Load, connect, inspect, diff and plan; with `data_checks`, also count violators and
+/// duplicates. Returns the plan and the connected server.
+pub fn compute(
     global: &GlobalArgs,
     engine: &EngineArgs,
     data_checks: bool,
-) -> Result<(Plan, Client)> {
-    let loaded = load_valid_spec(&global.schemas)?;
+) -> Result<(Plan, Server)> {
+    let loaded = load_valid_spec(&global.schemas, &global.state_db)?;
     let mut desired = spec::to_model(&loaded.spec);
     normalize::schema(&mut desired, Side::Spec);
-    let client = db::connect(&connect_options(global)).await?;
-    let plan = db::plan_against_server(
-        &client,
-        &desired,
-        &PlanOptions {
-            prune: engine.prune,
-            allow_destructive: engine.allow_destructive,
-        },
-        engine.all_databases,
-        data_checks,
-    )
-    .await
-    .with_context(|| format!("planning against {}", db::redact_uri(&global.uri)))?;
-    Ok((plan, client))
+    let server = Server::connect(global)?;
+    let plan = server
+        .run(db::plan_against_server(
+            server.client(),
+            &desired,
+            &PlanOptions {
+                prune: engine.prune,
+                allow_destructive: engine.allow_destructive,
+            },
+            engine.all_databases,
+            data_checks,
+            &global.state_db,
+        ))
+        .with_context(|| format!("planning against {}", db::redact_uri(&global.uri)))?;
+    Ok((plan, server))
 }
 
 /// Colours for stdout: on a terminal, unless `NO_COLOR` is set.

@@ -1,29 +1,36 @@
 //! `mongrate migrate ...`: versioned migrations.
 
-use super::{engine, exit, load_valid_spec, runtime};
+use super::out::{Critical, Progress, confirm, errln, outln};
+use super::{Refused, Server, UsageError, exit, load_valid_spec, print_json};
 use crate::cli::{Format, GlobalArgs, LockArgs, MigrateArgs, MigrateCommand};
 use crate::db::changelog::Direction;
-use crate::migrate::runner::{self, DownTarget, MigrateReporter, RunOptions};
-use crate::migrate::{self, Migration, MigrationFile, replay};
+use crate::db::lock::LockRead;
+use crate::db::migrations::{Request, RunOptions};
+use crate::migrate::plan::{DownTarget, MigrationState, RunPlan, StatusRow};
+use crate::migrate::runner::RanMigration;
+use crate::migrate::{self, Migration, replay};
 use crate::normalize::{self, Side};
-use crate::ops::Operation;
 use crate::plan::PlanOptions;
 use crate::{db, diff, plan, spec};
-use anyhow::{Context, Result, bail};
-use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
-use std::io::{BufRead, IsTerminal, Write};
+use anyhow::{Context, Result};
+use serde::Serialize;
 use std::path::Path;
 use std::time::Duration;
 
 pub fn run(global: &GlobalArgs, args: &MigrateArgs) -> Result<i32> {
     match &args.command {
-        MigrateCommand::Generate { name, databases } => generate(global, args, name, databases),
-        MigrateCommand::New { name } => new(args, name),
-        MigrateCommand::Up { to, lock } => up(global, args, to.as_deref(), lock),
+        MigrateCommand::Generate { name, databases } => generate(global, name, databases),
+        MigrateCommand::New { name } => new(global, name),
+        MigrateCommand::Up { to, dry_run, lock } => {
+            let request = Request::Up { to: to.clone() };
+            run_migrations(global, &request, *dry_run, true, lock)
+        }
         MigrateCommand::Down {
             steps,
             to,
             force,
+            yes,
+            dry_run,
             lock,
         } => {
             let target = match (steps, to) {
@@ -31,11 +38,15 @@ pub fn run(global: &GlobalArgs, args: &MigrateArgs) -> Result<i32> {
                 (Some(n), None) => DownTarget::Steps(*n),
                 (None, None) => DownTarget::Steps(1),
             };
-            down(global, args, &target, *force, lock)
+            let request = Request::Down {
+                target,
+                force: *force,
+            };
+            run_migrations(global, &request, *dry_run, *yes, lock)
         }
-        MigrateCommand::Status => status(global, args),
-        MigrateCommand::Verify { offline } => verify(global, args, *offline),
-        MigrateCommand::Unlock { yes } => unlock(global, args, *yes),
+        MigrateCommand::Status { exit_code } => status(global, *exit_code),
+        MigrateCommand::Verify { offline } => verify(global, *offline),
+        MigrateCommand::Unlock { yes } => unlock(global, *yes),
     }
 }
 
@@ -44,8 +55,15 @@ fn load(dir: &Path) -> Result<Vec<Migration>> {
 }
 
 fn check_name(name: &str) -> Result<()> {
-    if name.is_empty() || !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
-        bail!("migration name `{name}`: use letters, digits and `_` only, e.g. add_email_index");
+    if name.is_empty()
+        || name.len() > 100
+        || !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+    {
+        return Err(UsageError(format!(
+            "migration name {}: use letters, digits and `_` only (at most 100), e.g. add_email_index",
+            crate::yaml::show(name)
+        ))
+        .into());
     }
     Ok(())
 }
@@ -76,16 +94,17 @@ fn replayed_and_desired(
 ) -> Result<(crate::model::Schema, crate::model::Schema, Vec<String>)> {
     let (mut current, warnings) = replay::replay(migrations);
     normalize::schema(&mut current, Side::Server);
-    let loaded = load_valid_spec(&global.schemas)?;
+    let loaded = load_valid_spec(&global.schemas, &global.state_db)?;
     let mut desired = spec::to_model(&loaded.spec);
     normalize::schema(&mut desired, Side::Spec);
     if !only.is_empty() {
         for name in only {
             if !desired.databases.contains_key(name) {
-                bail!(
+                return Err(UsageError(format!(
                     "--database {name}: the schemas in `{}` declare no such database",
                     global.schemas.display()
-                );
+                ))
+                .into());
             }
         }
         desired.databases.retain(|k, _| only.contains(k));
@@ -99,18 +118,15 @@ fn replayed_and_desired(
     Ok((current, desired, warnings))
 }
 
-/// What the migrations still lack to produce the schemas: the replayed schema and the plan from
-/// it to the schemas, drops of undeclared objects included (the chain must match exactly).
-/// Warnings about steps that cannot be replayed are printed.
+/// What the migrations still lack to produce the schemas: the replayed schema, the plan from it
+/// to the schemas (drops of undeclared objects included: the chain must match exactly), and the
+/// warnings about steps that cannot be replayed.
 fn chain_plan(
     global: &GlobalArgs,
     migrations: &[Migration],
     only: &[String],
-) -> Result<(crate::model::Schema, crate::plan::Plan)> {
+) -> Result<(crate::model::Schema, crate::plan::Plan, Vec<String>)> {
     let (current, desired, warnings) = replayed_and_desired(global, migrations, only)?;
-    for w in &warnings {
-        eprintln!("warning: {w}");
-    }
     let changes = diff::diff(&current, &desired);
     let plan = plan::plan(
         &changes,
@@ -119,73 +135,65 @@ fn chain_plan(
             allow_destructive: true,
         },
     );
-    Ok((current, plan))
+    Ok((current, plan, warnings))
 }
 
-fn generate(global: &GlobalArgs, args: &MigrateArgs, name: &str, only: &[String]) -> Result<i32> {
+/// `migrate generate` / `migrate new` in JSON.
+#[derive(Serialize)]
+struct WrittenJson {
+    /// The file written, or null when there was nothing to generate.
+    path: Option<String>,
+    up_steps: usize,
+    down_steps: usize,
+    destructive_steps: usize,
+    warnings: Vec<String>,
+}
+
+fn generate(global: &GlobalArgs, name: &str, only: &[String]) -> Result<i32> {
     check_name(name)?;
-    let migrations = load(&args.dir)?;
-    let (current, plan) = chain_plan(global, &migrations, only)?;
+    let dir = &global.migrations;
+    let migrations = load(dir)?;
+    let (current, plan, mut warnings) = chain_plan(global, &migrations, only)?;
     for n in &plan.notices {
-        eprintln!(
-            "warning: {}.{}: {} (not expressible as a migration step)",
+        warnings.push(format!(
+            "{}.{}: {} (not expressible as a migration step)",
             n.db, n.collection, n.message
-        );
+        ));
     }
-    if plan.steps.is_empty() {
-        eprintln!(
-            "Nothing to generate: the migrations already produce the schemas in `{}`.",
-            global.schemas.display()
-        );
-        return Ok(exit::OK);
-    }
-    let up: Vec<Operation> = plan.steps.iter().map(|s| s.op.clone()).collect();
-    let mut down: Vec<Operation> = Vec::new();
-    for s in plan.steps.iter().rev() {
-        match (&s.reverse, &s.op) {
-            (Some(r), _) => down.push(r.clone()),
-            // A dropped collection comes back empty, with its options and indexes.
-            (None, Operation::DropCollection { db, collection }) => {
-                match current
-                    .databases
-                    .get(db)
-                    .and_then(|d| d.collections.get(collection))
-                {
-                    Some(c) => {
-                        let mut options = c.to_create_command();
-                        options.remove("create");
-                        down.push(Operation::CreateCollection {
-                            db: db.clone(),
-                            collection: collection.clone(),
-                            options,
-                        });
-                        for i in &c.indexes {
-                            down.push(Operation::CreateIndex {
-                                db: db.clone(),
-                                collection: collection.clone(),
-                                index: i.to_create_spec(),
-                            });
-                        }
-                    }
-                    None => down.push(Operation::Irreversible {
-                        reason: format!("`{}` has no reverse", s.op.summary()),
-                    }),
-                }
-            }
-            (None, op) => down.push(Operation::Irreversible {
-                reason: format!("`{}` has no reverse", op.summary()),
-            }),
+    let json = global.format == Format::Json;
+    if !json {
+        for w in &warnings {
+            errln!("warning: {w}");
         }
     }
-    let file = MigrationFile {
-        description: format!("{name} (generated from `{}`)", global.schemas.display()),
-        up,
-        down,
-    };
+    if plan.steps.is_empty() {
+        if json {
+            print_json(
+                "migrate generate",
+                &WrittenJson {
+                    path: None,
+                    up_steps: 0,
+                    down_steps: 0,
+                    destructive_steps: 0,
+                    warnings,
+                },
+            );
+        } else {
+            errln!(
+                "Nothing to generate: the migrations already produce the schemas in `{}`.",
+                global.schemas.display()
+            );
+        }
+        return Ok(exit::OK);
+    }
+    let file = migrate::generated_file(
+        &current,
+        &plan,
+        format!("{name} (generated from `{}`)", global.schemas.display()),
+    );
     let version = next_version(&migrations);
-    std::fs::create_dir_all(&args.dir)
-        .with_context(|| format!("creating `{}`", args.dir.display()))?;
-    let path = args.dir.join(format!("{version}_{name}.yaml"));
+    std::fs::create_dir_all(dir).with_context(|| format!("creating `{}`", dir.display()))?;
+    let path = dir.join(format!("{version}_{name}.yaml"));
     let header = format!(
         "Generated by mongrate {}: review it before applying.\n`down` undoes `up` in reverse order; `irreversible` marks a step that cannot be undone.",
         env!("CARGO_PKG_VERSION")
@@ -193,278 +201,487 @@ fn generate(global: &GlobalArgs, args: &MigrateArgs, name: &str, only: &[String]
     std::fs::write(&path, migrate::render_file(&file, &header))
         .with_context(|| format!("writing `{}`", path.display()))?;
     let destructive = plan.steps.iter().filter(|s| s.destructive).count();
-    println!("{}", path.display());
-    eprintln!(
-        "Wrote {} up step(s){}.",
-        plan.steps.len(),
-        if destructive > 0 {
-            format!(", {destructive} of them destructive (drops)")
-        } else {
-            String::new()
-        }
-    );
+    if json {
+        print_json(
+            "migrate generate",
+            &WrittenJson {
+                path: Some(path.display().to_string()),
+                up_steps: file.up.len(),
+                down_steps: file.down.len(),
+                destructive_steps: destructive,
+                warnings,
+            },
+        );
+    } else {
+        outln!("{}", path.display());
+        errln!(
+            "Wrote {} up step(s){}.",
+            plan.steps.len(),
+            if destructive > 0 {
+                format!(", {destructive} of them destructive (drops)")
+            } else {
+                String::new()
+            }
+        );
+    }
     Ok(exit::OK)
 }
 
-fn new(args: &MigrateArgs, name: &str) -> Result<i32> {
+fn new(global: &GlobalArgs, name: &str) -> Result<i32> {
     check_name(name)?;
-    let migrations = load(&args.dir)?;
+    let dir = &global.migrations;
+    let migrations = load(dir)?;
     let version = next_version(&migrations);
-    std::fs::create_dir_all(&args.dir)?;
-    let path = args.dir.join(format!("{version}_{name}.yaml"));
+    std::fs::create_dir_all(dir).with_context(|| format!("creating `{}`", dir.display()))?;
+    let path = dir.join(format!("{version}_{name}.yaml"));
     let text = format!(
         "# Hand-written migration. Every step must be idempotent (running it twice = once).\n# Operations: create_collection, drop_collection, create_index, drop_index, modify_index,\n# make_index_unique, set_validator, backfill, update_many, rename_field, command.\ndescription: {name}\nup: []\ndown: []\n"
     );
-    std::fs::write(&path, text)?;
-    println!("{}", path.display());
+    std::fs::write(&path, text).with_context(|| format!("writing `{}`", path.display()))?;
+    match global.format {
+        Format::Json => print_json(
+            "migrate new",
+            &WrittenJson {
+                path: Some(path.display().to_string()),
+                up_steps: 0,
+                down_steps: 0,
+                destructive_steps: 0,
+                warnings: Vec::new(),
+            },
+        ),
+        Format::Text => outln!("{}", path.display()),
+    }
     Ok(exit::OK)
 }
 
-fn run_options(args: &MigrateArgs, lock: &LockArgs) -> RunOptions {
+fn run_options(global: &GlobalArgs, lock: &LockArgs) -> RunOptions {
     RunOptions {
-        state_db: args.state_db.clone(),
+        state_db: global.state_db.clone(),
         lock_lease: Duration::from_secs(lock.lock_lease.max(3)),
         lock_timeout: Duration::from_secs(lock.lock_timeout),
     }
 }
 
-/// A bar per migration, with the running step (hidden off a terminal or with --quiet).
-struct Bars {
-    bar: Option<ProgressBar>,
-    visible: bool,
-    quiet: bool,
+/// One migration of a run, in JSON.
+#[derive(Serialize)]
+struct RunMigrationJson {
+    version: String,
+    name: String,
+    /// The first step run (0-based): > 0 when an interrupted run was resumed.
+    from_step: usize,
+    steps_total: usize,
+    /// Steps executed by this run (0 in a dry run).
+    steps_run: usize,
 }
 
-impl MigrateReporter for Bars {
-    fn note(&mut self, message: &str) {
-        eprintln!("note: {message}");
-    }
-    fn migration_started(
-        &mut self,
-        m: &Migration,
-        direction: Direction,
-        from: usize,
-        total: usize,
-    ) {
-        if !self.quiet {
-            let verb = if direction == Direction::Up {
-                "up"
-            } else {
-                "down"
-            };
-            let resume = if from > 0 {
-                format!(" (resuming at step {})", from + 1)
-            } else {
-                String::new()
-            };
-            eprintln!("{verb} {}_{}{resume}", m.version, m.name);
-        }
-        let bar = ProgressBar::new(total as u64);
-        bar.set_position(from as u64);
-        if !self.visible {
-            bar.set_draw_target(ProgressDrawTarget::hidden());
-        }
-        bar.set_style(
-            ProgressStyle::with_template("  {bar:30} {pos}/{len} {msg}")
-                .unwrap_or_else(|_| ProgressStyle::default_bar()),
-        );
-        self.bar = Some(bar);
-    }
-    fn step_started(&mut self, _i: usize, op: &Operation) {
-        if let Some(b) = &self.bar {
-            b.set_message(op.summary());
-        }
-    }
-    fn step_done(&mut self, _i: usize) {
-        if let Some(b) = &self.bar {
-            b.inc(1);
-        }
-    }
-    fn migration_done(&mut self, _m: &Migration, _d: Direction, elapsed: Duration) {
-        if let Some(b) = self.bar.take() {
-            b.finish_and_clear();
-        }
-        if !self.quiet {
-            eprintln!("  done in {:.2}s", elapsed.as_secs_f64());
-        }
-    }
+/// `migrate up` / `migrate down` in JSON.
+#[derive(Serialize)]
+struct RunJson {
+    direction: Direction,
+    dry_run: bool,
+    migrations: Vec<RunMigrationJson>,
+    took_over_from: Option<String>,
 }
 
-fn bars(global: &GlobalArgs) -> Bars {
-    Bars {
-        bar: None,
-        visible: !global.quiet && std::io::stderr().is_terminal(),
-        quiet: global.quiet,
+fn planned_json(plan: &RunPlan) -> Vec<RunMigrationJson> {
+    plan.migrations
+        .iter()
+        .map(|p| RunMigrationJson {
+            version: p.version.clone(),
+            name: p.name.clone(),
+            from_step: p.from_step,
+            steps_total: p.steps_total,
+            steps_run: 0,
+        })
+        .collect()
+}
+
+fn ran_json(ran: &[RanMigration]) -> Vec<RunMigrationJson> {
+    ran.iter()
+        .map(|r| RunMigrationJson {
+            version: r.version.clone(),
+            name: r.name.clone(),
+            from_step: r.from_step,
+            steps_total: r.steps_total,
+            steps_run: r.steps_run,
+        })
+        .collect()
+}
+
+/// The steps a run would take, for people.
+fn plan_text(plan: &RunPlan, migrations: &[Migration]) -> String {
+    let mut out = String::new();
+    for p in &plan.migrations {
+        let m = &migrations[p.index];
+        let steps = match plan.direction {
+            Direction::Up => &m.file.up,
+            Direction::Down => &m.file.down,
+        };
+        let resume = if p.from_step > 0 {
+            format!(
+                " (resuming at step {} of {})",
+                p.from_step + 1,
+                p.steps_total
+            )
+        } else {
+            String::new()
+        };
+        out.push_str(&format!("{}_{}{resume}\n", m.version, m.name));
+        for (i, op) in steps.iter().enumerate().skip(p.from_step) {
+            out.push_str(&format!("  {:>3}. {}\n", i + 1, op.summary()));
+        }
     }
+    out
 }
 
-fn up(global: &GlobalArgs, args: &MigrateArgs, to: Option<&str>, lock: &LockArgs) -> Result<i32> {
-    let migrations = load(&args.dir)?;
-    let opts = run_options(args, lock);
-    let mut reporter = bars(global);
-    let report = runtime()?.block_on(async {
-        let client = db::connect(&engine::connect_options(global)).await?;
-        runner::up(&client, &migrations, to, &opts, &mut reporter).await
-    })?;
-    print_run_report(
-        global,
-        &report,
-        "Nothing to do: every migration is applied.",
-        "Applied",
-    )
-}
-
-fn down(
+fn run_migrations(
     global: &GlobalArgs,
-    args: &MigrateArgs,
-    target: &DownTarget,
-    force: bool,
+    request: &Request,
+    dry_run: bool,
+    yes: bool,
     lock: &LockArgs,
 ) -> Result<i32> {
-    let migrations = load(&args.dir)?;
-    let opts = run_options(args, lock);
-    let mut reporter = bars(global);
-    let report = runtime()?.block_on(async {
-        let client = db::connect(&engine::connect_options(global)).await?;
-        runner::down(&client, &migrations, target, force, &opts, &mut reporter).await
-    })?;
-    print_run_report(global, &report, "Nothing to roll back.", "Rolled back")
-}
-
-/// What `up` / `down` did: JSON, or one line of text.
-fn print_run_report(
-    global: &GlobalArgs,
-    report: &runner::RunReport,
-    nothing: &str,
-    verb: &str,
-) -> Result<i32> {
-    match global.format {
-        Format::Json => println!("{}", serde_json::to_string_pretty(report)?),
-        Format::Text if report.done.is_empty() => println!("{nothing}"),
-        Format::Text => println!("{verb} {} migration(s).", report.done.len()),
+    let migrations = load(&global.migrations)?;
+    let opts = run_options(global, lock);
+    let json = global.format == Format::Json;
+    let direction = match request {
+        Request::Up { .. } => Direction::Up,
+        Request::Down { .. } => Direction::Down,
+    };
+    let (verb, command) = match direction {
+        Direction::Up => ("apply", "migrate up"),
+        Direction::Down => ("roll back", "migrate down"),
+    };
+    let server = Server::connect(global)?;
+    if dry_run || (direction == Direction::Down && !yes) {
+        let plan = server.run(db::migrations::dry_run(
+            server.client(),
+            &global.state_db,
+            &migrations,
+            request,
+        ))?;
+        let steps: usize = plan
+            .migrations
+            .iter()
+            .map(|p| p.steps_total - p.from_step)
+            .sum();
+        if dry_run {
+            if json {
+                print_json(
+                    command,
+                    &RunJson {
+                        direction,
+                        dry_run: true,
+                        migrations: planned_json(&plan),
+                        took_over_from: None,
+                    },
+                );
+            } else {
+                outln!(
+                    "Dry run: `{command}` would {verb} {} migration(s), {steps} step(s); nothing was changed.",
+                    plan.migrations.len()
+                );
+                super::out::stdout(&plan_text(&plan, &migrations));
+            }
+            return Ok(exit::OK);
+        }
+        if plan.migrations.is_empty() {
+            if json {
+                print_json(
+                    command,
+                    &RunJson {
+                        direction,
+                        dry_run: false,
+                        migrations: Vec::new(),
+                        took_over_from: None,
+                    },
+                );
+            } else {
+                outln!("Nothing to roll back.");
+            }
+            return Ok(exit::OK);
+        }
+        let names: Vec<String> = plan
+            .migrations
+            .iter()
+            .map(|p| format!("{}_{}", p.version, p.name))
+            .collect();
+        if !confirm(
+            &format!(
+                "Roll back {} migration(s) ({steps} step(s)) on {}: {}?",
+                names.len(),
+                db::redact_uri(&global.uri),
+                names.join(", ")
+            ),
+            "refusing to roll back without confirmation: stdin is not a terminal; pass --yes (see what would run with --dry-run)",
+        )? {
+            return Err(Refused("not rolled back: not confirmed".into()).into());
+        }
+    }
+    let _changing = Critical::enter();
+    let mut progress = Progress::new(global.quiet || json);
+    let outcome = server.run(db::migrations::run(
+        server.client(),
+        &opts,
+        &migrations,
+        request,
+        &mut progress,
+    ))?;
+    if json {
+        print_json(
+            command,
+            &RunJson {
+                direction,
+                dry_run: false,
+                migrations: ran_json(&outcome.ran),
+                took_over_from: outcome.took_over_from.clone(),
+            },
+        );
+    } else if outcome.ran.is_empty() {
+        outln!(
+            "{}",
+            match direction {
+                Direction::Up => "Nothing to do: every migration is applied.",
+                Direction::Down => "Nothing to roll back.",
+            }
+        );
+    } else {
+        outln!(
+            "{} {} migration(s).",
+            match direction {
+                Direction::Up => "Applied",
+                Direction::Down => "Rolled back",
+            },
+            outcome.ran.len()
+        );
     }
     Ok(exit::OK)
 }
 
-fn status(global: &GlobalArgs, args: &MigrateArgs) -> Result<i32> {
-    let migrations = load(&args.dir)?;
-    let rows = runtime()?.block_on(async {
-        let client = db::connect(&engine::connect_options(global)).await?;
-        runner::status(&client, &migrations, &args.state_db).await
-    })?;
+/// `migrate status` in JSON.
+#[derive(Serialize)]
+struct StatusJson<'a> {
+    migrations: &'a [StatusRow],
+    /// Migrations that are not applied as their file says (pending, running, failed, changed,
+    /// missing).
+    pending: usize,
+}
+
+fn status(global: &GlobalArgs, exit_code: bool) -> Result<i32> {
+    let migrations = load(&global.migrations)?;
+    let server = Server::connect(global)?;
+    let rows = server.run(db::migrations::status(
+        server.client(),
+        &global.state_db,
+        &migrations,
+    ))?;
+    let pending = rows.iter().filter(|r| r.status.is_pending_work()).count();
     match global.format {
-        Format::Json => println!("{}", serde_json::to_string_pretty(&rows)?),
+        Format::Json => print_json(
+            "migrate status",
+            &StatusJson {
+                migrations: &rows,
+                pending,
+            },
+        ),
         Format::Text => {
-            println!(
-                "{:<16} {:<44} {:<22} {:<22} STEPS",
+            let mut text = format!(
+                "{:<16} {:<44} {:<18} {:<22} STEPS\n",
                 "VERSION", "NAME", "STATUS", "APPLIED AT"
             );
             for r in &rows {
-                println!(
-                    "{:<16} {:<44} {:<22} {:<22} {}",
+                let status = match (r.status, r.direction) {
+                    (MigrationState::Running | MigrationState::Failed, Some(d)) => format!(
+                        "{} ({})",
+                        state_word(r.status),
+                        match d {
+                            Direction::Up => "up",
+                            Direction::Down => "down",
+                        }
+                    ),
+                    _ => state_word(r.status).to_string(),
+                };
+                text.push_str(&format!(
+                    "{:<16} {:<44} {:<18} {:<22} {}/{}\n",
                     r.version,
                     r.name,
-                    r.status,
+                    status,
                     r.applied_at.as_deref().unwrap_or("-"),
-                    r.steps
-                );
+                    r.steps_done,
+                    r.steps_total
+                ));
                 if let Some(e) = &r.error {
-                    println!("{:<16} error: {e}", "");
+                    text.push_str(&format!("{:<16} error: {e}\n", ""));
                 }
             }
+            text.push_str(&format!(
+                "{} migration(s), {pending} not applied as their files say.\n",
+                rows.len()
+            ));
+            super::out::stdout(&text);
         }
     }
-    Ok(exit::OK)
+    Ok(if exit_code && pending > 0 {
+        exit::DIFFERENCES
+    } else {
+        exit::OK
+    })
 }
 
-fn verify(global: &GlobalArgs, args: &MigrateArgs, offline: bool) -> Result<i32> {
-    let migrations = load(&args.dir)?;
-    let (_, plan) = chain_plan(global, &migrations, &[])?;
-    let mut problems: Vec<String> = Vec::new();
+fn state_word(s: MigrationState) -> &'static str {
+    match s {
+        MigrationState::Pending => "pending",
+        MigrationState::Applied => "applied",
+        MigrationState::Running => "running",
+        MigrationState::Failed => "failed",
+        MigrationState::ChecksumMismatch => "checksum mismatch",
+        MigrationState::Missing => "missing",
+    }
+}
+
+/// One problem `migrate verify` found.
+#[derive(Serialize)]
+struct Problem {
+    /// `schema_drift`, `not_replayable`, `checksum_changed` or `missing_file`.
+    kind: &'static str,
+    message: String,
+}
+
+fn verify(global: &GlobalArgs, offline: bool) -> Result<i32> {
+    let migrations = load(&global.migrations)?;
+    let (_, plan, warnings) = chain_plan(global, &migrations, &[])?;
+    let mut problems: Vec<Problem> = Vec::new();
     for s in &plan.steps {
-        problems.push(format!(
-            "the migrations do not produce the schemas: `{}` is still needed ({})",
-            s.op.summary(),
-            s.reason
-        ));
+        problems.push(Problem {
+            kind: "schema_drift",
+            message: format!(
+                "the migrations do not produce the schemas: `{}` is still needed ({}); write the missing migration with `mongrate migrate generate NAME`",
+                s.op.summary(),
+                s.reason
+            ),
+        });
     }
     for n in &plan.notices {
-        problems.push(format!("{}.{}: {}", n.db, n.collection, n.message));
+        problems.push(Problem {
+            kind: "schema_drift",
+            message: format!("{}.{}: {}", n.db, n.collection, n.message),
+        });
     }
-    if !plan.steps.is_empty() {
-        problems.push("write the missing migration with `mongrate migrate generate NAME`".into());
+    for w in warnings {
+        problems.push(Problem {
+            kind: "not_replayable",
+            message: w,
+        });
     }
     if !offline {
-        let checked = runtime()?.block_on(async {
-            let client = db::connect(&engine::connect_options(global)).await?;
-            let entries = crate::db::changelog::Changelog::new(&client, &args.state_db)
-                .entries()
-                .await?;
-            anyhow::Ok(entries)
-        });
-        match checked {
-            Ok(entries) => {
-                problems.extend(runner::checksum_mismatches(&migrations, &entries));
-                for e in entries
-                    .iter()
-                    .filter(|e| e.status == crate::db::changelog::Status::Applied)
-                {
-                    if !migrations.iter().any(|m| m.version == e.version) {
-                        problems.push(format!(
-                            "{} {} is applied but its file is missing from `{}`",
-                            e.version,
-                            e.name,
-                            args.dir.display()
-                        ));
-                    }
-                }
+        let server = Server::connect(global).context(
+            "`migrate verify` reads the changelog to check applied files; pass --offline to skip that",
+        )?;
+        let entries = server
+            .run(db::migrations::entries(server.client(), &global.state_db))
+            .context(
+                "`migrate verify` reads the changelog to check applied files; pass --offline to skip that",
+            )?;
+        for m in migrate::plan::checksum_mismatches(&migrations, &entries) {
+            problems.push(Problem {
+                kind: "checksum_changed",
+                message: m,
+            });
+        }
+        for e in entries
+            .iter()
+            .filter(|e| e.status == crate::db::changelog::Status::Applied)
+        {
+            if !migrations.iter().any(|m| m.version == e.version) {
+                problems.push(Problem {
+                    kind: "missing_file",
+                    message: format!(
+                        "{} {} is applied but its file is missing from `{}`",
+                        e.version,
+                        e.name,
+                        global.migrations.display()
+                    ),
+                });
             }
-            Err(e) => eprintln!("note: changelog not checked ({e:#}); use --offline to skip it"),
         }
     }
-    if problems.is_empty() {
-        println!(
+    let ok = problems.is_empty();
+    match global.format {
+        Format::Json => print_json(
+            "migrate verify",
+            &serde_json::json!({
+                "ok": ok,
+                "offline": offline,
+                "migrations": migrations.len(),
+                "problems": problems,
+            }),
+        ),
+        Format::Text if ok => outln!(
             "ok: {} migration(s) in `{}` produce the schemas in `{}`",
             migrations.len(),
-            args.dir.display(),
+            global.migrations.display(),
             global.schemas.display()
-        );
-        Ok(exit::OK)
-    } else {
-        for p in &problems {
-            eprintln!("{p}");
+        ),
+        Format::Text => {
+            for p in &problems {
+                errln!("{}", p.message);
+            }
         }
-        Ok(exit::DIFFERENCES)
     }
+    Ok(if ok { exit::OK } else { exit::DIFFERENCES })
 }
 
-fn unlock(global: &GlobalArgs, args: &MigrateArgs, yes: bool) -> Result<i32> {
-    runtime()?.block_on(async {
-        let client = db::connect(&engine::connect_options(global)).await?;
-        let Some(state) = crate::db::lock::read(&client, &args.state_db).await? else {
-            println!("No lock is held.");
+fn unlock(global: &GlobalArgs, yes: bool) -> Result<i32> {
+    let server = Server::connect(global)?;
+    let state = server.run(db::lock::read(server.client(), &global.state_db))?;
+    let json = global.format == Format::Json;
+    let report = |held: bool, broken: bool, owner: Option<String>| {
+        if json {
+            print_json(
+                "migrate unlock",
+                &serde_json::json!({ "held": held, "broken": broken, "owner": owner }),
+            );
+        }
+    };
+    let shown = match &state {
+        LockRead::Free { .. } => {
+            report(false, false, None);
+            if !json {
+                outln!("No lock is held.");
+            }
             return Ok(exit::OK);
-        };
-        let me = crate::db::lock::hostname();
-        if state.owner.host == me && crate::db::lock::process_alive(state.owner.pid) {
-            bail!("the lock is held by {}, which is still running on this host; stop it instead of breaking its lock", state.owner);
         }
-        eprintln!("The lock is held by {} until {} (server time).", state.owner, state.expires_at);
-        if !yes {
-            if !std::io::stdin().is_terminal() {
-                bail!("refusing to break the lock without confirmation: stdin is not a terminal; pass --yes");
+        LockRead::Held(s) => {
+            let owner = s.owner.clone().expect("held locks have an owner");
+            let me = crate::db::lock::hostname();
+            if owner.host == me && crate::db::lock::process_alive(owner.pid) {
+                return Err(Refused(format!(
+                    "the lock is held by {owner}, which is still running on this host; stop it instead of breaking its lock"
+                ))
+                .into());
             }
-            eprint!("Break it? Only if that run is dead. [y/N] ");
-            std::io::stderr().flush().ok();
-            let mut answer = String::new();
-            std::io::stdin().lock().read_line(&mut answer)?;
-            if !matches!(answer.trim(), "y" | "Y" | "yes") {
-                eprintln!("Left as it is.");
-                return Ok(exit::ERROR);
-            }
+            format!("{owner} until {} (server time)", s.expires_at)
         }
-        crate::db::lock::break_lock(&client, &args.state_db).await?;
-        println!("Lock broken. The next `migrate up` resumes the interrupted migration.");
-        Ok(exit::OK)
-    })
+        LockRead::Unreadable(doc) => format!("an unreadable lock document {doc}"),
+    };
+    if !json {
+        errln!("The lock is held by {shown}.");
+    }
+    if !yes
+        && !confirm(
+            "Break it? Only if that run is dead.",
+            "refusing to break the lock without confirmation: stdin is not a terminal; pass --yes",
+        )?
+    {
+        errln!("Left as it is.");
+        return Ok(exit::ERROR);
+    }
+    server.run(db::lock::break_lock(server.client(), &global.state_db))?;
+    report(true, true, Some(shown));
+    if !json {
+        outln!(
+            "Lock broken. A run that still held it is fenced off; the next `migrate up` resumes the interrupted migration."
+        );
+    }
+    Ok(exit::OK)
 }

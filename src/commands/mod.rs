@@ -1,73 +1,199 @@
 //! One module per command: turn arguments into options, call the core, print the outcome.
-//! This layer (with `main.rs`) is the only code that prints.
+//! This layer (with `main.rs`) is the only code that prints, always through [`out`].
 
 pub mod apply;
 pub mod backfill;
 pub mod check;
+pub mod config;
 pub mod diff;
 pub mod engine;
 pub mod migrate;
+pub mod out;
 pub mod plan;
 pub mod seed;
 pub mod validate;
 pub mod validator;
 
-use crate::cli::{Cli, Command};
+use crate::cli::{Cli, Command, Format, GlobalArgs};
 use crate::spec::{self, Loaded};
-use anyhow::{Context, Result, bail};
+use anyhow::{Context, Result};
+use mongodb::Client;
+use out::errln;
+use serde::Serialize;
+use std::future::Future;
 use std::path::Path;
+use std::time::{Duration, Instant};
 
-/// Exit codes shared by all commands.
+/// Exit codes shared by all commands (README: "Exit codes").
 pub mod exit {
+    /// Success; in sync; nothing pending.
     pub const OK: i32 = 0;
+    /// An error of any kind, usage errors included.
     pub const ERROR: i32 = 1;
+    /// Differences or pending work (check, diff, plan --exit-code, migrate verify,
+    /// migrate status --exit-code).
     pub const DIFFERENCES: i32 = 2;
 }
 
-/// `./mongrate.yaml`: project defaults for the connection and the schemas folder.
-#[derive(Debug, Default, serde::Deserialize)]
-#[serde(deny_unknown_fields)]
-struct ConfigFile {
-    uri: Option<String>,
-    schemas: Option<std::path::PathBuf>,
+/// The version of every `--format json` document's shape.
+pub const FORMAT_VERSION: u32 = 1;
+
+/// A usage mistake that clap cannot see (e.g. a bad `DB.COLLECTION`).
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct UsageError(pub String);
+
+/// A problem with `mongrate.yaml` or the settings it gives.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct ConfigError(pub String);
+
+/// The schema files have errors.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct SpecInvalid(pub String);
+
+/// A change was refused before anything was done.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct Refused(pub String);
+
+/// The server stopped answering during a run.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct ServerStopped(pub String);
+
+/// The `kind` of an error in JSON output: a fixed set of names scripts can match on.
+pub fn error_kind(e: &anyhow::Error) -> &'static str {
+    use crate::db::ConnectError;
+    for cause in e.chain() {
+        if cause.is::<UsageError>() {
+            return "usage";
+        }
+        if cause.is::<ConfigError>() {
+            return "config";
+        }
+        if cause.is::<SpecInvalid>() || cause.is::<spec::LoadError>() {
+            return "schemas";
+        }
+        if cause.is::<crate::migrate::MigrationError>() {
+            return "migration_files";
+        }
+        if cause.is::<Refused>() || cause.is::<crate::migrate::plan::RunPlanError>() {
+            return "refused";
+        }
+        if cause.is::<crate::db::lock::LockError>() {
+            return "lock_held";
+        }
+        if cause.is::<crate::db::lock::LockLost>() || cause.is::<crate::db::changelog::Fenced>() {
+            return "lock_lost";
+        }
+        if cause.is::<ServerStopped>() {
+            return "unreachable";
+        }
+        if let Some(c) = cause.downcast_ref::<ConnectError>() {
+            return match c {
+                ConnectError::InvalidUri { .. } => "invalid_uri",
+                ConnectError::Auth { .. } => "auth",
+                ConnectError::Unreachable { .. } => "unreachable",
+            };
+        }
+    }
+    "error"
 }
 
-const CONFIG_FILE: &str = "mongrate.yaml";
+/// Print an error the way the output format asks; returns the exit code (always 1).
+pub fn report_error(e: &anyhow::Error, format: Format, command: &str) -> i32 {
+    let message = format!("{e:#}");
+    match format {
+        Format::Json => print_json(
+            command,
+            &serde_json::json!({ "error": { "message": out::scrub(&message), "kind": error_kind(e) } }),
+        ),
+        Format::Text => errln!("error: {message}"),
+    }
+    exit::ERROR
+}
 
-/// Fill `uri` and `schemas`: flag (or MONGODB_URI), then ./mongrate.yaml, then the defaults.
-fn resolve(global: &mut crate::cli::GlobalArgs) -> Result<()> {
-    let path = Path::new(CONFIG_FILE);
-    let config: ConfigFile = if path.is_file() {
-        let text =
-            std::fs::read_to_string(path).with_context(|| format!("reading `{CONFIG_FILE}`"))?;
-        if text.trim().is_empty() {
-            ConfigFile::default()
-        } else {
-            serde_yaml::from_str(&text).map_err(|e| {
-                let (line, column, message) = spec::yaml_error(&e);
-                anyhow::anyhow!("{CONFIG_FILE}:{line}:{column}: {message} (keys: uri, schemas)")
-            })?
-        }
-    } else {
-        ConfigFile::default()
+/// Print one JSON document: `{ "format_version": 1, "command": ..., <body> }`.
+pub fn print_json(command: &str, body: &impl Serialize) {
+    let mut doc = serde_json::json!({ "format_version": FORMAT_VERSION, "command": command });
+    if let (Some(map), Ok(serde_json::Value::Object(fields))) =
+        (doc.as_object_mut(), serde_json::to_value(body))
+    {
+        map.extend(fields);
+    }
+    out::outln!(
+        "{}",
+        serde_json::to_string_pretty(&doc).unwrap_or_else(|_| doc.to_string())
+    );
+}
+
+/// The name a command goes by in JSON output (`plan`, `migrate up`, ...).
+pub fn command_name(cmd: &Command) -> &'static str {
+    use crate::cli::MigrateCommand as M;
+    match cmd {
+        Command::Validate => "validate",
+        Command::Validator(_) => "validator",
+        Command::Seed(_) => "seed",
+        Command::Plan(_) => "plan",
+        Command::Apply(_) => "apply",
+        Command::Check(_) => "check",
+        Command::Diff(_) => "diff",
+        Command::Backfill(_) => "backfill",
+        Command::Migrate(m) => match m.command {
+            M::Generate { .. } => "migrate generate",
+            M::New { .. } => "migrate new",
+            M::Up { .. } => "migrate up",
+            M::Down { .. } => "migrate down",
+            M::Status { .. } => "migrate status",
+            M::Verify { .. } => "migrate verify",
+            M::Unlock { .. } => "migrate unlock",
+        },
+    }
+}
+
+/// Resolve the settings (flags, mongrate.yaml, environment) into `global`.
+fn resolve(global: &mut GlobalArgs) -> Result<()> {
+    let flags = config::Flags {
+        config: global.config.clone(),
+        env: global.env.clone(),
+        uri: global.uri_arg.clone(),
+        schemas: global.schemas_arg.clone(),
+        migrations: global.migrations_arg.clone(),
+        state_db: global.state_db_arg.clone(),
+        server_timeout: global.server_timeout_arg,
     };
-    global.uri = global
-        .uri_arg
-        .clone()
-        .filter(|u| !u.is_empty())
-        .or(config.uri)
-        .unwrap_or_else(|| "mongodb://localhost:27017".into());
-    global.schemas = global
-        .schemas_arg
-        .clone()
-        .or(config.schemas)
-        .unwrap_or_else(|| "schemas".into());
+    // Secrets are registered before anything can fail, so no message can show them.
+    let mut uris: Vec<String> = [global.uri_arg.clone(), std::env::var("MONGODB_URI").ok()]
+        .into_iter()
+        .flatten()
+        .collect();
+    let resolved = config::resolve(&flags);
+    if let Ok(r) = &resolved {
+        uris.extend(r.all_uris.iter().cloned());
+    }
+    for uri in &uris {
+        out::add_secrets(crate::redact::secrets(uri));
+    }
+    let r = resolved.map_err(|e| ConfigError(format!("{e:#}")))?;
+    global.uri = r.uri;
+    global.uri_source = r.uri_source;
+    global.schemas = r.schemas;
+    global.migrations = r.migrations;
+    global.state_db = r.state_db;
+    global.server_timeout = r.server_timeout;
     Ok(())
 }
 
 /// Run the parsed command line; returns the process exit code.
 pub fn run(mut cli: Cli) -> Result<i32> {
     resolve(&mut cli.global)?;
+    if let Command::Migrate(m) = &cli.command
+        && let Some(dir) = &m.dir
+    {
+        cli.global.migrations = dir.clone();
+    }
     match cli.command {
         Command::Validate => validate::run(&cli.global),
         Command::Validator(args) => validator::run(&cli.global, &args),
@@ -81,19 +207,41 @@ pub fn run(mut cli: Cli) -> Result<i32> {
     }
 }
 
-/// Load the schemas root and fail (listing every error) if it has errors.
-pub fn load_valid_spec(root: &Path) -> Result<Loaded> {
+/// Load the schemas root and fail (listing every error) if it has errors; the state database
+/// cannot be one of its databases.
+pub fn load_valid_spec(root: &Path, state_db: &str) -> Result<Loaded> {
     let loaded = spec::load_dir(root)?;
     if loaded.has_errors() {
         let lines: Vec<String> = loaded.errors().map(|d| d.to_string()).collect();
-        bail!(
+        return Err(SpecInvalid(format!(
             "the schemas in `{}` have {} error(s); fix them (see `mongrate validate`):\n{}",
             root.display(),
             lines.len(),
             lines.join("\n")
-        );
+        ))
+        .into());
+    }
+    if loaded.spec.databases.contains_key(state_db) {
+        return Err(SpecInvalid(format!(
+            "`{}` declares the database `{state_db}`, which holds mongrate's own state (changelog, lock, checkpoints) and is never a target; rename the folder, or choose another state database with --state-db or `state_db` in mongrate.yaml",
+            root.join(state_db).display()
+        ))
+        .into());
     }
     Ok(loaded)
+}
+
+/// Split `DB.COLLECTION`.
+pub fn split_target(target: &str) -> Result<(&str, &str)> {
+    target
+        .split_once('.')
+        .filter(|(d, c)| !d.is_empty() && !c.is_empty())
+        .ok_or_else(|| {
+            UsageError(format!(
+                "`{target}`: expected <database>.<collection>, e.g. workflowai.contacts"
+            ))
+            .into()
+        })
 }
 
 /// A tokio runtime for the commands that talk to a server.
@@ -102,4 +250,84 @@ pub fn runtime() -> Result<tokio::runtime::Runtime> {
         .enable_all()
         .build()
         .context("cannot start the async runtime")
+}
+
+/// A connected server for one command: its runtime, its client, and a watchdog that fails the
+/// run when the server stops answering. The client is shut down when this is dropped.
+pub struct Server {
+    rt: tokio::runtime::Runtime,
+    client: Option<Client>,
+    timeout: Duration,
+    shown_uri: String,
+}
+
+impl Server {
+    /// Connect (failing within the server timeout).
+    pub fn connect(global: &GlobalArgs) -> Result<Self> {
+        let rt = runtime()?;
+        let client = rt.block_on(crate::db::connect(&engine::connect_options(global)))?;
+        Ok(Self {
+            rt,
+            client: Some(client),
+            timeout: Duration::from_secs(global.server_timeout),
+            shown_uri: crate::db::redact_uri(&global.uri),
+        })
+    }
+
+    pub fn client(&self) -> &Client {
+        self.client.as_ref().expect("connected until dropped")
+    }
+
+    /// Run `work`; fail it if the server stops answering pings for the server timeout.
+    pub fn run<T>(&self, work: impl Future<Output = Result<T>>) -> Result<T> {
+        let client = self.client();
+        let timeout = self.timeout;
+        let shown = &self.shown_uri;
+        self.rt.block_on(async {
+            tokio::select! {
+                r = work => r,
+                why = watchdog(client, timeout) => {
+                    let during = out::activity()
+                        .map(|a| format!(" during {a}"))
+                        .unwrap_or_default();
+                    Err(ServerStopped(format!(
+                        "the server at {shown} stopped answering{during}: {why}; the step that was running may or may not have completed on the server (every step is idempotent: run the command again once the server is back)"
+                    ))
+                    .into())
+                }
+            }
+        })
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        if let Some(client) = self.client.take() {
+            // Bounded: a frozen server must not hold the process at exit.
+            self.rt.block_on(async {
+                let _ = tokio::time::timeout(Duration::from_secs(2), crate::db::disconnect(client))
+                    .await;
+            });
+        }
+    }
+}
+
+/// Resolves when the server has not answered a ping for `timeout`, with the reason.
+async fn watchdog(client: &Client, timeout: Duration) -> String {
+    let every = (timeout / 3).max(Duration::from_millis(500));
+    let mut last_ok = Instant::now();
+    loop {
+        tokio::time::sleep(every).await;
+        match crate::db::ping(client, timeout).await {
+            Ok(()) => last_ok = Instant::now(),
+            Err(why) if last_ok.elapsed() >= timeout => {
+                return format!(
+                    "no answer for {}s (--server-timeout {}): {why}",
+                    last_ok.elapsed().as_secs(),
+                    timeout.as_secs()
+                );
+            }
+            Err(_) => {}
+        }
+    }
 }

@@ -1,15 +1,16 @@
 //! `mongrate plan`: print what `apply` would do.
 
-use super::{engine, exit, runtime};
+use super::out::stdout;
+use super::{engine, exit, print_json};
 use crate::cli::{Format, GlobalArgs, PlanArgs};
 use crate::render;
 use anyhow::Result;
 
 pub fn run(global: &GlobalArgs, args: &PlanArgs) -> Result<i32> {
-    let (plan, _client) = runtime()?.block_on(engine::compute(global, &args.engine, true))?;
+    let (plan, _server) = engine::compute(global, &args.engine, true)?;
     match global.format {
-        Format::Json => println!("{}", render::plan_json(&plan)),
-        Format::Text => print!("{}", render::plan_text(&plan, engine::style())),
+        Format::Json => print_json("plan", &render::plan_view(&plan)),
+        Format::Text => stdout(&render::plan_text(&plan, engine::style())),
     }
     Ok(if args.exit_code && !plan.steps.is_empty() {
         exit::DIFFERENCES

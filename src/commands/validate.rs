@@ -1,6 +1,7 @@
 //! `mongrate validate`: check every spec file, list every problem.
 
-use super::exit;
+use super::out::{errln, outln};
+use super::{exit, print_json};
 use crate::cli::{Format, GlobalArgs};
 use crate::spec;
 use anyhow::Result;
@@ -16,21 +17,23 @@ pub fn run(global: &GlobalArgs) -> Result<i32> {
         .map(|d| d.collections.len())
         .sum();
     match global.format {
-        Format::Json => {
-            let out = serde_json::json!({
+        Format::Json => print_json(
+            "validate",
+            &serde_json::json!({
                 "valid": errors == 0,
                 "databases": loaded.spec.databases.len(),
                 "collections": collections,
+                "errors": errors,
+                "warnings": warnings,
                 "diagnostics": loaded.diagnostics,
-            });
-            println!("{}", serde_json::to_string_pretty(&out)?);
-        }
+            }),
+        ),
         Format::Text => {
             for d in &loaded.diagnostics {
-                eprintln!("{d}");
+                errln!("{d}");
             }
             if errors == 0 {
-                println!(
+                outln!(
                     "ok: {} database(s), {collections} collection(s) in `{}`{}",
                     loaded.spec.databases.len(),
                     global.schemas.display(),
@@ -41,7 +44,7 @@ pub fn run(global: &GlobalArgs) -> Result<i32> {
                     }
                 );
             } else {
-                eprintln!(
+                errln!(
                     "{errors} error(s), {warnings} warning(s) in `{}`",
                     global.schemas.display()
                 );

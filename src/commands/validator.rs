@@ -1,18 +1,14 @@
 //! `mongrate validator DB.COLLECTION`: print the generated `$jsonSchema`.
 
-use super::{exit, load_valid_spec};
+use super::out::outln;
+use super::{UsageError, exit, load_valid_spec, print_json, split_target};
 use crate::cli::{Format, GlobalArgs, ValidatorArgs};
 use crate::{extjson, jsonschema};
-use anyhow::{Result, bail};
+use anyhow::Result;
 
 pub fn run(global: &GlobalArgs, args: &ValidatorArgs) -> Result<i32> {
-    let Some((db, coll)) = args.target.split_once('.') else {
-        bail!(
-            "`{}`: expected <database>.<collection>, e.g. workflowai.contacts",
-            args.target
-        );
-    };
-    let loaded = load_valid_spec(&global.schemas)?;
+    let (db, coll) = split_target(&args.target)?;
+    let loaded = load_valid_spec(&global.schemas, &global.state_db)?;
     let Some(spec) = loaded.spec.collection(db, coll) else {
         let known: Vec<String> = loaded
             .spec
@@ -20,19 +16,32 @@ pub fn run(global: &GlobalArgs, args: &ValidatorArgs) -> Result<i32> {
             .values()
             .flat_map(|d| d.collections.keys().map(move |c| format!("{}.{c}", d.name)))
             .collect();
-        bail!(
+        return Err(UsageError(format!(
             "no collection `{db}.{coll}` in `{}`; known: {}",
             global.schemas.display(),
             known.join(", ")
-        );
+        ))
+        .into());
     };
     if !spec.validation.enabled {
-        bail!("`{db}.{coll}` has `validation: {{ enabled: false }}`: it has no validator");
+        return Err(UsageError(format!(
+            "`{db}.{coll}` has `validation: {{ enabled: false }}`: it has no validator"
+        ))
+        .into());
     }
     let validator = jsonschema::collection_validator(spec);
     match global.format {
-        Format::Text => println!("{}", extjson::to_relaxed_pretty(&validator)),
-        Format::Json => println!("{}", extjson::to_canonical_compact(&validator)),
+        Format::Text => outln!("{}", extjson::to_relaxed_pretty(&validator)),
+        Format::Json => print_json(
+            "validator",
+            &serde_json::json!({
+                "database": db,
+                "collection": coll,
+                "validation_level": spec.validation.level.as_str(),
+                "validation_action": spec.validation.action.as_str(),
+                "validator": bson::Bson::Document(validator).into_relaxed_extjson(),
+            }),
+        ),
     }
     Ok(exit::OK)
 }

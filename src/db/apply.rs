@@ -3,22 +3,9 @@
 
 use super::execute::execute;
 use crate::plan::Step;
+use crate::progress::{Reporter, Unit};
 use mongodb::Client;
-
-/// Progress of long work; the CLI implements it with a progress bar. Core code never prints.
-pub trait Reporter {
-    /// `total` steps are about to run.
-    fn start(&mut self, _total: usize) {}
-    /// Step `index` (0-based) is running.
-    fn step_started(&mut self, _index: usize, _step: &Step) {}
-    /// Step `index` finished.
-    fn step_done(&mut self, _index: usize, _step: &Step) {}
-    fn finish(&mut self) {}
-}
-
-/// A reporter that reports nothing.
-pub struct Silent;
-impl Reporter for Silent {}
+use std::time::Instant;
 
 /// A step that failed, and where the run stands.
 #[derive(Debug, thiserror::Error)]
@@ -42,11 +29,14 @@ pub async fn apply_steps(
     reporter: &mut dyn Reporter,
 ) -> Result<usize, ApplyError> {
     let runnable: Vec<&Step> = steps.iter().filter(|s| s.skipped.is_none()).collect();
-    reporter.start(runnable.len());
+    let started = Instant::now();
+    reporter.begin("apply", Unit::Steps, runnable.len() as u64, 0);
     for (i, step) in runnable.iter().enumerate() {
-        reporter.step_started(i, step);
+        let summary = step.op.summary();
+        reporter.working_on(&summary);
+        let step_started = Instant::now();
         if let Err(e) = execute(client, &step.op).await {
-            reporter.finish();
+            reporter.end("", started.elapsed());
             return Err(ApplyError {
                 failed_index: i + 1,
                 total: runnable.len(),
@@ -56,8 +46,11 @@ pub async fn apply_steps(
                 not_applied: runnable[i..].iter().map(|s| s.op.summary()).collect(),
             });
         }
-        reporter.step_done(i, step);
+        reporter.step_done(&summary, step_started.elapsed());
     }
-    reporter.finish();
+    reporter.end(
+        &format!("applied {} step(s)", runnable.len()),
+        started.elapsed(),
+    );
     Ok(runnable.len())
 }

@@ -4,6 +4,7 @@
 
 use super::describe_driver_error;
 use crate::backfill::{FieldDefault, count_group, needs_filter, signature, update_pipeline};
+use crate::progress::{Reporter, Unit};
 use anyhow::{Context, Result, anyhow};
 use bson::{Bson, DateTime, Document, doc};
 use futures_util::TryStreamExt;
@@ -39,6 +40,7 @@ pub struct FieldReport {
 /// What a backfill (or its dry run) did for one collection.
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct Report {
+    #[serde(rename = "database")]
     pub db: String,
     pub collection: String,
     pub scanned: u64,
@@ -48,16 +50,6 @@ pub struct Report {
     pub resumed: bool,
     pub elapsed_ms: u64,
 }
-
-/// Progress; the CLI draws a bar. Core code never prints.
-pub trait Reporter {
-    fn start(&mut self, _target: &Target, _estimated_total: u64, _already_scanned: u64) {}
-    fn progress(&mut self, _scanned: u64, _modified: u64) {}
-    fn finish(&mut self, _report: &Report) {}
-}
-
-pub struct Silent;
-impl Reporter for Silent {}
 
 fn err(e: mongodb::error::Error) -> anyhow::Error {
     anyhow!(describe_driver_error(&e))
@@ -218,7 +210,12 @@ pub async fn run(
         report.resumed = true;
     }
     let total = coll.estimated_document_count().await.map_err(err)?;
-    reporter.start(target, total, report.scanned);
+    reporter.begin(
+        &format!("{}.{}", target.db, target.collection),
+        Unit::Documents,
+        total.max(report.scanned),
+        report.scanned,
+    );
     let pipeline = update_pipeline(&target.defaults);
     let needs = needs_filter(&target.defaults);
     let group = count_group(&target.defaults);
@@ -286,7 +283,7 @@ pub async fn run(
             .await
             .map_err(err)?;
         }
-        reporter.progress(report.scanned, report.modified);
+        reporter.advance(report.scanned);
         if let Some(rate) = opts.max_docs_per_sec.filter(|r| *r > 0) {
             let done = (report.scanned - scanned_at_start) as f64;
             let due = Duration::from_secs_f64(done / rate as f64);
@@ -302,6 +299,9 @@ pub async fn run(
         cp.delete_one(doc! { "_id": &key }).await.map_err(err)?;
     }
     report.elapsed_ms = started.elapsed().as_millis() as u64;
-    reporter.finish(&report);
+    reporter.end(
+        &format!("{} scanned, {} modified", report.scanned, report.modified),
+        started.elapsed(),
+    );
     Ok(report)
 }

@@ -1,11 +1,16 @@
 //! The changelog: one document per migration in `<state db>.changelog`, written with majority
-//! acknowledgement, recording where each migration stands.
+//! acknowledgement and read from the primary, recording where each migration stands.
+//!
+//! Every write carries the writer's lock token and applies only where no newer token has
+//! written: a run that lost its lock can never overwrite the record of the run that took over.
 
-use super::describe_driver_error;
+use super::{describe_driver_error, is_duplicate_key};
 use anyhow::{Result, anyhow};
-use bson::{DateTime, Document, doc};
+use bson::{Bson, DateTime, Document, doc};
 use futures_util::TryStreamExt;
-use mongodb::options::{CollectionOptions, WriteConcern};
+use mongodb::options::{
+    CollectionOptions, ReadConcern, ReadPreference, SelectionCriteria, WriteConcern,
+};
 use mongodb::{Client, Collection};
 use serde::{Deserialize, Serialize};
 
@@ -48,23 +53,47 @@ pub struct Entry {
     pub pid: u32,
     pub tool_version: String,
     pub error: Option<String>,
+    /// The lock token of the run that wrote this entry last (0 in entries written before
+    /// tokens existed).
+    #[serde(default)]
+    pub lock_token: i64,
 }
 
-/// The changelog collection of a state database.
+/// A write refused because a newer run (a higher lock token) wrote the entry meanwhile.
+#[derive(Debug, thiserror::Error)]
+#[error(
+    "the changelog entry of {version} was written by a newer run (lock token {theirs} > {ours}); this run lost the lock and stops without writing"
+)]
+pub struct Fenced {
+    pub version: String,
+    pub ours: i64,
+    pub theirs: i64,
+}
+
+/// The changelog collection of a state database, as seen by a run holding lock token `token`.
 #[derive(Clone)]
 pub struct Changelog {
     coll: Collection<Entry>,
+    token: i64,
+}
+
+fn as_bson<T: Serialize>(v: T) -> Bson {
+    bson::to_bson(&v).unwrap_or(Bson::Null)
 }
 
 impl Changelog {
-    pub fn new(client: &Client, state_db: &str) -> Self {
+    /// The changelog for reading, and for writing with lock token `token` (0 to only read).
+    pub fn new(client: &Client, state_db: &str, token: i64) -> Self {
         let options = CollectionOptions::builder()
             .write_concern(WriteConcern::majority())
+            .read_concern(ReadConcern::majority())
+            .selection_criteria(SelectionCriteria::ReadPreference(ReadPreference::Primary))
             .build();
         Self {
             coll: client
                 .database(state_db)
                 .collection_with_options("changelog", options),
+            token,
         }
     }
 
@@ -74,35 +103,107 @@ impl Changelog {
             .coll
             .find(doc! {})
             .await
-            .map_err(|e| anyhow!(describe_driver_error(&e)))?
+            .map_err(|e| anyhow!("reading the changelog: {}", describe_driver_error(&e)))?
             .try_collect()
             .await
-            .map_err(|e| anyhow!("reading the changelog: {e}"))?;
+            .map_err(|e| anyhow!("reading the changelog: {}", describe_driver_error(&e)))?;
         entries.sort_by(|a, b| a.version.cmp(&b.version));
         Ok(entries)
     }
 
-    /// Insert or replace an entry.
+    /// Entries this run may overwrite: none, or written with a token not newer than ours.
+    fn fence(&self, version: &str) -> Document {
+        doc! { "_id": version, "$or": [
+            { "lock_token": { "$lte": self.token } },
+            { "lock_token": { "$exists": false } },
+        ] }
+    }
+
+    async fn fenced(&self, version: &str) -> anyhow::Error {
+        let theirs = self
+            .coll
+            .clone_with_type::<Document>()
+            .find_one(doc! { "_id": version })
+            .await
+            .ok()
+            .flatten()
+            .and_then(|d| d.get_i64("lock_token").ok())
+            .unwrap_or(self.token + 1);
+        Fenced {
+            version: version.to_string(),
+            ours: self.token,
+            theirs,
+        }
+        .into()
+    }
+
+    /// Insert or replace an entry (stamped with this run's token).
     pub async fn put(&self, entry: &Entry) -> Result<()> {
-        self.coll
-            .replace_one(doc! { "_id": &entry.version }, entry)
+        let mut entry = entry.clone();
+        entry.lock_token = self.token;
+        match self
+            .coll
+            .replace_one(self.fence(&entry.version), &entry)
             .upsert(true)
             .await
-            .map_err(|e| anyhow!("writing the changelog: {}", describe_driver_error(&e)))?;
-        Ok(())
+        {
+            Ok(_) => Ok(()),
+            // The upsert collided with an entry of a newer run.
+            Err(e) if is_duplicate_key(&e) => Err(self.fenced(&entry.version).await),
+            Err(e) => Err(anyhow!(
+                "writing the changelog: {}",
+                describe_driver_error(&e)
+            )),
+        }
     }
 
     /// Record progress: `steps_done` of the running direction.
     pub async fn progress(&self, version: &str, steps_done: u32) -> Result<()> {
-        self.update(version, doc! { "$set": { "steps_done": steps_done } })
-            .await
+        self.set(version, doc! { "steps_done": steps_done }).await
     }
 
-    pub async fn update(&self, version: &str, update: Document) -> Result<()> {
-        self.coll
-            .update_one(doc! { "_id": version }, update)
+    /// Record that the run of `version` failed.
+    pub async fn failed(&self, version: &str, error: &str) -> Result<()> {
+        self.set(
+            version,
+            doc! { "status": as_bson(Status::Failed), "error": error, "finished_at": DateTime::now() },
+        )
+        .await
+    }
+
+    /// Record that `version` finished in `direction`, started at `started_at`.
+    pub async fn finished(
+        &self,
+        version: &str,
+        direction: Direction,
+        started_at: DateTime,
+    ) -> Result<()> {
+        let now = DateTime::now();
+        let duration = now.timestamp_millis() - started_at.timestamp_millis();
+        let mut set = doc! { "finished_at": now, "duration_ms": duration, "error": Bson::Null };
+        match direction {
+            Direction::Up => {
+                set.insert("status", as_bson(Status::Applied));
+                set.insert("applied_at", now);
+            }
+            Direction::Down => {
+                set.insert("status", as_bson(Status::RolledBack));
+            }
+        }
+        self.set(version, set).await
+    }
+
+    /// `$set` fields of an entry this run may write; fenced otherwise.
+    pub async fn set(&self, version: &str, mut fields: Document) -> Result<()> {
+        fields.insert("lock_token", self.token);
+        let r = self
+            .coll
+            .update_one(self.fence(version), doc! { "$set": fields })
             .await
             .map_err(|e| anyhow!("writing the changelog: {}", describe_driver_error(&e)))?;
+        if r.matched_count == 0 {
+            return Err(self.fenced(version).await);
+        }
         Ok(())
     }
 }

@@ -146,7 +146,7 @@ pub async fn execute(client: &Client, op: &Operation) -> Result<()> {
                 max_docs_per_sec: None,
                 checkpoint_db: None,
             };
-            super::backfill::run(client, &target, &opts, &mut super::backfill::Silent).await?;
+            super::backfill::run(client, &target, &opts, &mut crate::progress::Silent).await?;
             Ok(())
         }
         Operation::UpdateMany {

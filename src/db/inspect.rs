@@ -21,8 +21,9 @@ use std::collections::BTreeMap;
 pub enum Scope {
     /// These databases (those the schemas root names).
     Databases(Vec<String>),
-    /// Every database but `admin`, `local` and `config`.
-    All,
+    /// Every database but `admin`, `local`, `config` and those listed (mongrate's state
+    /// database is never a target).
+    All { except: Vec<String> },
 }
 
 const SYSTEM_DBS: [&str; 3] = ["admin", "local", "config"];
@@ -125,7 +126,11 @@ fn kind_of(t: &str) -> CollectionKind {
 async fn list_catalog(client: &Client, scope: &Scope) -> mongodb::error::Result<Vec<Entry>> {
     let filter = match scope {
         Scope::Databases(dbs) => doc! { "db": { "$in": dbs.clone() } },
-        Scope::All => doc! { "db": { "$nin": SYSTEM_DBS.to_vec() } },
+        Scope::All { except } => {
+            let mut skip: Vec<String> = SYSTEM_DBS.iter().map(|s| s.to_string()).collect();
+            skip.extend(except.iter().cloned());
+            doc! { "db": { "$nin": skip } }
+        }
     };
     let pipeline = vec![
         doc! { "$listCatalog": {} },
@@ -163,13 +168,13 @@ async fn list_catalog(client: &Client, scope: &Scope) -> mongodb::error::Result<
 async fn database_names(client: &Client, scope: &Scope) -> Result<Vec<String>> {
     Ok(match scope {
         Scope::Databases(dbs) => dbs.clone(),
-        Scope::All => client
+        Scope::All { except } => client
             .list_database_names()
             .await
             .map_err(|e| anyhow::anyhow!(describe_driver_error(&e)))
             .context("listing databases")?
             .into_iter()
-            .filter(|d| !SYSTEM_DBS.contains(&d.as_str()))
+            .filter(|d| !SYSTEM_DBS.contains(&d.as_str()) && !except.contains(d))
             .collect(),
     })
 }

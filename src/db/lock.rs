@@ -1,17 +1,28 @@
 //! The lease lock: one document in `<state db>.locks`, taken atomically, with an expiry computed
 //! from the server's clock, renewed in the background while a run lasts, and released at the end.
 //!
-//! A second runner waits for it (up to a timeout) and then fails naming the owner. A lock whose
-//! owner ran on this host and whose process is gone (crashed, killed) is taken over at once
-//! instead of waiting for the lease to expire; a lock from another host is taken once expired.
+//! Fencing: every time the lock changes hands its `token` grows by one (the document is never
+//! deleted, so the count never restarts). A run carries its token on every changelog write,
+//! and those writes only apply where no newer token has written (see `changelog`). Before each
+//! step a run checks its lease twice: by its own clock (time since the last renewal the server
+//! confirmed, counting time the machine was paused or asleep) and by the server (the lock still
+//! names this run and token). A run paused past its lease — a GC pause, a frozen VM, a sleeping
+//! laptop — therefore stops with "lost the lock" instead of carrying on over a newer run's work.
+//!
+//! A second runner waits for the lock (up to a timeout) and then fails naming the owner. A lock
+//! whose owner ran on this host and whose process is gone (crashed, killed) is taken over at once;
+//! a lock from another host is taken once expired.
 
-use super::describe_driver_error;
+use super::{describe_driver_error, is_duplicate_key};
 use anyhow::{Result, anyhow};
 use bson::{Bson, DateTime, Document, doc};
+use mongodb::options::{
+    CollectionOptions, ReadConcern, ReadPreference, SelectionCriteria, WriteConcern,
+};
 use mongodb::{Client, Collection};
 use serde::{Deserialize, Serialize};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 const LOCK_ID: &str = "migrate";
@@ -47,7 +58,7 @@ impl std::fmt::Display for Owner {
     }
 }
 
-/// The host name (from /etc/hostname or $HOSTNAME).
+/// The host name (from the kernel, /etc/hostname or $HOSTNAME).
 pub fn hostname() -> String {
     std::fs::read_to_string("/proc/sys/kernel/hostname")
         .or_else(|_| std::fs::read_to_string("/etc/hostname"))
@@ -66,34 +77,98 @@ pub fn process_alive(pid: u32) -> bool {
     }
 }
 
+/// A clock that keeps counting while the process is stopped and while the machine sleeps (Linux
+/// CLOCK_BOOTTIME), so a lease check after a pause sees how long the pause was.
+fn clock() -> Duration {
+    #[cfg(target_os = "linux")]
+    {
+        let mut ts = libc::timespec {
+            tv_sec: 0,
+            tv_nsec: 0,
+        };
+        // SAFETY: clock_gettime writes one timespec into the pointer we pass, which lives here.
+        if unsafe { libc::clock_gettime(libc::CLOCK_BOOTTIME, &mut ts) } == 0 {
+            return Duration::new(ts.tv_sec as u64, ts.tv_nsec as u32);
+        }
+    }
+    static START: std::sync::OnceLock<Instant> = std::sync::OnceLock::new();
+    START.get_or_init(Instant::now).elapsed()
+}
+
 /// The lock document as stored.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct LockState {
-    pub owner: Owner,
-    pub acquired_at: DateTime,
+    /// `None` once released.
+    pub owner: Option<Owner>,
+    pub acquired_at: Option<DateTime>,
     pub expires_at: DateTime,
+    /// Grows by one each time the lock changes hands.
+    #[serde(default)]
+    pub token: i64,
 }
 
+/// What the lock collection holds.
+#[derive(Debug, Clone)]
+pub enum LockRead {
+    /// No lock document, or a released one.
+    Free {
+        token: i64,
+    },
+    Held(LockState),
+    /// A document mongrate cannot read (written by hand?), shown as found.
+    Unreadable(String),
+}
+
+/// The lock collection: majority writes, majority reads from the primary (never a stale
+/// secondary's view of who holds the lock).
 fn locks(client: &Client, state_db: &str) -> Collection<Document> {
-    client.database(state_db).collection("locks")
+    let options = CollectionOptions::builder()
+        .write_concern(WriteConcern::majority())
+        .read_concern(ReadConcern::majority())
+        .selection_criteria(SelectionCriteria::ReadPreference(ReadPreference::Primary))
+        .build();
+    client
+        .database(state_db)
+        .collection_with_options("locks", options)
 }
 
-/// Read the lock, if anyone holds (or held) it.
-pub async fn read(client: &Client, state_db: &str) -> Result<Option<LockState>> {
+/// Read the lock.
+pub async fn read(client: &Client, state_db: &str) -> Result<LockRead> {
     let doc = locks(client, state_db)
         .find_one(doc! { "_id": LOCK_ID })
         .await
         .map_err(|e| anyhow!(describe_driver_error(&e)))?;
-    Ok(doc.and_then(|d| bson::from_document(d).ok()))
+    Ok(match doc {
+        None => LockRead::Free { token: 0 },
+        Some(d) => match bson::from_document::<LockState>(d.clone()) {
+            Ok(s) if s.owner.is_none() => LockRead::Free { token: s.token },
+            Ok(s) => LockRead::Held(s),
+            Err(_) => {
+                let shown = crate::extjson::to_relaxed_compact(&d);
+                LockRead::Unreadable(crate::yaml::show(&shown))
+            }
+        },
+    })
 }
 
-/// Remove the lock whoever holds it (`migrate unlock`).
+/// Break the lock whoever holds it (`migrate unlock`): mark it released and advance the token,
+/// so a holder that is in fact still alive is fenced off.
 pub async fn break_lock(client: &Client, state_db: &str) -> Result<bool> {
     let r = locks(client, state_db)
-        .delete_one(doc! { "_id": LOCK_ID })
+        .update_one(
+            doc! { "_id": LOCK_ID },
+            vec![doc! { "$replaceWith": {
+                "_id": LOCK_ID,
+                "owner": Bson::Null,
+                "acquired_at": Bson::Null,
+                "expires_at": DateTime::from_millis(0),
+                "released_at": "$$NOW",
+                "token": { "$toLong": { "$add": [{ "$cond": [{ "$isNumber": "$token" }, "$token", 0] }, 1] } },
+            } }],
+        )
         .await
         .map_err(|e| anyhow!(describe_driver_error(&e)))?;
-    Ok(r.deleted_count > 0)
+    Ok(r.modified_count > 0)
 }
 
 /// Why the lock could not be taken.
@@ -107,15 +182,30 @@ pub enum LockError {
         expires_at: DateTime,
         waited_s: u64,
     },
+    #[error(
+        "the migration lock document cannot be read: {0}; if no run is in progress, replace it with `mongrate migrate unlock`"
+    )]
+    Unreadable(String),
     #[error("taking the migration lock: {0}")]
     Server(String),
 }
+
+/// The run no longer holds the lock: it must stop and write nothing more.
+#[derive(Debug, thiserror::Error)]
+#[error(
+    "lost the migration lock: {0}. This run stopped and recorded nothing more; the run that holds the lock now (see `mongrate migrate status`) carries on from the changelog"
+)]
+pub struct LockLost(pub String);
 
 /// A held lock. Call [`LeaseLock::release`] at the end (also after an error).
 pub struct LeaseLock {
     coll: Collection<Document>,
     state_db: String,
     owner: Owner,
+    token: i64,
+    lease: Duration,
+    /// `clock()` in milliseconds when the last renewal the server confirmed was sent.
+    confirmed: Arc<AtomicU64>,
     lost: Arc<AtomicBool>,
     renewer: tokio::task::JoinHandle<()>,
     /// Set when the lock was taken over from a dead process of this host.
@@ -134,78 +224,91 @@ impl LeaseLock {
         let owner = Owner::me();
         let lease_ms = lease.as_millis() as i64;
         let owner_doc = bson::to_document(&owner).map_err(|e| LockError::Server(e.to_string()))?;
+        let take = |filter: Document, upsert: bool| {
+            take_lock(&coll, filter, owner_doc.clone(), lease_ms, upsert)
+        };
         let start = Instant::now();
         let mut took_over_from = None;
-        loop {
+        let token = loop {
+            let sent = clock();
             // An upsert's filter may not use $expr/$$NOW: compare with the server's clock instead.
             let now = server_now(client).await.map_err(LockError::Server)?;
-            let taken = coll
-                .update_one(
-                    doc! { "_id": LOCK_ID, "expires_at": { "$lt": now } },
-                    vec![doc! { "$set": {
-                        "owner": owner_doc.clone(),
-                        "acquired_at": "$$NOW",
-                        "expires_at": { "$add": ["$$NOW", lease_ms] },
-                    } }],
-                )
-                .upsert(true)
-                .await;
+            let taken = take(doc! { "_id": LOCK_ID, "expires_at": { "$lt": now } }, true).await;
             match taken {
-                Ok(_) => break,
+                Ok(Some(d)) => break (token_of(&d), sent),
+                Ok(None) => {}
                 Err(e) if is_duplicate_key(&e) => {}
                 Err(e) => return Err(LockError::Server(describe_driver_error(&e))),
             }
             // Held. A dead process of this host cannot renew: take it over now.
-            let state = read(client, state_db)
+            match read(client, state_db)
                 .await
-                .map_err(|e| LockError::Server(e.to_string()))?;
-            if let Some(state) = state {
-                if state.owner.host == owner.host
-                    && state.owner.pid != owner.pid
-                    && !process_alive(state.owner.pid)
-                {
-                    let r = coll
-                        .update_one(
-                            doc! { "_id": LOCK_ID, "owner.id": &state.owner.id },
-                            vec![doc! { "$set": {
-                                "owner": owner_doc.clone(),
-                                "acquired_at": "$$NOW",
-                                "expires_at": { "$add": ["$$NOW", lease_ms] },
-                            } }],
+                .map_err(|e| LockError::Server(e.to_string()))?
+            {
+                LockRead::Held(state) => {
+                    let holder = state.owner.clone().expect("held locks have an owner");
+                    if holder.host == owner.host
+                        && holder.pid != owner.pid
+                        && !process_alive(holder.pid)
+                    {
+                        let sent = clock();
+                        let r = take(
+                            doc! { "_id": LOCK_ID, "owner.id": &holder.id, "token": state.token },
+                            false,
                         )
                         .await
                         .map_err(|e| LockError::Server(describe_driver_error(&e)))?;
-                    if r.modified_count == 1 {
-                        took_over_from = Some(state.owner);
-                        break;
+                        if let Some(d) = r {
+                            took_over_from = Some(holder);
+                            break (token_of(&d), sent);
+                        }
+                        continue;
                     }
-                    continue;
+                    if start.elapsed() >= wait {
+                        return Err(LockError::Held {
+                            owner: holder,
+                            expires_at: state.expires_at,
+                            waited_s: start.elapsed().as_secs(),
+                        });
+                    }
                 }
-                if start.elapsed() >= wait {
-                    return Err(LockError::Held {
-                        owner: state.owner,
-                        expires_at: state.expires_at,
-                        waited_s: start.elapsed().as_secs(),
-                    });
+                LockRead::Unreadable(shown) => {
+                    if start.elapsed() >= wait {
+                        return Err(LockError::Unreadable(shown));
+                    }
                 }
+                // Released meanwhile: try again at once.
+                LockRead::Free { .. } => continue,
             }
             tokio::time::sleep(Duration::from_millis(250)).await;
-        }
+        };
+        let (token, sent) = token;
+        let confirmed = Arc::new(AtomicU64::new(sent.as_millis() as u64));
         let lost = Arc::new(AtomicBool::new(false));
-        let renewer = tokio::spawn(renew(coll.clone(), owner.id.clone(), lease, lost.clone()));
+        let renewer = tokio::spawn(renew(
+            coll.clone(),
+            owner.id.clone(),
+            token,
+            lease,
+            confirmed.clone(),
+            lost.clone(),
+        ));
         Ok(Self {
             coll,
             state_db: state_db.to_string(),
             owner,
+            token,
+            lease,
+            confirmed,
             lost,
             renewer,
             took_over_from,
         })
     }
 
-    /// True once a renewal found the lock taken by someone else, or could not renew in time.
-    pub fn lost(&self) -> bool {
-        self.lost.load(Ordering::SeqCst)
+    /// The fencing token every write of this run carries.
+    pub fn token(&self) -> i64 {
+        self.token
     }
 
     /// The state database the lock (and the changelog) live in.
@@ -213,11 +316,57 @@ impl LeaseLock {
         &self.state_db
     }
 
-    /// Stop renewing and delete the lock (if it is still ours).
+    /// Is the lease still ours, by this run's clock and by the server? Call before every step.
+    pub async fn ensure(&self) -> Result<(), LockLost> {
+        if self.lost.load(Ordering::SeqCst) {
+            return Err(LockLost(
+                "a renewal found it taken by another run, or could not reach the server within the lease".into(),
+            ));
+        }
+        let age =
+            clock().saturating_sub(Duration::from_millis(self.confirmed.load(Ordering::SeqCst)));
+        // Renewals come every third of the lease; keep a quarter of it as a safety margin.
+        if age > self.lease * 3 / 4 {
+            return Err(LockLost(format!(
+                "its lease was last confirmed {:.1}s ago, past its {}s lease (was this process paused, or the machine asleep?)",
+                age.as_secs_f64(),
+                self.lease.as_secs()
+            )));
+        }
+        let still_mine = self
+            .coll
+            .find_one(doc! { "_id": LOCK_ID, "owner.id": &self.owner.id, "token": self.token })
+            .projection(doc! { "_id": 1 })
+            .await
+            .map_err(|e| {
+                LockLost(format!(
+                    "cannot confirm it with the server ({})",
+                    describe_driver_error(&e)
+                ))
+            })?;
+        if still_mine.is_none() {
+            return Err(LockLost(format!(
+                "another run took it over (this run's token {} is no longer current)",
+                self.token
+            )));
+        }
+        Ok(())
+    }
+
+    /// Stop renewing and release the lock if it is still ours (a newer holder's lock is left as
+    /// it is).
     pub async fn release(self) -> Result<()> {
         self.renewer.abort();
         self.coll
-            .delete_one(doc! { "_id": LOCK_ID, "owner.id": &self.owner.id })
+            .update_one(
+                doc! { "_id": LOCK_ID, "owner.id": &self.owner.id, "token": self.token },
+                doc! { "$set": {
+                    "owner": Bson::Null,
+                    "acquired_at": Bson::Null,
+                    "expires_at": DateTime::from_millis(0),
+                    "released_at": DateTime::now(),
+                } },
+            )
             .await
             .map_err(|e| {
                 anyhow!(
@@ -229,30 +378,74 @@ impl LeaseLock {
     }
 }
 
-async fn renew(coll: Collection<Document>, id: String, lease: Duration, lost: Arc<AtomicBool>) {
+/// The token of a lock document, whatever number type it was stored as.
+fn token_of(d: &Document) -> i64 {
+    match d.get("token") {
+        Some(Bson::Int32(i)) => i64::from(*i),
+        Some(Bson::Int64(i)) => *i,
+        Some(Bson::Double(f)) => *f as i64,
+        _ => 0,
+    }
+}
+
+/// Take the lock where `filter` matches, advancing its token; the lock document after.
+async fn take_lock(
+    coll: &Collection<Document>,
+    filter: Document,
+    owner: Document,
+    lease_ms: i64,
+    upsert: bool,
+) -> mongodb::error::Result<Option<Document>> {
+    coll.find_one_and_update(
+        filter,
+        vec![doc! { "$set": {
+            "owner": owner,
+            "acquired_at": "$$NOW",
+            "expires_at": { "$add": ["$$NOW", lease_ms] },
+            "token": { "$toLong": { "$add": [{ "$ifNull": ["$token", 0] }, 1] } },
+        } }],
+    )
+    .upsert(upsert)
+    .return_document(mongodb::options::ReturnDocument::After)
+    .await
+}
+
+async fn renew(
+    coll: Collection<Document>,
+    id: String,
+    token: i64,
+    lease: Duration,
+    confirmed: Arc<AtomicU64>,
+    lost: Arc<AtomicBool>,
+) {
     let lease_ms = lease.as_millis() as i64;
-    let mut last_ok = Instant::now();
     loop {
         tokio::time::sleep(lease / 3).await;
+        let sent = clock();
         let r = coll
             .update_one(
-                doc! { "_id": LOCK_ID, "owner.id": &id },
+                doc! { "_id": LOCK_ID, "owner.id": &id, "token": token },
                 vec![
                     doc! { "$set": { "expires_at": { "$add": ["$$NOW", Bson::Int64(lease_ms)] } } },
                 ],
             )
             .await;
         match r {
-            Ok(r) if r.matched_count == 1 => last_ok = Instant::now(),
+            Ok(r) if r.matched_count == 1 => {
+                confirmed.store(sent.as_millis() as u64, Ordering::SeqCst);
+            }
             Ok(_) => {
                 lost.store(true, Ordering::SeqCst);
                 return;
             }
-            Err(_) if last_ok.elapsed() >= lease => {
-                lost.store(true, Ordering::SeqCst);
-                return;
+            Err(_) => {
+                let age =
+                    clock().saturating_sub(Duration::from_millis(confirmed.load(Ordering::SeqCst)));
+                if age >= lease {
+                    lost.store(true, Ordering::SeqCst);
+                    return;
+                }
             }
-            Err(_) => {}
         }
     }
 }
@@ -268,13 +461,4 @@ async fn server_now(client: &Client) -> Result<DateTime, String> {
         .get_datetime("localTime")
         .copied()
         .map_err(|_| "the server's hello reply has no localTime".to_string())
-}
-
-fn is_duplicate_key(e: &mongodb::error::Error) -> bool {
-    use mongodb::error::{ErrorKind, WriteFailure};
-    match e.kind.as_ref() {
-        ErrorKind::Write(WriteFailure::WriteError(w)) => w.code == 11000,
-        ErrorKind::Command(c) => c.code == 11000,
-        _ => e.to_string().contains("E11000"),
-    }
 }

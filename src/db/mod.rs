@@ -1,5 +1,6 @@
 //! The only code that talks to the MongoDB driver: connecting (with redacted, actionable
-//! errors) and loading seed data.
+//! errors), inspecting, executing, data checks, backfill, the changelog and lease lock,
+//! migrations, seed data.
 
 pub mod apply;
 pub mod audit;
@@ -8,10 +9,14 @@ pub mod changelog;
 pub mod execute;
 pub mod inspect;
 pub mod lock;
+pub mod migrations;
+pub mod rollout;
 pub mod safety;
 pub mod seed;
 
-use anyhow::{Context, Result};
+pub use crate::redact::redact_uri;
+
+use anyhow::Result;
 use mongodb::{Client, options::ClientOptions};
 use std::time::Duration;
 
@@ -19,62 +24,103 @@ use std::time::Duration;
 #[derive(Debug, Clone)]
 pub struct ConnectOptions {
     pub uri: String,
+    /// Where the URI came from (`--uri`, `MONGODB_URI`, `mongrate.yaml`, ...), for messages.
+    pub source: String,
     /// How long to wait for a usable server before giving up.
     pub server_selection_timeout: Duration,
 }
 
-/// `mongodb://user:secret@host` → `mongodb://user:****@host`: never print a password.
-pub fn redact_uri(uri: &str) -> String {
-    let Some(scheme_end) = uri.find("://") else {
-        return uri.to_string();
-    };
-    let rest = &uri[scheme_end + 3..];
-    let authority_end = rest.find('/').unwrap_or(rest.len());
-    let authority = &rest[..authority_end];
-    match authority.rfind('@') {
-        Some(at) => {
-            let userinfo = &authority[..at];
-            let user = userinfo.split(':').next().unwrap_or("");
-            let masked = if userinfo.contains(':') {
-                format!("{user}:****")
-            } else {
-                user.to_string()
-            };
-            format!("{}{}@{}", &uri[..scheme_end + 3], masked, &rest[at + 1..])
-        }
-        None => uri.to_string(),
-    }
+/// Why no usable connection could be made.
+#[derive(Debug, thiserror::Error)]
+pub enum ConnectError {
+    #[error("invalid MongoDB URI `{uri}` (from {origin}): {reason}")]
+    InvalidUri {
+        uri: String,
+        origin: String,
+        reason: String,
+    },
+    #[error(
+        "authentication failed at {uri} ({reason}); check the user name, password and authSource in the URI (from {origin})"
+    )]
+    Auth {
+        uri: String,
+        origin: String,
+        reason: String,
+    },
+    #[error(
+        "cannot reach MongoDB at {uri} within {seconds}s; is the server running? (the URI is from {origin}; set --uri or MONGODB_URI; start a local one with `python3 scripts/mongod.py start`): {reason}"
+    )]
+    Unreachable {
+        uri: String,
+        origin: String,
+        seconds: u64,
+        reason: String,
+    },
 }
 
 /// Connect and make sure a server answers (`ping`), so later steps fail for their own reasons.
-pub async fn connect(opts: &ConnectOptions) -> Result<Client> {
+pub async fn connect(opts: &ConnectOptions) -> Result<Client, ConnectError> {
     let shown = redact_uri(&opts.uri);
-    let mut options = ClientOptions::parse(&opts.uri)
-        .await
-        .with_context(|| format!("invalid MongoDB URI `{shown}`"))?;
+    let mut options =
+        ClientOptions::parse(&opts.uri)
+            .await
+            .map_err(|e| ConnectError::InvalidUri {
+                uri: shown.clone(),
+                origin: opts.source.clone(),
+                reason: describe_driver_error(&e),
+            })?;
     options.server_selection_timeout = Some(opts.server_selection_timeout);
     options.connect_timeout = Some(opts.server_selection_timeout);
     options.app_name = Some(format!("mongrate {}", env!("CARGO_PKG_VERSION")));
-    let client = Client::with_options(options)
-        .with_context(|| format!("cannot configure a client for `{shown}`"))?;
+    let client = Client::with_options(options).map_err(|e| ConnectError::InvalidUri {
+        uri: shown.clone(),
+        origin: opts.source.clone(),
+        reason: describe_driver_error(&e),
+    })?;
     if let Err(e) = client
         .database("admin")
         .run_command(bson::doc! { "ping": 1 })
         .await
     {
-        let why = describe_driver_error(&e);
+        let reason = describe_driver_error(&e);
         if is_auth_error(&e) {
-            let detail = why.trim_start_matches("authentication failed: ");
-            anyhow::bail!(
-                "authentication failed at {shown} ({detail}); check the user name, password and authSource in the URI (--uri or MONGODB_URI)"
-            );
+            return Err(ConnectError::Auth {
+                uri: shown,
+                origin: opts.source.clone(),
+                reason: reason
+                    .trim_start_matches("authentication failed: ")
+                    .to_string(),
+            });
         }
-        anyhow::bail!(
-            "cannot reach MongoDB at {shown} within {}s; is the server running? (set --uri or MONGODB_URI; start a local one with `python3 scripts/mongod.py start`): {why}",
-            opts.server_selection_timeout.as_secs()
-        );
+        return Err(ConnectError::Unreachable {
+            uri: shown,
+            origin: opts.source.clone(),
+            seconds: opts.server_selection_timeout.as_secs(),
+            reason,
+        });
     }
     Ok(client)
+}
+
+/// Close the client's connections and stop its background tasks (before the runtime goes).
+pub async fn disconnect(client: Client) {
+    client.shutdown().immediate(true).await;
+}
+
+/// Ping the server within `timeout`: `Err` with a reason when it does not answer.
+pub async fn ping(client: &Client, timeout: Duration) -> Result<(), String> {
+    match tokio::time::timeout(
+        timeout,
+        client
+            .database("admin")
+            .run_command(bson::doc! { "ping": 1 }),
+    )
+    .await
+    {
+        Ok(Ok(_)) => Ok(()),
+        Ok(Err(e)) => Err(describe_driver_error(&e)),
+        Err(_) => Err(format!("no reply within {}s", timeout.as_secs())),
+    }
 }
 
 /// Did the server refuse our credentials (rather than not answer)?
@@ -87,10 +133,21 @@ fn is_auth_error(e: &mongodb::error::Error) -> bool {
     }
 }
 
-/// One line for a driver error: the server's code and message when the server refused.
+/// A duplicate key error (E11000)?
+pub(crate) fn is_duplicate_key(e: &mongodb::error::Error) -> bool {
+    use mongodb::error::{ErrorKind, WriteFailure};
+    match e.kind.as_ref() {
+        ErrorKind::Write(WriteFailure::WriteError(w)) => w.code == 11000,
+        ErrorKind::Command(c) => c.code == 11000,
+        _ => false,
+    }
+}
+
+/// One line for a driver error: the server's code and message when the server refused, the
+/// driver's own words otherwise (never its debug dump).
 pub fn describe_driver_error(e: &mongodb::error::Error) -> String {
     use mongodb::error::ErrorKind;
-    match e.kind.as_ref() {
+    let text = match e.kind.as_ref() {
         ErrorKind::Command(c) => format!(
             "server refused: {} (code {}, {})",
             c.message, c.code, c.code_name
@@ -98,13 +155,23 @@ pub fn describe_driver_error(e: &mongodb::error::Error) -> String {
         ErrorKind::Write(mongodb::error::WriteFailure::WriteError(w)) => {
             format!("write refused: {} (code {})", w.message, w.code)
         }
+        ErrorKind::Write(mongodb::error::WriteFailure::WriteConcernError(w)) => format!(
+            "write not acknowledged as asked: {} (code {})",
+            w.message, w.code
+        ),
         ErrorKind::ServerSelection { message, .. } => {
             let first = message.lines().next().unwrap_or(message);
             format!("no server available: {first}")
         }
         ErrorKind::Authentication { message, .. } => format!("authentication failed: {message}"),
-        _ => e.to_string(),
-    }
+        ErrorKind::InvalidArgument { message, .. } => message.clone(),
+        ErrorKind::DnsResolve { message, .. } => format!("DNS lookup failed: {message}"),
+        ErrorKind::Io(io) => format!("network error: {io}"),
+        ErrorKind::InvalidTlsConfig { message, .. } => format!("TLS setup failed: {message}"),
+        ErrorKind::ConnectionPoolCleared { message, .. } => format!("connection lost: {message}"),
+        other => other.to_string(),
+    };
+    text.lines().next().unwrap_or_default().to_string()
 }
 
 /// Read the server (databases of `desired`, or all with `all_databases`), diff it against the
@@ -116,9 +183,12 @@ pub async fn plan_against_server(
     options: &crate::plan::PlanOptions,
     all_databases: bool,
     data_checks: bool,
+    state_db: &str,
 ) -> Result<crate::plan::Plan> {
     let scope = if all_databases {
-        inspect::Scope::All
+        inspect::Scope::All {
+            except: vec![state_db.to_string()],
+        }
     } else {
         inspect::Scope::Databases(desired.databases.keys().cloned().collect())
     };
@@ -130,25 +200,4 @@ pub async fn plan_against_server(
         safety::run_checks(client, &mut plan).await?;
     }
     Ok(plan)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::redact_uri;
-
-    #[test]
-    fn passwords_never_shown() {
-        assert_eq!(
-            redact_uri("mongodb://alice:s3cret@db.example:27017/app?authSource=admin"),
-            "mongodb://alice:****@db.example:27017/app?authSource=admin"
-        );
-        assert_eq!(
-            redact_uri("mongodb+srv://bob:p%40ss@cluster0.example"),
-            "mongodb+srv://bob:****@cluster0.example"
-        );
-        assert_eq!(
-            redact_uri("mongodb://localhost:27017"),
-            "mongodb://localhost:27017"
-        );
-    }
 }

@@ -2,6 +2,8 @@
 //! lists of [`Operation`]s, their checksums, replaying them on the model (for `generate` and
 //! `verify`), and the runner (`up`/`down`) with its changelog and lease lock.
 
+mod check;
+pub mod plan;
 pub mod replay;
 pub mod runner;
 
@@ -17,9 +19,15 @@ pub struct MigrationFile {
     #[serde(default)]
     pub description: String,
     /// Written as `- create_index: { ... }` (one-key maps), not YAML tags.
-    #[serde(default, with = "serde_yaml::with::singleton_map_recursive")]
+    #[serde(
+        default,
+        serialize_with = "serde_yaml::with::singleton_map_recursive::serialize"
+    )]
     pub up: Vec<Operation>,
-    #[serde(default, with = "serde_yaml::with::singleton_map_recursive")]
+    #[serde(
+        default,
+        serialize_with = "serde_yaml::with::singleton_map_recursive::serialize"
+    )]
     pub down: Vec<Operation>,
 }
 
@@ -38,12 +46,8 @@ pub struct Migration {
 /// Problems reading a migrations folder; each names the file (and line:column when known).
 #[derive(Debug, thiserror::Error)]
 pub enum MigrationError {
-    #[error("cannot read `{path}`: {source}")]
-    Io {
-        path: PathBuf,
-        #[source]
-        source: std::io::Error,
-    },
+    #[error("cannot read `{path}`: {reason}")]
+    Io { path: PathBuf, reason: String },
     #[error("{}", .0.join("\n"))]
     Invalid(Vec<String>),
 }
@@ -75,6 +79,25 @@ pub fn parse_file_name(file_name: &str) -> Option<(String, String)> {
         .then(|| (version.to_string(), name.to_string()))
 }
 
+/// Is `version` (`YYYYMMDDHHMMSS`) a real UTC time?
+pub fn valid_version(version: &str) -> bool {
+    let n = |a: usize, b: usize| version.get(a..b).and_then(|s| s.parse::<u32>().ok());
+    let (Some(y), Some(mo), Some(d), Some(h), Some(mi), Some(s)) =
+        (n(0, 4), n(4, 6), n(6, 8), n(8, 10), n(10, 12), n(12, 14))
+    else {
+        return false;
+    };
+    let leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+    let days = match mo {
+        1 | 3 | 5 | 7 | 8 | 10 | 12 => 31,
+        4 | 6 | 9 | 11 => 30,
+        2 if leap => 29,
+        2 => 28,
+        _ => return false,
+    };
+    y >= 1970 && (1..=days).contains(&d) && h < 24 && mi < 60 && s < 60
+}
+
 /// Parse one migration's text (pure).
 pub fn parse(path: &Path, text: &str) -> Result<Migration, String> {
     let file_name = path
@@ -87,29 +110,33 @@ pub fn parse(path: &Path, text: &str) -> Result<Migration, String> {
             path.display()
         )
     })?;
-    let file: MigrationFile = if text.trim().is_empty() {
-        MigrationFile {
-            description: String::new(),
-            up: vec![],
-            down: vec![],
-        }
-    } else {
-        // Pass 1, for shape and positions; pass 2 (below) for BSON value types.
-        serde_yaml::from_str::<MigrationFile>(text).map_err(|e| {
-            let (line, column, message) = crate::spec::yaml_error(&e);
-            format!("{}:{line}:{column}: error: {message}", path.display())
-        })?;
-        typed_values(text).map_err(|e| format!("{}: error: {e}", path.display()))?
-    };
-    for (list, ops) in [("up", &file.up), ("down", &file.down)] {
-        for (i, op) in ops.iter().enumerate() {
-            if list == "up" && matches!(op, Operation::Irreversible { .. }) {
-                return Err(format!(
-                    "{}: up[{i}]: `irreversible` belongs in `down`",
-                    path.display()
-                ));
-            }
-        }
+    if !valid_version(&version) {
+        return Err(format!(
+            "{}: the version `{version}` is not a real UTC time (YYYYMMDDHHMMSS: month 01-12, a day the month has, hour 00-23, ...)",
+            path.display()
+        ));
+    }
+    // Values follow Extended JSON: an integer is an int32 when it fits (int64 otherwise), a
+    // number with a point a double, and `{ $numberLong: "5" }`, `{ $date: "..." }`,
+    // `{ $oid: "..." }` mean what they say.
+    let file: MigrationFile = crate::yaml::from_str(text).map_err(|e| {
+        format!(
+            "{}:{}:{}: error: {}",
+            path.display(),
+            e.line,
+            e.column,
+            e.message
+        )
+    })?;
+    let problems = check::check_file(text, &file);
+    if !problems.is_empty() {
+        return Err(problems
+            .into_iter()
+            .map(|(line, column, message)| {
+                format!("{}:{line}:{column}: error: {message}", path.display())
+            })
+            .collect::<Vec<_>>()
+            .join("\n"));
     }
     Ok(Migration {
         version,
@@ -120,29 +147,22 @@ pub fn parse(path: &Path, text: &str) -> Result<Migration, String> {
     })
 }
 
-/// Values in migration files follow MongoDB Extended JSON (relaxed): an integer is an int32 when
-/// it fits (int64 otherwise), a number with a point a double, and `{ $numberLong: "5" }`,
-/// `{ $date: "2025-09-02T00:00:00Z" }`, `{ $oid: "..." }` mean what they say.
-fn typed_values(text: &str) -> Result<MigrationFile, String> {
-    let yaml: serde_yaml::Value = serde_yaml::from_str(text).map_err(|e| e.to_string())?;
-    let json =
-        serde_json::to_value(&yaml).map_err(|e| format!("not representable as JSON: {e}"))?;
-    let bson =
-        bson::Bson::try_from(json).map_err(|e| format!("invalid Extended JSON value: {e}"))?;
-    bson::from_bson::<MigrationFile>(bson).map_err(|e| e.to_string())
-}
-
 /// Read every migration under `dir`, ordered by file name (a missing folder is empty).
 pub fn load_dir(dir: &Path) -> Result<Vec<Migration>, MigrationError> {
     if !dir.exists() {
         return Ok(Vec::new());
     }
-    let io = |path: &Path, source| MigrationError::Io {
-        path: path.to_path_buf(),
-        source,
-    };
+    if !dir.is_dir() {
+        return Err(MigrationError::Io {
+            path: dir.to_path_buf(),
+            reason: "it is a file, not a folder of migration files".into(),
+        });
+    }
     let mut paths: Vec<PathBuf> = std::fs::read_dir(dir)
-        .map_err(|e| io(dir, e))?
+        .map_err(|e| MigrationError::Io {
+            path: dir.to_path_buf(),
+            reason: crate::spec::io_reason(&e),
+        })?
         .filter_map(|e| e.ok().map(|e| e.path()))
         .filter(|p| {
             matches!(
@@ -155,7 +175,16 @@ pub fn load_dir(dir: &Path) -> Result<Vec<Migration>, MigrationError> {
     let mut out = Vec::new();
     let mut errors = Vec::new();
     for path in paths {
-        let text = std::fs::read_to_string(&path).map_err(|e| io(&path, e))?;
+        let text = match crate::spec::read_text(&path) {
+            Ok(text) => text,
+            Err(why) => {
+                errors.push(format!(
+                    "{}:1:1: error: cannot read this file: {why}",
+                    path.display()
+                ));
+                continue;
+            }
+        };
         match parse(&path, &text) {
             Ok(m) => {
                 if let Some(prev) = out.iter().find(|p: &&Migration| p.version == m.version) {
@@ -175,6 +204,58 @@ pub fn load_dir(dir: &Path) -> Result<Vec<Migration>, MigrationError> {
         Ok(out)
     } else {
         Err(MigrationError::Invalid(errors))
+    }
+}
+
+/// The migration `generate` writes: `up` is the plan's steps; `down` is their reverses in reverse
+/// order, a dropped collection coming back empty with its options and indexes (as `current`
+/// had it), and `irreversible` where nothing can undo a step. Pure.
+pub fn generated_file(
+    current: &crate::model::Schema,
+    plan: &crate::plan::Plan,
+    description: String,
+) -> MigrationFile {
+    let up: Vec<Operation> = plan.steps.iter().map(|s| s.op.clone()).collect();
+    let mut down: Vec<Operation> = Vec::new();
+    for s in plan.steps.iter().rev() {
+        match (&s.reverse, &s.op) {
+            (Some(r), _) => down.push(r.clone()),
+            (None, Operation::DropCollection { db, collection }) => {
+                match current
+                    .databases
+                    .get(db)
+                    .and_then(|d| d.collections.get(collection))
+                {
+                    Some(c) => {
+                        let mut options = c.to_create_command();
+                        options.remove("create");
+                        down.push(Operation::CreateCollection {
+                            db: db.clone(),
+                            collection: collection.clone(),
+                            options,
+                        });
+                        for i in &c.indexes {
+                            down.push(Operation::CreateIndex {
+                                db: db.clone(),
+                                collection: collection.clone(),
+                                index: i.to_create_spec(),
+                            });
+                        }
+                    }
+                    None => down.push(Operation::Irreversible {
+                        reason: format!("`{}` has no reverse", s.op.summary()),
+                    }),
+                }
+            }
+            (None, op) => down.push(Operation::Irreversible {
+                reason: format!("`{}` has no reverse", op.summary()),
+            }),
+        }
+    }
+    MigrationFile {
+        description,
+        up,
+        down,
     }
 }
 
@@ -222,7 +303,7 @@ mod tests {
         .unwrap_err();
         assert!(
             e.starts_with(
-                "m/20250902000000_x.yaml:2:5: error: up[0]: unknown variant `create_indx`"
+                "m/20250902000000_x.yaml:2:5: error: up[0]: unknown value `create_indx`; expected one of: create_collection"
             ),
             "{e}"
         );

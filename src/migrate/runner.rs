@@ -1,478 +1,355 @@
-//! Running migrations against a server: `up`, `down` and `status`, under the lease lock, with
-//! every step recorded in the changelog so that an interrupted run resumes at the step it had
-//! not finished.
+//! Executing a [`RunPlan`]: step by step, each one checked against the lease before it starts
+//! and recorded in the changelog after it finishes, so an interrupted run resumes at the step it
+//! had not finished and a run that lost its lock stops without writing.
+//!
+//! The runner talks to the world only through [`Backend`] (implemented over the driver in
+//! `db::migrations`), so its rules are tested without a server.
 
 use super::Migration;
-use crate::db::changelog::{Changelog, Direction, Entry, Status};
-use crate::db::execute::execute;
-use crate::db::lock::{LeaseLock, hostname};
+use super::plan::RunPlan;
+use crate::db::changelog::{Direction, Entry, Status};
 use crate::ops::Operation;
-use anyhow::{Context, Result, bail};
-use bson::{DateTime, doc};
-use mongodb::Client;
+use crate::progress::{Reporter, Unit};
+use bson::DateTime;
 use serde::Serialize;
-use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
-/// Settings of a run.
-#[derive(Debug, Clone)]
-pub struct RunOptions {
-    pub state_db: String,
-    pub lock_lease: Duration,
-    pub lock_timeout: Duration,
+/// What a run needs from the outside: the lease, the changelog, and the server.
+#[allow(async_fn_in_trait)]
+pub trait Backend {
+    /// Fail when this run no longer holds the lock (checked before every step).
+    async fn ensure_lease(&self) -> anyhow::Result<()>;
+    /// Run one operation on the server.
+    async fn execute(&self, op: &Operation) -> anyhow::Result<()>;
+    /// The changelog entry of a migration that starts (or resumes).
+    async fn record_start(&self, entry: &Entry) -> anyhow::Result<()>;
+    async fn record_progress(&self, version: &str, steps_done: u32) -> anyhow::Result<()>;
+    async fn record_failure(&self, version: &str, error: &str) -> anyhow::Result<()>;
+    async fn record_finished(
+        &self,
+        version: &str,
+        direction: Direction,
+        started_at: DateTime,
+    ) -> anyhow::Result<()>;
+    /// The host and process this run records.
+    fn host_pid(&self) -> (String, u32);
 }
 
-/// Progress of a run; the CLI shows a bar per migration. Core code never prints.
-pub trait MigrateReporter {
-    fn note(&mut self, _message: &str) {}
-    /// A migration starts (or resumes at `from`, 0-based) with `total` steps.
-    fn migration_started(
-        &mut self,
-        _m: &Migration,
-        _direction: Direction,
-        _from: usize,
-        _total: usize,
-    ) {
-    }
-    fn step_started(&mut self, _index: usize, _op: &Operation) {}
-    fn step_done(&mut self, _index: usize) {}
-    fn migration_done(&mut self, _m: &Migration, _direction: Direction, _elapsed: Duration) {}
+/// What one migration of a run did.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct RanMigration {
+    pub version: String,
+    pub name: String,
+    pub from_step: usize,
+    pub steps_total: usize,
+    /// Steps this run executed (0 in a dry run).
+    pub steps_run: usize,
 }
 
-/// A reporter that reports nothing.
-pub struct Quiet;
-impl MigrateReporter for Quiet {}
-
-/// What a run did.
-#[derive(Debug, Default, Serialize)]
-pub struct RunReport {
-    /// `version_name` of each migration applied or rolled back.
-    pub done: Vec<String>,
-    /// Set when the lock was taken over from a dead process of this host.
-    pub took_over_from: Option<String>,
-}
-
-/// Test hook: `MONGRATE_FAULT=<version>:<step>:<after-exec|after-record>` kills this process
-/// with SIGKILL at that point of `up`, so tests can interrupt a run at a precise place.
-fn fault_point(version: &str, step: usize, stage: &str) {
-    let Ok(spec) = std::env::var("MONGRATE_FAULT") else {
-        return;
-    };
-    if spec == format!("{version}:{step}:{stage}") {
-        let _ = std::process::Command::new("kill")
-            .args(["-KILL", &std::process::id().to_string()])
-            .status();
-        std::thread::sleep(Duration::from_secs(30));
+/// Test hook: `MONGRATE_FAULT=<version>:<step>:<after-exec|after-record>` kills this process with
+/// SIGKILL at that point, and `MONGRATE_PAUSE=...` (same form) stops it with SIGSTOP, so tests
+/// can interrupt or freeze a run at a precise place. Steps count from 1.
+fn test_hook(version: &str, step: usize, stage: &str) {
+    let here = format!("{version}:{step}:{stage}");
+    for (var, signal) in [("MONGRATE_FAULT", "-KILL"), ("MONGRATE_PAUSE", "-STOP")] {
+        if std::env::var(var).is_ok_and(|v| v == here) {
+            let _ = std::process::Command::new("kill")
+                .args([signal, &std::process::id().to_string()])
+                .status();
+            if signal == "-KILL" {
+                std::thread::sleep(Duration::from_secs(30));
+            }
+        }
     }
 }
 
-fn new_entry(m: &Migration, status: Status, direction: Direction, total: usize) -> Entry {
+fn new_entry(
+    m: &Migration,
+    direction: Direction,
+    from: usize,
+    total: usize,
+    previous: Option<&Entry>,
+    (host, pid): (String, u32),
+) -> Entry {
     Entry {
         version: m.version.clone(),
         name: m.name.clone(),
         checksum: m.checksum.clone(),
-        status,
+        status: Status::Running,
         direction,
-        steps_done: 0,
+        steps_done: from as u32,
         steps_total: total as u32,
-        started_at: DateTime::now(),
+        started_at: previous
+            .filter(|p| from > 0 && p.direction == direction)
+            .map(|p| p.started_at)
+            .unwrap_or_else(DateTime::now),
         finished_at: None,
         duration_ms: None,
-        applied_at: None,
-        host: hostname(),
-        pid: std::process::id(),
+        applied_at: previous.and_then(|p| p.applied_at),
+        host,
+        pid,
         tool_version: env!("CARGO_PKG_VERSION").to_string(),
         error: None,
+        lock_token: 0,
     }
 }
 
-/// Applied migrations whose file changed since (an error for `up`, `down` and `verify`).
-pub fn checksum_mismatches(migrations: &[Migration], entries: &[Entry]) -> Vec<String> {
-    entries
-        .iter()
-        .filter(|e| e.status == Status::Applied || (e.status == Status::Running && e.direction == Direction::Down))
-        .filter_map(|e| {
-            let m = migrations.iter().find(|m| m.version == e.version)?;
-            (m.checksum != e.checksum).then(|| {
-                format!(
-                    "{} was changed after it was applied (checksum {} → {}); restore it, or write a new migration for the change",
-                    m.path.display(),
-                    &e.checksum[..12.min(e.checksum.len())],
-                    &m.checksum[..12]
-                )
-            })
-        })
-        .collect()
-}
-
-/// Where the steps of one migration run.
-struct Run<'a> {
-    client: &'a Client,
-    changelog: &'a Changelog,
-    lock: &'a LeaseLock,
-    direction: Direction,
-    /// Skip irreversible steps instead of failing on them.
+/// Run `plan` (from [`super::plan::plan_up`] or [`super::plan::plan_down`]) over
+/// `migrations`. With `force`, irreversible steps are skipped instead of failing. Stops at the
+/// first error: a failed step is recorded as failed (its error first in the message, whatever
+/// else then goes wrong), a lost lease stops before anything more is written.
+pub async fn execute(
+    backend: &impl Backend,
+    migrations: &[Migration],
+    entries: &[Entry],
+    plan: &RunPlan,
     force: bool,
-}
-
-async fn run_steps(
-    run: &Run<'_>,
-    m: &Migration,
-    steps: &[Operation],
-    from: usize,
-    reporter: &mut dyn MigrateReporter,
-) -> Result<()> {
-    let Run {
-        client,
-        changelog,
-        lock,
-        direction,
-        force,
-    } = *run;
-    for (i, op) in steps.iter().enumerate().skip(from) {
-        if lock.lost() {
-            bail!(
-                "lost the migration lock (it could not be renewed); stopped before step {} of {}",
-                i + 1,
-                steps.len()
-            );
-        }
-        reporter.step_started(i, op);
-        let result = match op {
-            Operation::Irreversible { reason } if force => {
-                reporter.note(&format!("skipping irreversible step (--force): {reason}"));
-                Ok(())
-            }
-            _ => execute(client, op).await,
+    reporter: &mut dyn Reporter,
+) -> anyhow::Result<Vec<RanMigration>> {
+    let direction = plan.direction;
+    let mut done = Vec::new();
+    for p in &plan.migrations {
+        let m = &migrations[p.index];
+        let steps = match direction {
+            Direction::Up => &m.file.up,
+            Direction::Down => &m.file.down,
         };
-        if let Err(e) = result {
-            let message = format!(
-                "step {} of {} ({}): {e:#}",
-                i + 1,
-                steps.len(),
-                op.summary()
-            );
-            changelog
-                .update(&m.version, doc! { "$set": { "status": "failed", "error": &message, "finished_at": DateTime::now() } })
-                .await?;
-            bail!("{} {}: {message}", m.version, m.name);
-        }
-        if direction == Direction::Up {
-            fault_point(&m.version, i + 1, "after-exec");
-        }
-        changelog.progress(&m.version, (i + 1) as u32).await?;
-        if direction == Direction::Up {
-            fault_point(&m.version, i + 1, "after-record");
-        }
-        reporter.step_done(i);
-    }
-    Ok(())
-}
-
-/// Take the lease lock, run, release it (also after an error), and say whether the lock was
-/// taken over from a dead process.
-async fn locked(
-    client: &Client,
-    opts: &RunOptions,
-    run: impl AsyncFnOnce(&LeaseLock) -> Result<RunReport>,
-) -> Result<RunReport> {
-    let lock =
-        LeaseLock::acquire(client, &opts.state_db, opts.lock_lease, opts.lock_timeout).await?;
-    let result = run(&lock).await;
-    let took_over = lock.took_over_from.as_ref().map(|o| o.to_string());
-    lock.release().await?;
-    let mut report = result?;
-    report.took_over_from = took_over;
-    Ok(report)
-}
-
-/// Apply pending migrations (up to and including `to`), resuming an interrupted one.
-pub async fn up(
-    client: &Client,
-    migrations: &[Migration],
-    to: Option<&str>,
-    opts: &RunOptions,
-    reporter: &mut dyn MigrateReporter,
-) -> Result<RunReport> {
-    if let Some(to) = to
-        && !migrations.iter().any(|m| m.version == to)
-    {
-        bail!("--to {to}: no migration has that version");
-    }
-    locked(client, opts, async |lock| {
-        up_locked(client, migrations, to, lock, reporter).await
-    })
-    .await
-}
-
-async fn up_locked(
-    client: &Client,
-    migrations: &[Migration],
-    to: Option<&str>,
-    lock: &LeaseLock,
-    reporter: &mut dyn MigrateReporter,
-) -> Result<RunReport> {
-    if let Some(o) = &lock.took_over_from {
-        reporter.note(&format!(
-            "took over the lock from a process that is gone: {o}"
-        ));
-    }
-    let changelog = Changelog::new(client, lock.state_db());
-    let entries = changelog.entries().await.context("reading the changelog")?;
-    let mismatches = checksum_mismatches(migrations, &entries);
-    if !mismatches.is_empty() {
-        bail!("refusing to migrate:\n  {}", mismatches.join("\n  "));
-    }
-    let by_version: BTreeMap<&str, &Entry> =
-        entries.iter().map(|e| (e.version.as_str(), e)).collect();
-    let mut report = RunReport::default();
-    for m in migrations {
-        if to.is_some_and(|t| m.version.as_str() > t) {
-            break;
-        }
-        let entry = by_version.get(m.version.as_str());
-        let from = match entry {
-            Some(e) if e.status == Status::Applied => continue,
-            // An interrupted or failed `up` of the same file resumes where it stopped.
-            Some(e)
-                if e.direction == Direction::Up
-                    && e.checksum == m.checksum
-                    && matches!(e.status, Status::Running | Status::Failed) =>
-            {
-                e.steps_done as usize
-            }
-            Some(e) if e.direction == Direction::Down && e.status != Status::RolledBack => {
-                bail!(
-                    "{} {} was being rolled back and did not finish; finish it with `mongrate migrate down --to {}` first",
+        backend.ensure_lease().await?;
+        let previous = entries.iter().find(|e| e.version == m.version);
+        let entry = new_entry(
+            m,
+            direction,
+            p.from_step,
+            steps.len(),
+            previous,
+            backend.host_pid(),
+        );
+        backend.record_start(&entry).await?;
+        let verb = match direction {
+            Direction::Up => "up",
+            Direction::Down => "down",
+        };
+        let started = Instant::now();
+        reporter.begin(
+            &format!("{verb} {}_{}", m.version, m.name),
+            Unit::Steps,
+            steps.len() as u64,
+            p.from_step as u64,
+        );
+        for (i, op) in steps.iter().enumerate().skip(p.from_step) {
+            backend.ensure_lease().await.map_err(|e| {
+                e.context(format!(
+                    "{} {}: stopped before step {} of {}",
                     m.version,
                     m.name,
-                    prev_version(migrations, &m.version)
-                );
-            }
-            _ => 0,
-        };
-        let total = m.file.up.len();
-        let mut e = new_entry(m, Status::Running, Direction::Up, total);
-        e.steps_done = from as u32;
-        if let Some(old) = entry {
-            e.applied_at = old.applied_at;
-            if from > 0 {
-                e.started_at = old.started_at;
-            }
-        }
-        changelog.put(&e).await?;
-        reporter.migration_started(m, Direction::Up, from, total);
-        let started = Instant::now();
-        let run = Run {
-            client,
-            changelog: &changelog,
-            lock,
-            direction: Direction::Up,
-            force: false,
-        };
-        run_steps(&run, m, &m.file.up, from, reporter).await?;
-        let now = DateTime::now();
-        let duration = now.timestamp_millis() - e.started_at.timestamp_millis();
-        changelog
-            .update(&m.version, doc! { "$set": {
-                "status": "applied", "finished_at": now, "applied_at": now, "duration_ms": duration, "error": null,
-            } })
-            .await?;
-        reporter.migration_done(m, Direction::Up, started.elapsed());
-        report.done.push(format!("{}_{}", m.version, m.name));
-    }
-    Ok(report)
-}
-
-fn prev_version(migrations: &[Migration], version: &str) -> String {
-    migrations
-        .iter()
-        .map(|m| m.version.as_str())
-        .rfind(|v| *v < version)
-        .unwrap_or("0")
-        .to_string()
-}
-
-/// How far to roll back.
-#[derive(Debug, Clone)]
-pub enum DownTarget {
-    /// The last N applied migrations.
-    Steps(usize),
-    /// Every applied migration with a version above this one (`0`: all of them).
-    To(String),
-}
-
-/// Roll back applied migrations, newest first.
-pub async fn down(
-    client: &Client,
-    migrations: &[Migration],
-    target: &DownTarget,
-    force: bool,
-    opts: &RunOptions,
-    reporter: &mut dyn MigrateReporter,
-) -> Result<RunReport> {
-    locked(client, opts, async |lock| {
-        down_locked(client, migrations, target, force, lock, reporter).await
-    })
-    .await
-}
-
-async fn down_locked(
-    client: &Client,
-    migrations: &[Migration],
-    target: &DownTarget,
-    force: bool,
-    lock: &LeaseLock,
-    reporter: &mut dyn MigrateReporter,
-) -> Result<RunReport> {
-    let changelog = Changelog::new(client, lock.state_db());
-    let entries = changelog.entries().await?;
-    let mismatches = checksum_mismatches(migrations, &entries);
-    if !mismatches.is_empty() {
-        bail!("refusing to roll back:\n  {}", mismatches.join("\n  "));
-    }
-    // Applied (or half rolled back) migrations, newest first.
-    let mut applied: Vec<&Entry> = entries
-        .iter()
-        .filter(|e| {
-            e.status == Status::Applied
-                || (e.direction == Direction::Down && e.status != Status::RolledBack)
-        })
-        .collect();
-    applied.sort_by(|a, b| b.version.cmp(&a.version));
-    let selected: Vec<&Entry> = match target {
-        DownTarget::Steps(n) => applied.into_iter().take(*n).collect(),
-        DownTarget::To(v) => applied
-            .into_iter()
-            .filter(|e| e.version.as_str() > v.as_str())
-            .collect(),
-    };
-    // Check everything before touching anything.
-    let mut plan: Vec<(&Migration, &Entry)> = Vec::new();
-    let mut problems = Vec::new();
-    for e in &selected {
-        let Some(m) = migrations.iter().find(|m| m.version == e.version) else {
-            problems.push(format!(
-                "{} {} is applied but its file is missing; restore it to roll it back",
-                e.version, e.name
-            ));
-            continue;
-        };
-        if !force {
-            if m.file.down.is_empty() && !m.file.up.is_empty() {
-                problems.push(format!("{} has no `down` steps; write them, or pass --force to mark it rolled back without undoing it", m.path.display()));
-            }
-            for (i, op) in m.file.down.iter().enumerate() {
-                if let Operation::Irreversible { reason } = op {
-                    problems.push(format!(
-                        "{} down[{i}] is irreversible: {reason}; pass --force to skip that step",
-                        m.path.display()
-                    ));
+                    i + 1,
+                    steps.len()
+                ))
+            })?;
+            let summary = op.summary();
+            reporter.working_on(&summary);
+            let step_started = Instant::now();
+            let result = match op {
+                Operation::Irreversible { reason } if force => {
+                    reporter.note(&format!("skipping irreversible step (--force): {reason}"));
+                    Ok(())
                 }
+                _ => backend.execute(op).await,
+            };
+            if let Err(e) = result {
+                let message = format!("step {} of {} ({summary}): {e:#}", i + 1, steps.len());
+                let headline = anyhow::anyhow!("{} {}: {message}", m.version, m.name);
+                // The step's own error comes first; a failure to record it is added to it.
+                return Err(match backend.record_failure(&m.version, &message).await {
+                    Ok(()) => headline,
+                    Err(record) => anyhow::anyhow!(
+                        "{headline}\n  (and the failure could not be recorded: {record:#})"
+                    ),
+                });
             }
+            test_hook(&m.version, i + 1, "after-exec");
+            // Paused or partitioned while the step ran? Then another run may own the work now.
+            backend.ensure_lease().await.map_err(|e| {
+                e.context(format!(
+                    "{} {}: step {} of {} ran, but is not recorded by this run",
+                    m.version,
+                    m.name,
+                    i + 1,
+                    steps.len()
+                ))
+            })?;
+            backend.record_progress(&m.version, (i + 1) as u32).await?;
+            test_hook(&m.version, i + 1, "after-record");
+            reporter.step_done(&summary, step_started.elapsed());
         }
-        plan.push((m, e));
-    }
-    if !problems.is_empty() {
-        bail!(
-            "refusing to roll back; nothing was changed:\n  {}",
-            problems.join("\n  ")
+        backend.ensure_lease().await?;
+        backend
+            .record_finished(&m.version, direction, entry.started_at)
+            .await?;
+        reporter.end(
+            match direction {
+                Direction::Up => "applied",
+                Direction::Down => "rolled back",
+            },
+            started.elapsed(),
         );
-    }
-    let mut report = RunReport::default();
-    for (m, e) in plan {
-        let from = if e.direction == Direction::Down && e.status != Status::RolledBack {
-            e.steps_done as usize
-        } else {
-            0
-        };
-        let total = m.file.down.len();
-        changelog
-            .update(&m.version, doc! { "$set": {
-                "status": "running", "direction": "down", "steps_done": from as i64, "steps_total": total as i64,
-                "started_at": DateTime::now(), "finished_at": null, "error": null,
-                "host": hostname(), "pid": std::process::id() as i64,
-            } })
-            .await?;
-        reporter.migration_started(m, Direction::Down, from, total);
-        let started = Instant::now();
-        let run = Run {
-            client,
-            changelog: &changelog,
-            lock,
-            direction: Direction::Down,
-            force,
-        };
-        run_steps(&run, m, &m.file.down, from, reporter).await?;
-        changelog
-            .update(&m.version, doc! { "$set": {
-                "status": "rolled_back", "finished_at": DateTime::now(), "duration_ms": started.elapsed().as_millis() as i64,
-            } })
-            .await?;
-        reporter.migration_done(m, Direction::Down, started.elapsed());
-        report.done.push(format!("{}_{}", m.version, m.name));
-    }
-    Ok(report)
-}
-
-/// One row of `migrate status`.
-#[derive(Debug, Clone, Serialize)]
-pub struct StatusRow {
-    pub version: String,
-    pub name: String,
-    /// applied, pending, running, failed, rolled_back, checksum mismatch, missing
-    pub status: String,
-    pub applied_at: Option<String>,
-    pub steps: String,
-    pub error: Option<String>,
-}
-
-/// Every migration file and every changelog entry, by version.
-pub async fn status(
-    client: &Client,
-    migrations: &[Migration],
-    state_db: &str,
-) -> Result<Vec<StatusRow>> {
-    let entries = Changelog::new(client, state_db).entries().await?;
-    let mut rows = Vec::new();
-    let mut versions: Vec<String> = migrations.iter().map(|m| m.version.clone()).collect();
-    versions.extend(entries.iter().map(|e| e.version.clone()));
-    versions.sort();
-    versions.dedup();
-    for v in versions {
-        let m = migrations.iter().find(|m| m.version == v);
-        let e = entries.iter().find(|e| e.version == v);
-        let (name, status) = match (m, e) {
-            (Some(m), None) => (m.name.clone(), "pending".to_string()),
-            (None, Some(e)) => (e.name.clone(), "missing".to_string()),
-            (Some(m), Some(e)) => {
-                let s = if e.status == Status::Applied && e.checksum != m.checksum {
-                    "checksum mismatch".to_string()
-                } else if e.status == Status::RolledBack {
-                    "rolled_back (pending)".to_string()
-                } else {
-                    serde_json::to_value(e.status)
-                        .ok()
-                        .and_then(|v| v.as_str().map(str::to_string))
-                        .unwrap_or_default()
-                };
-                (m.name.clone(), s)
-            }
-            (None, None) => continue,
-        };
-        let total = m.map(|m| m.file.up.len()).unwrap_or(0);
-        rows.push(StatusRow {
-            version: v,
-            name,
-            status,
-            applied_at: e
-                .and_then(|e| e.applied_at)
-                .and_then(|d| d.try_to_rfc3339_string().ok()),
-            steps: e
-                .map(|e| format!("{}/{}", e.steps_done, e.steps_total))
-                .unwrap_or_else(|| format!("0/{total}")),
-            error: e.and_then(|e| e.error.clone()),
+        done.push(RanMigration {
+            version: m.version.clone(),
+            name: m.name.clone(),
+            from_step: p.from_step,
+            steps_total: steps.len(),
+            steps_run: steps.len() - p.from_step,
         });
     }
-    Ok(rows)
+    Ok(done)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::migrate::plan::plan_up;
+    use crate::migrate::{MigrationFile, checksum};
+    use crate::progress::Silent;
+    use std::cell::RefCell;
+    use std::path::PathBuf;
+
+    /// A backend that records calls, fails a chosen step, and loses the lease on demand.
+    #[derive(Default)]
+    struct Fake {
+        log: RefCell<Vec<String>>,
+        fail_on: Option<String>,
+        lose_lease_after: Option<usize>,
+        executed: RefCell<usize>,
+    }
+
+    impl Backend for Fake {
+        async fn ensure_lease(&self) -> anyhow::Result<()> {
+            match self.lose_lease_after {
+                Some(n) if *self.executed.borrow() >= n => anyhow::bail!("lost the migration lock"),
+                _ => Ok(()),
+            }
+        }
+        async fn execute(&self, op: &Operation) -> anyhow::Result<()> {
+            let s = op.summary();
+            if self.fail_on.as_deref() == Some(s.as_str()) {
+                anyhow::bail!("server refused: boom");
+            }
+            *self.executed.borrow_mut() += 1;
+            self.log.borrow_mut().push(format!("exec {s}"));
+            Ok(())
+        }
+        async fn record_start(&self, e: &Entry) -> anyhow::Result<()> {
+            self.log
+                .borrow_mut()
+                .push(format!("start {} at {}", e.version, e.steps_done));
+            Ok(())
+        }
+        async fn record_progress(&self, v: &str, n: u32) -> anyhow::Result<()> {
+            self.log.borrow_mut().push(format!("progress {v} {n}"));
+            Ok(())
+        }
+        async fn record_failure(&self, v: &str, _e: &str) -> anyhow::Result<()> {
+            self.log.borrow_mut().push(format!("failed {v}"));
+            Ok(())
+        }
+        async fn record_finished(
+            &self,
+            v: &str,
+            _d: Direction,
+            _s: DateTime,
+        ) -> anyhow::Result<()> {
+            self.log.borrow_mut().push(format!("finished {v}"));
+            Ok(())
+        }
+        fn host_pid(&self) -> (String, u32) {
+            ("h".into(), 1)
+        }
+    }
+
+    fn op(n: usize) -> Operation {
+        Operation::DropIndex {
+            db: "a".into(),
+            collection: "b".into(),
+            name: format!("i{n}"),
+        }
+    }
+
+    fn one() -> Vec<Migration> {
+        vec![Migration {
+            version: "20250101000000".into(),
+            name: "m".into(),
+            path: PathBuf::from("m.yaml"),
+            checksum: checksum("x"),
+            file: MigrationFile {
+                description: String::new(),
+                up: (0..3).map(op).collect(),
+                down: vec![],
+            },
+        }]
+    }
+
+    fn block_on<F: std::future::Future>(f: F) -> F::Output {
+        tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap()
+            .block_on(f)
+    }
+
+    #[test]
+    fn every_step_is_recorded_after_it_runs() {
+        let ms = one();
+        let plan = plan_up(&ms, &[], None).unwrap();
+        let fake = Fake::default();
+        let ran = block_on(execute(&fake, &ms, &[], &plan, false, &mut Silent)).unwrap();
+        assert_eq!(ran[0].steps_run, 3);
+        assert_eq!(
+            fake.log.borrow().as_slice(),
+            [
+                "start 20250101000000 at 0",
+                "exec drop_index a.b i0",
+                "progress 20250101000000 1",
+                "exec drop_index a.b i1",
+                "progress 20250101000000 2",
+                "exec drop_index a.b i2",
+                "progress 20250101000000 3",
+                "finished 20250101000000",
+            ]
+        );
+    }
+
+    #[test]
+    fn a_failed_step_is_recorded_and_named_first() {
+        let ms = one();
+        let plan = plan_up(&ms, &[], None).unwrap();
+        let fake = Fake {
+            fail_on: Some("drop_index a.b i1".into()),
+            ..Default::default()
+        };
+        let e = block_on(execute(&fake, &ms, &[], &plan, false, &mut Silent)).unwrap_err();
+        assert!(
+            format!("{e:#}").starts_with(
+                "20250101000000 m: step 2 of 3 (drop_index a.b i1): server refused: boom"
+            ),
+            "{e:#}"
+        );
+        assert_eq!(fake.log.borrow().last().unwrap(), "failed 20250101000000");
+    }
+
+    #[test]
+    fn a_lost_lease_stops_before_recording_or_running_more() {
+        let ms = one();
+        let plan = plan_up(&ms, &[], None).unwrap();
+        let fake = Fake {
+            lose_lease_after: Some(2),
+            ..Default::default()
+        };
+        let e = block_on(execute(&fake, &ms, &[], &plan, false, &mut Silent)).unwrap_err();
+        assert!(
+            format!("{e:#}").contains("step 2 of 3 ran, but is not recorded by this run"),
+            "{e:#}"
+        );
+        let log = fake.log.borrow();
+        assert_eq!(log.last().unwrap(), "exec drop_index a.b i1");
+        assert!(!log.iter().any(|l| l.contains("progress 20250101000000 2")));
+    }
 }

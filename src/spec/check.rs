@@ -13,41 +13,75 @@ use super::{
 use crate::model::{
     self, Capped, CollectionOptions, IndexKind, Timeseries, ValidationAction, ValidationLevel,
 };
+use crate::yaml::{Value, show};
 use bson::{Bson, Document};
-use serde_yaml::Value;
 use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
 
-/// Reports problems of one file at positions taken from its [`PosIndex`].
-struct Ctx<'a> {
-    file: &'a Path,
-    pos: PosIndex,
-    diags: &'a mut Vec<Diagnostic>,
+/// A problem found by the checks, located by its path in the file until positions are known.
+struct Pending {
+    severity: Severity,
+    path: Vec<String>,
+    /// Point at the key of `path` rather than at its value.
+    at_key: bool,
+    message: String,
 }
 
-impl Ctx<'_> {
-    fn push(&mut self, severity: Severity, at: super::pos::Pos, message: String) {
-        self.diags.push(Diagnostic {
+/// Collects the problems of one file. Positions are looked up once, at the end, and only for
+/// the paths that have a problem, so a valid file costs no position index at all.
+struct Ctx<'a> {
+    file: &'a Path,
+    text: &'a str,
+    pending: Vec<Pending>,
+}
+
+impl<'a> Ctx<'a> {
+    fn new(file: &'a Path, text: &'a str) -> Self {
+        Self {
+            file,
+            text,
+            pending: Vec::new(),
+        }
+    }
+    fn push(&mut self, severity: Severity, path: &[String], at_key: bool, message: String) {
+        self.pending.push(Pending {
             severity,
-            file: self.file.to_path_buf(),
-            line: at.line,
-            column: at.column,
+            path: path.to_vec(),
+            at_key,
             message,
         });
     }
     /// An error pointing at the key of `path`.
     fn error_key(&mut self, path: &[String], message: impl Into<String>) {
-        let at = self.pos.key(path);
-        self.push(Severity::Error, at, message.into());
+        self.push(Severity::Error, path, true, message.into());
     }
     /// An error pointing at the value of `path`.
     fn error(&mut self, path: &[String], message: impl Into<String>) {
-        let at = self.pos.value(path);
-        self.push(Severity::Error, at, message.into());
+        self.push(Severity::Error, path, false, message.into());
     }
     fn warn(&mut self, path: &[String], message: impl Into<String>) {
-        let at = self.pos.value(path);
-        self.push(Severity::Warning, at, message.into());
+        self.push(Severity::Warning, path, false, message.into());
+    }
+    /// Resolve positions and hand the diagnostics over.
+    fn finish(self, diags: &mut Vec<Diagnostic>) {
+        if self.pending.is_empty() {
+            return;
+        }
+        let pos = PosIndex::build_for(self.text, self.pending.iter().map(|p| p.path.as_slice()));
+        for p in self.pending {
+            let at = if p.at_key {
+                pos.key(&p.path)
+            } else {
+                pos.value(&p.path)
+            };
+            diags.push(Diagnostic {
+                severity: p.severity,
+                file: self.file.to_path_buf(),
+                line: at.line,
+                column: at.column,
+                message: p.message,
+            });
+        }
     }
 }
 
@@ -57,30 +91,22 @@ fn p(base: &[String], more: &[&str]) -> Vec<String> {
     v
 }
 
-/// Parse a YAML file with serde, turning a failure into a positioned diagnostic.
+/// Parse a YAML file, turning a failure into a positioned diagnostic. An empty file is an
+/// empty mapping.
 fn parse_yaml<T: serde::de::DeserializeOwned>(
     file: &Path,
     text: &str,
     diags: &mut Vec<Diagnostic>,
 ) -> Option<T> {
-    // An empty file is an empty mapping.
-    let text = if text.trim().is_empty() { "{}" } else { text };
-    match serde_yaml::from_str::<T>(text) {
+    match crate::yaml::from_str::<T>(text) {
         Ok(v) => Some(v),
         Err(e) => {
-            let (line, column, mut message) = super::yaml_error(&e);
-            if message.contains("untagged enum TypeSpec") {
-                message = message.replace(
-                    "data did not match any variant of untagged enum TypeSpec",
-                    "`type` must be a type name or a list of type names",
-                );
-            }
             diags.push(Diagnostic {
                 severity: Severity::Error,
                 file: file.to_path_buf(),
-                line,
-                column,
-                message,
+                line: e.line,
+                column: e.column,
+                message: e.message,
             });
             None
         }
@@ -101,7 +127,7 @@ pub(super) fn check_database(source: &DatabaseSource, diags: &mut Vec<Diagnostic
         db.ignore_collections = raw.ignore_collections;
         defaults = raw.validation.unwrap_or_default();
     }
-    if let Some(problem) = database_name_problem(&source.name) {
+    if let Some(problem) = crate::names::database_problem(&source.name) {
         let file = source
             .database_file
             .as_ref()
@@ -121,14 +147,8 @@ pub(super) fn check_database(source: &DatabaseSource, diags: &mut Vec<Diagnostic
         let Some(raw) = parse_yaml::<CollectionFile>(file, text, diags) else {
             continue;
         };
-        let mut ctx = Ctx {
-            file,
-            pos: PosIndex::build(text),
-            diags,
-        };
-        let Some(spec) = check_collection(&mut ctx, &source.name, raw, &defaults) else {
-            continue;
-        };
+        let mut ctx = Ctx::new(file, text);
+        let spec = check_collection(&mut ctx, &source.name, raw, &defaults);
         if let Some(first) = seen.get(&spec.name) {
             ctx.error_key(
                 &["collection".to_string()],
@@ -139,22 +159,14 @@ pub(super) fn check_database(source: &DatabaseSource, diags: &mut Vec<Diagnostic
                     first.display()
                 ),
             );
+            ctx.finish(diags);
             continue;
         }
+        ctx.finish(diags);
         seen.insert(spec.name.clone(), file.clone());
         db.collections.insert(spec.name.clone(), spec);
     }
     db
-}
-
-fn database_name_problem(name: &str) -> Option<String> {
-    if name.is_empty() || name.len() >= 64 {
-        return Some("a database name must be 1 to 63 bytes long".into());
-    }
-    if let Some(c) = name.chars().find(|c| "/\\. \"$*<>:|?".contains(*c)) {
-        return Some(format!("a database name cannot contain `{c}`"));
-    }
-    None
 }
 
 fn check_collection(
@@ -162,32 +174,28 @@ fn check_collection(
     database: &str,
     raw: CollectionFile,
     defaults: &ValidationSpec,
-) -> Option<CollectionSpec> {
+) -> CollectionSpec {
     let stem = ctx
         .file
         .file_stem()
         .and_then(|s| s.to_str())
         .unwrap_or_default()
         .to_string();
-    let name = raw.collection.clone().unwrap_or(stem);
     let name_path = vec!["collection".to_string()];
-    if name.is_empty() {
-        ctx.error(&name_path, "collection name is empty");
-    } else if name.contains('$') || name.contains('\0') {
-        ctx.error(
+    if let Some(declared) = &raw.collection
+        && *declared != stem
+        && !stem.is_empty()
+    {
+        ctx.warn(
             &name_path,
-            format!("collection name `{name}` cannot contain `$` or NUL"),
+            format!(
+                "`collection: {declared}` differs from the file name `{stem}`; the collection is `{declared}` (rename the file to `{declared}.yaml` to avoid confusion)"
+            ),
         );
-    } else if name.starts_with("system.") {
-        ctx.error(
-            &name_path,
-            format!("`{name}`: names starting with `system.` are reserved by MongoDB"),
-        );
-    } else if database.len() + 1 + name.len() > 255 {
-        ctx.error(
-            &name_path,
-            "namespace `<db>.<collection>` is longer than 255 bytes",
-        );
+    }
+    let name = raw.collection.clone().unwrap_or(stem);
+    if let Some(why) = crate::names::collection_problem(database, &name) {
+        ctx.error(&name_path, why);
     }
 
     let v = raw.validation.clone().unwrap_or_default();
@@ -269,6 +277,22 @@ fn check_collection(
             }
         }
     }
+    let text_indexes: Vec<usize> = indexes
+        .iter()
+        .enumerate()
+        .filter(|(_, i)| i.keys.iter().any(|(_, k)| *k == IndexKind::Text))
+        .map(|(n, _)| n)
+        .collect();
+    if let [first, second, ..] = text_indexes[..] {
+        ctx.error(
+            &p(&index_paths[second], &["keys"]),
+            format!(
+                "a collection has at most one text index, and index #{} (`{}`) is one already; put every text field in that index",
+                first + 1,
+                indexes[first].name
+            ),
+        );
+    }
     if options.timeseries.is_some() && validation.enabled {
         ctx.error_key(
             &["options".to_string(), "timeseries".to_string()],
@@ -282,7 +306,7 @@ fn check_collection(
         );
     }
 
-    Some(CollectionSpec {
+    let spec = CollectionSpec {
         database: database.to_string(),
         name,
         file: ctx.file.to_path_buf(),
@@ -292,7 +316,24 @@ fn check_collection(
         indexes,
         options,
         ignore_indexes: raw.ignore_indexes,
-    })
+    };
+    if spec.validation.enabled {
+        let validator = crate::jsonschema::collection_validator(&spec);
+        let size = bson::to_vec(&validator)
+            .map(|v| v.len())
+            .unwrap_or(usize::MAX);
+        // The validator travels inside a `create`/`collMod` command: leave room for the rest.
+        if size > MAX_BSON_SIZE - 16 * 1024 {
+            ctx.error_key(
+                &["fields".to_string()],
+                format!(
+                    "the generated validator is {:.1} MB, over MongoDB's 16 MB document limit; split the collection's schema, or use `validation: {{ enabled: false }}`",
+                    size as f64 / 1_048_576.0
+                ),
+            );
+        }
+    }
+    spec
 }
 
 /// The declared types (empty: any) and whether every name was understood.
@@ -466,21 +507,53 @@ fn check_field(ctx: &mut Ctx, path: &[String], name: &str, spec: &FieldSpec) -> 
             format!("min_items {a} is greater than max_items {b}"),
         );
     }
-    if let (Some(a), Some(b)) = (&spec.minimum, &spec.maximum)
-        && a.as_f64().unwrap_or(0.0) > b.as_f64().unwrap_or(0.0)
+    let bound = |ctx: &mut Ctx, key: &str, v: &Option<Value>| -> Option<Bson> {
+        let v = v.as_ref()?;
+        let b = match v {
+            Value::Int(i) => int_to_bson(*i),
+            Value::Float(f) if f.is_finite() => Bson::Double(*f),
+            Value::Float(f) => {
+                ctx.error(
+                    &p(path, &[key]),
+                    format!(
+                        "`{key}: {f}` is not a finite number; write a number, or leave `{key}` out"
+                    ),
+                );
+                return None;
+            }
+            other => {
+                ctx.error(
+                    &p(path, &[key]),
+                    format!("`{key}` must be a number, found {}", other.display()),
+                );
+                return None;
+            }
+        };
+        Some(b)
+    };
+    field.minimum = bound(ctx, "minimum", &spec.minimum);
+    field.maximum = bound(ctx, "maximum", &spec.maximum);
+    if let (Some(a), Some(b)) = (&field.minimum, &field.maximum)
+        && compare_numbers(a, b) == Some(std::cmp::Ordering::Greater)
     {
         ctx.error(
             &p(path, &["minimum"]),
             format!("minimum {a} is greater than maximum {b}"),
         );
     }
-    if let Some(pattern) = &spec.pattern
-        && pattern.is_empty()
-    {
-        ctx.error(&p(path, &["pattern"]), "`pattern` is empty");
+    if let Some(pattern) = &spec.pattern {
+        if pattern.is_empty() {
+            ctx.error(&p(path, &["pattern"]), "`pattern` is empty");
+        } else if let Err(why) = check_regex(pattern) {
+            ctx.error(
+                &p(path, &["pattern"]),
+                format!(
+                    "`pattern` {} is not a valid regular expression: {why}",
+                    show(pattern)
+                ),
+            );
+        }
     }
-    field.minimum = spec.minimum.as_ref().map(number_to_bson);
-    field.maximum = spec.maximum.as_ref().map(number_to_bson);
 
     if let Some(items) = &spec.items {
         let ipath = p(path, &["items"]);
@@ -522,16 +595,25 @@ fn check_field(ctx: &mut Ctx, path: &[String], name: &str, spec: &FieldSpec) -> 
                 continue;
             }
             match typed_value(&field, value) {
-                Ok(b) if converted.contains(&b) => ctx.error(
-                    &vpath,
-                    format!("enum value {} is listed twice", yaml_display(value)),
-                ),
+                Ok(b)
+                    if converted.iter().any(|c| {
+                        crate::normalize::canonical_value(c) == crate::normalize::canonical_value(&b)
+                    }) =>
+                {
+                    ctx.error(
+                        &vpath,
+                        format!(
+                            "enum value {} is listed twice (numbers are compared by value: 1 and 1.0 are the same)",
+                            value.display()
+                        ),
+                    )
+                }
                 Ok(b) => converted.push(b),
                 Err(why) => ctx.error(
                     &vpath,
                     format!(
                         "enum value {} is not a {type_name}: {why}",
-                        yaml_display(value)
+                        value.display()
                     ),
                 ),
             }
@@ -555,7 +637,7 @@ fn check_field(ctx: &mut Ctx, path: &[String], name: &str, spec: &FieldSpec) -> 
                     &dpath,
                     format!(
                         "default {} for field `{name}` ({type_name}): {why}",
-                        yaml_display(value)
+                        value.display()
                     ),
                 ),
             }
@@ -564,20 +646,9 @@ fn check_field(ctx: &mut Ctx, path: &[String], name: &str, spec: &FieldSpec) -> 
     field
 }
 
-fn yaml_display(v: &Value) -> String {
-    match v {
-        Value::String(s) => format!("`{s}`"),
-        other => serde_json::to_string(other).unwrap_or_default(),
-    }
-}
-
-/// Convert a plain YAML number: integers to int32/int64, others to double.
-pub(super) fn number_to_bson(n: &serde_yaml::Number) -> Bson {
-    if let Some(i) = n.as_i64() {
-        i32::try_from(i).map(Bson::Int32).unwrap_or(Bson::Int64(i))
-    } else {
-        Bson::Double(n.as_f64().unwrap_or(f64::NAN))
-    }
+/// A YAML integer as int32 when it fits, else int64.
+pub(super) fn int_to_bson(i: i64) -> Bson {
+    i32::try_from(i).map(Bson::Int32).unwrap_or(Bson::Int64(i))
 }
 
 /// Convert any YAML value to BSON without a declared type (mappings keep their key order).
@@ -585,23 +656,47 @@ pub(super) fn plain_bson(v: &Value) -> Result<Bson, String> {
     Ok(match v {
         Value::Null => Bson::Null,
         Value::Bool(b) => Bson::Boolean(*b),
-        Value::Number(n) => number_to_bson(n),
+        Value::Int(i) => int_to_bson(*i),
+        Value::Float(f) => Bson::Double(*f),
         Value::String(s) => Bson::String(s.clone()),
-        Value::Sequence(items) => {
-            Bson::Array(items.iter().map(plain_bson).collect::<Result<_, _>>()?)
-        }
-        Value::Mapping(m) => {
+        Value::Seq(items) => Bson::Array(items.iter().map(plain_bson).collect::<Result<_, _>>()?),
+        Value::Map(m) => {
             let mut doc = Document::new();
             for (k, v) in m {
-                let Some(k) = k.as_str() else {
-                    return Err(format!("mapping key {} is not a string", yaml_display(k)));
-                };
                 doc.insert(k, plain_bson(v)?);
             }
             Bson::Document(doc)
         }
-        Value::Tagged(t) => return Err(format!("YAML tags (`{}`) are not supported", t.tag)),
     })
+}
+
+/// Does the server's regular expression engine (PCRE) accept `pattern`?
+pub(super) fn check_regex(pattern: &str) -> Result<(), String> {
+    pcre2::bytes::RegexBuilder::new()
+        .utf(true)
+        .build(pattern)
+        .map(|_| ())
+        .map_err(|e| {
+            let text = e.to_string();
+            text.strip_prefix("PCRE2: error compiling pattern at offset ")
+                .map(|rest| format!("at offset {rest}"))
+                .unwrap_or(text)
+        })
+}
+
+/// Order two BSON numbers exactly (integers as integers, not through floating point).
+pub(super) fn compare_numbers(a: &Bson, b: &Bson) -> Option<std::cmp::Ordering> {
+    fn int(v: &Bson) -> Option<i64> {
+        match v {
+            Bson::Int32(i) => Some(i64::from(*i)),
+            Bson::Int64(i) => Some(*i),
+            _ => None,
+        }
+    }
+    match (int(a), int(b)) {
+        (Some(x), Some(y)) => Some(x.cmp(&y)),
+        _ => as_f64(a)?.partial_cmp(&as_f64(b)?),
+    }
 }
 
 /// Convert a YAML value to the BSON the field's declared type calls for.
@@ -630,28 +725,26 @@ fn convert_as(t: FieldType, field: &Field, v: &Value) -> Result<Bson, String> {
     let kind = match v {
         Value::Null => "null",
         Value::Bool(_) => "a boolean",
-        Value::Number(n) if n.is_f64() => "a decimal number",
-        Value::Number(_) => "an integer",
+        Value::Float(_) => "a decimal number",
+        Value::Int(_) => "an integer",
         Value::String(_) => "a string",
-        Value::Sequence(_) => "a list",
-        Value::Mapping(_) => "a mapping",
-        Value::Tagged(_) => "a tagged value",
+        Value::Seq(_) => "a list",
+        Value::Map(_) => "a mapping",
     };
     let wrong = || format!("expected {}, found {kind}", t.name());
     match (t, v) {
         (FieldType::String, Value::String(s)) => Ok(Bson::String(s.clone())),
         (FieldType::Bool, Value::Bool(b)) => Ok(Bson::Boolean(*b)),
-        (FieldType::Int, Value::Number(n)) => n
-            .as_i64()
-            .and_then(|i| i32::try_from(i).ok())
+        (FieldType::Int, Value::Int(n)) => i32::try_from(*n)
             .map(Bson::Int32)
-            .ok_or_else(|| format!("expected a 32-bit integer, found {n}")),
-        (FieldType::Long, Value::Number(n)) => n
-            .as_i64()
-            .map(Bson::Int64)
-            .ok_or_else(|| format!("expected a 64-bit integer, found {n}")),
-        (FieldType::Double, Value::Number(n)) => Ok(Bson::Double(n.as_f64().unwrap_or(f64::NAN))),
-        (FieldType::Number, Value::Number(n)) => Ok(number_to_bson(n)),
+            .map_err(|_| format!("expected a 32-bit integer, found {n}")),
+        (FieldType::Int | FieldType::Long, Value::Float(f)) => {
+            Err(format!("expected an integer, found {f}"))
+        }
+        (FieldType::Long, Value::Int(n)) => Ok(Bson::Int64(*n)),
+        (FieldType::Double, Value::Int(n)) => Ok(Bson::Double(*n as f64)),
+        (FieldType::Double | FieldType::Number, Value::Float(f)) => Ok(Bson::Double(*f)),
+        (FieldType::Number, Value::Int(n)) => Ok(int_to_bson(*n)),
         (FieldType::Date, Value::String(s)) => bson::DateTime::parse_rfc3339_str(s)
             .map(Bson::DateTime)
             .map_err(|_| {
@@ -663,7 +756,7 @@ fn convert_as(t: FieldType, field: &Field, v: &Value) -> Result<Bson, String> {
         (FieldType::Uuid, Value::String(s)) => bson::Uuid::parse_str(s)
             .map(|u| Bson::Binary(bson::Binary::from_uuid(u)))
             .map_err(|_| format!("expected a UUID, found `{s}`")),
-        (FieldType::Array, Value::Sequence(items)) => {
+        (FieldType::Array, Value::Seq(items)) => {
             let mut out = Vec::new();
             for item in items {
                 out.push(match &field.items {
@@ -673,12 +766,10 @@ fn convert_as(t: FieldType, field: &Field, v: &Value) -> Result<Bson, String> {
             }
             Ok(Bson::Array(out))
         }
-        (FieldType::Object, Value::Mapping(m)) => {
+        (FieldType::Object, Value::Map(m)) => {
             let mut doc = Document::new();
             for (k, val) in m {
-                let Some(k) = k.as_str() else {
-                    return Err(format!("mapping key {} is not a string", yaml_display(k)));
-                };
+                let k = k.as_str();
                 let sub = field.fields.as_ref().and_then(|f| f.get(k));
                 doc.insert(
                     k,
@@ -757,19 +848,17 @@ fn check_constraints(field: &Field, value: &Bson) -> Result<(), String> {
             }
         }
         other => {
-            if let Some(x) = as_f64(other)
-                && (field
-                    .minimum
-                    .as_ref()
-                    .and_then(as_f64)
-                    .is_some_and(|m| x < m)
-                    || field
-                        .maximum
-                        .as_ref()
-                        .and_then(as_f64)
-                        .is_some_and(|m| x > m))
-            {
-                return Err(format!("{x} is outside minimum/maximum"));
+            use std::cmp::Ordering::{Greater, Less};
+            let below = field
+                .minimum
+                .as_ref()
+                .is_some_and(|m| compare_numbers(other, m) == Some(Less));
+            let above = field
+                .maximum
+                .as_ref()
+                .is_some_and(|m| compare_numbers(other, m) == Some(Greater));
+            if below || above {
+                return Err(format!("{other} is outside minimum/maximum"));
             }
         }
     }
@@ -781,6 +870,27 @@ fn check_collation(ctx: &mut Ctx, path: &[String], c: &CollationSpec) -> Documen
         ctx.error(
             &p(path, &["locale"]),
             "collation `locale` is empty (use e.g. `en`, `fr`, or `simple`)",
+        );
+    } else if !COLLATION_LOCALES.contains(&c.locale.as_str()) {
+        let close: Vec<&str> = COLLATION_LOCALES
+            .iter()
+            .copied()
+            .filter(|l| {
+                l.eq_ignore_ascii_case(&c.locale)
+                    || l.split(['_', '@']).next() == c.locale.split(['_', '@', '-']).next()
+            })
+            .collect();
+        ctx.error(
+            &p(path, &["locale"]),
+            format!(
+                "MongoDB does not know the collation locale {}{}",
+                show(&c.locale),
+                if close.is_empty() {
+                    " (see https://www.mongodb.com/docs/manual/reference/collation-locales-defaults/)".to_string()
+                } else {
+                    format!("; did you mean {}?", close.join(", "))
+                }
+            ),
         );
     }
     if let Some(s) = c.strength
@@ -895,13 +1005,162 @@ fn check_options(ctx: &mut Ctx, o: &OptionsSpec) -> CollectionOptions {
     }
 }
 
+/// The most keys a compound index may have.
+const MAX_INDEX_KEYS: usize = 32;
+/// The largest TTL the server accepts (a 32-bit count of seconds).
+const MAX_TTL_SECONDS: i64 = i32::MAX as i64;
+/// The largest document (and command) the server accepts: 16 MiB.
+pub const MAX_BSON_SIZE: usize = 16 * 1024 * 1024;
+
+/// The collation locales MongoDB 6.0 accepts (read off a 6.0.5 server: every locale of the
+/// manual's list that `create` accepted; `simple` is binary comparison).
+pub const COLLATION_LOCALES: &[&str] = &[
+    "af",
+    "am",
+    "ar",
+    "ar@collation=compat",
+    "as",
+    "az",
+    "be",
+    "bg",
+    "bn",
+    "bn@collation=traditional",
+    "bo",
+    "bs",
+    "bs_Cyrl",
+    "ca",
+    "chr",
+    "cs",
+    "cs@collation=search",
+    "cy",
+    "da",
+    "da@collation=search",
+    "de",
+    "de@collation=phonebook",
+    "de_AT",
+    "de_AT@collation=phonebook",
+    "dsb",
+    "dz",
+    "ee",
+    "el",
+    "en",
+    "en_US",
+    "en_US_POSIX",
+    "eo",
+    "es",
+    "es@collation=traditional",
+    "et",
+    "fa",
+    "fa_AF",
+    "fi",
+    "fi@collation=search",
+    "fil",
+    "fo",
+    "fo@collation=search",
+    "fr",
+    "fr_CA",
+    "ga",
+    "gl",
+    "gu",
+    "ha",
+    "haw",
+    "he",
+    "he@collation=search",
+    "hi",
+    "hr",
+    "hr@collation=search",
+    "hsb",
+    "hu",
+    "hy",
+    "id",
+    "ig",
+    "is",
+    "is@collation=search",
+    "it",
+    "ja",
+    "ja@collation=unihan",
+    "ka",
+    "kk",
+    "kl",
+    "kl@collation=search",
+    "km",
+    "kn",
+    "ko",
+    "ko@collation=search",
+    "ko@collation=searchjl",
+    "ko@collation=unihan",
+    "kok",
+    "ky",
+    "lb",
+    "lkt",
+    "ln",
+    "ln@collation=phonetic",
+    "lo",
+    "lt",
+    "mk",
+    "ml",
+    "mn",
+    "mr",
+    "ms",
+    "mt",
+    "my",
+    "nb",
+    "nb@collation=search",
+    "ne",
+    "nl",
+    "nn",
+    "nn@collation=search",
+    "om",
+    "or",
+    "pa",
+    "pl",
+    "ps",
+    "pt",
+    "ro",
+    "ru",
+    "se",
+    "se@collation=search",
+    "si",
+    "si@collation=dictionary",
+    "simple",
+    "sk",
+    "sl",
+    "smn",
+    "smn@collation=search",
+    "sq",
+    "sr",
+    "sr_Latn",
+    "sr_Latn@collation=search",
+    "sv",
+    "sv@collation=search",
+    "sw",
+    "ta",
+    "te",
+    "th",
+    "to",
+    "tr",
+    "ug",
+    "uk",
+    "ur",
+    "vi",
+    "wae",
+    "yi",
+    "yo",
+    "zh",
+    "zh@collation=big5han",
+    "zh@collation=gb2312han",
+    "zh@collation=unihan",
+    "zh@collation=zhuyin",
+    "zh_Hant",
+    "zu",
+];
+
 /// Parse `expire_after`: seconds, or a number with a unit s/m/h/d.
 pub fn parse_duration(v: &Value) -> Result<i64, String> {
     match v {
-        Value::Number(n) => n
-            .as_i64()
-            .filter(|s| *s >= 0)
-            .ok_or_else(|| format!("`{n}` is not a whole, non-negative number of seconds")),
+        Value::Int(n) if *n >= 0 => Ok(*n),
+        Value::Int(n) => Err(format!("`{n}` is negative; a TTL is 0 seconds or more")),
+        Value::Float(f) => Err(format!("`{f}` is not a whole number of seconds")),
         Value::String(s) => {
             let s = s.trim();
             let (num, unit) = s.split_at(s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len()));
@@ -976,8 +1235,8 @@ fn check_index(
     for (field, value) in &spec.keys {
         let vpath = p(&kpath, &[field]);
         let kind = match value {
-            Value::Number(n) if n.as_i64() == Some(1) => Some(IndexKind::Asc),
-            Value::Number(n) if n.as_i64() == Some(-1) => Some(IndexKind::Desc),
+            Value::Int(1) => Some(IndexKind::Asc),
+            Value::Int(-1) => Some(IndexKind::Desc),
             Value::String(s) => match s.as_str() {
                 "text" => Some(IndexKind::Text),
                 "2dsphere" => Some(IndexKind::TwoDSphere),
@@ -1000,14 +1259,14 @@ fn check_index(
                 &vpath,
                 format!(
                     "index key `{field}`: {} is not an index type; expected 1, -1, text, 2dsphere, hashed or wildcard",
-                    yaml_display(value)
+                    value.display()
                 ),
             );
             ok = false;
             continue;
         };
-        if field.is_empty() || field.starts_with('$') && field != "$**" {
-            ctx.error_key(&vpath, format!("`{field}` is not a field path"));
+        if let Some(why) = crate::names::index_path_problem(field) {
+            ctx.error_key(&vpath, format!("index key {}: {why}", show(field)));
             ok = false;
             continue;
         }
@@ -1015,6 +1274,15 @@ fn check_index(
     }
     if !ok {
         return None;
+    }
+    if keys.len() > MAX_INDEX_KEYS {
+        ctx.error(
+            &kpath,
+            format!(
+                "an index has at most {MAX_INDEX_KEYS} keys; this one has {}",
+                keys.len()
+            ),
+        );
     }
     // A collection that declares no fields leaves its shape undeclared: nothing to warn about.
     for (field, _) in keys.iter().filter(|_| !fields.is_empty()) {
@@ -1055,11 +1323,25 @@ fn check_index(
             "`weights` applies only to text indexes",
         );
     }
+    for (field, w) in spec.weights.iter().flatten() {
+        if !(1..=99_999).contains(w) {
+            ctx.error(
+                &p(path, &["weights", field]),
+                format!("text weight {w} of {}: a weight is 1 to 99999", show(field)),
+            );
+        }
+    }
     let mut expire_after = None;
     if let Some(v) = &spec.expire_after {
         let epath = p(path, &["expire_after"]);
         match parse_duration(v) {
             Err(e) => ctx.error(&epath, format!("expire_after: {e}")),
+            Ok(secs) if secs > MAX_TTL_SECONDS => ctx.error(
+                &epath,
+                format!(
+                    "expire_after: {secs} seconds is more than MongoDB allows ({MAX_TTL_SECONDS} seconds, about 68 years)"
+                ),
+            ),
             Ok(secs) => {
                 expire_after = Some(secs);
                 if keys.len() != 1 {
@@ -1091,7 +1373,7 @@ fn check_index(
     }
     let partial = match &spec.partial {
         None => None,
-        Some(v @ Value::Mapping(_)) => match plain_bson(v) {
+        Some(v @ Value::Map(_)) => match plain_bson(v) {
             Ok(Bson::Document(d)) => Some(d),
             Ok(_) => None,
             Err(e) => {
@@ -1112,8 +1394,9 @@ fn check_index(
         .as_ref()
         .map(|c| check_collation(ctx, &p(path, &["collation"]), c));
     let name = match &spec.name {
-        Some(n) if n.is_empty() => {
-            ctx.error(&p(path, &["name"]), "index name is empty");
+        Some(n) if crate::names::index_name_problem(n).is_some() => {
+            let why = crate::names::index_name_problem(n).unwrap_or_default();
+            ctx.error(&p(path, &["name"]), why);
             return None;
         }
         Some(n) if n == "_id_" => {

@@ -81,12 +81,40 @@ impl fmt::Display for Diagnostic {
 pub enum LoadError {
     #[error("schemas folder `{0}` does not exist (pass --schemas DIR)")]
     Missing(PathBuf),
-    #[error("cannot read `{path}`: {source}")]
-    Io {
-        path: PathBuf,
-        #[source]
-        source: std::io::Error,
-    },
+    #[error(
+        "`{0}` is a file, not a folder; --schemas names the folder holding one sub-folder per database"
+    )]
+    NotAFolder(PathBuf),
+    #[error("cannot read `{path}`: {reason}")]
+    Io { path: PathBuf, reason: String },
+}
+
+/// An I/O error in a few words (`permission denied`), without the OS error number.
+pub fn io_reason(e: &std::io::Error) -> String {
+    match e.kind() {
+        std::io::ErrorKind::PermissionDenied => "permission denied".into(),
+        std::io::ErrorKind::NotFound => "no such file or folder".into(),
+        std::io::ErrorKind::InvalidData => "it is not UTF-8 text".into(),
+        std::io::ErrorKind::IsADirectory => "it is a folder".into(),
+        _ => {
+            let text = e.to_string();
+            text.split(" (os error")
+                .next()
+                .unwrap_or(&text)
+                .to_lowercase()
+        }
+    }
+}
+
+/// Read a text file, saying why not in a few words.
+pub fn read_text(path: &Path) -> Result<String, String> {
+    let bytes = std::fs::read(path).map_err(|e| io_reason(&e))?;
+    String::from_utf8(bytes).map_err(|e| {
+        format!(
+            "it is not UTF-8 text (invalid byte at offset {})",
+            e.utf8_error().valid_up_to()
+        )
+    })
 }
 
 /// A field's BSON type, as declared in the spec.
@@ -308,19 +336,23 @@ pub struct DatabaseSource {
     pub database_file: Option<(PathBuf, String)>,
     /// Collection files: (path, text), in file-name order.
     pub collection_files: Vec<(PathBuf, String)>,
+    /// Files that could not be read: (path, why). Reported; the other files are still checked.
+    pub unreadable: Vec<(PathBuf, String)>,
 }
 
 /// Read every database folder under `root` (I/O only; no checking).
 pub fn read_root(root: &Path) -> Result<Vec<DatabaseSource>, LoadError> {
+    if root.is_file() {
+        return Err(LoadError::NotAFolder(root.to_path_buf()));
+    }
     if !root.is_dir() {
         return Err(LoadError::Missing(root.to_path_buf()));
     }
-    let io = |path: &Path| {
-        let path = path.to_path_buf();
-        move |source| LoadError::Io { path, source }
-    };
     let mut dirs: Vec<PathBuf> = std::fs::read_dir(root)
-        .map_err(io(root))?
+        .map_err(|e| LoadError::Io {
+            path: root.to_path_buf(),
+            reason: io_reason(&e),
+        })?
         .filter_map(|e| e.ok().map(|e| e.path()))
         .filter(|p| p.is_dir())
         .collect();
@@ -337,8 +369,15 @@ pub fn read_root(root: &Path) -> Result<Vec<DatabaseSource>, LoadError> {
             name: name.to_string(),
             ..Default::default()
         };
-        let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
-            .map_err(io(&dir))?
+        let entries = match std::fs::read_dir(&dir) {
+            Ok(entries) => entries,
+            Err(e) => {
+                source.unreadable.push((dir.clone(), io_reason(&e)));
+                out.push(source);
+                continue;
+            }
+        };
+        let mut files: Vec<PathBuf> = entries
             .filter_map(|e| e.ok().map(|e| e.path()))
             .filter(|p| {
                 p.is_file()
@@ -350,7 +389,13 @@ pub fn read_root(root: &Path) -> Result<Vec<DatabaseSource>, LoadError> {
             .collect();
         files.sort();
         for file in files {
-            let text = std::fs::read_to_string(&file).map_err(io(&file))?;
+            let text = match read_text(&file) {
+                Ok(text) => text,
+                Err(why) => {
+                    source.unreadable.push((file, why));
+                    continue;
+                }
+            };
             let stem = file.file_stem().and_then(|s| s.to_str()).unwrap_or("");
             if stem == "_database" {
                 source.database_file = Some((file, text));
@@ -367,6 +412,15 @@ pub fn read_root(root: &Path) -> Result<Vec<DatabaseSource>, LoadError> {
 pub fn check_sources(sources: &[DatabaseSource]) -> Loaded {
     let mut loaded = Loaded::default();
     for source in sources {
+        for (path, why) in &source.unreadable {
+            loaded.diagnostics.push(Diagnostic {
+                severity: Severity::Error,
+                file: path.clone(),
+                line: 1,
+                column: 1,
+                message: format!("cannot read this file: {why}"),
+            });
+        }
         let db = check::check_database(source, &mut loaded.diagnostics);
         loaded.spec.databases.insert(db.name.clone(), db);
     }

@@ -27,7 +27,25 @@ impl PosIndex {
     /// Index `text`. A text the parser rejects yields an empty index (serde reports that error).
     pub fn build(text: &str) -> Self {
         let mut builder = Builder::default();
-        let mut parser = Parser::new_from_str(text);
+        let mut parser = Parser::new_from_str(text.strip_prefix('\u{feff}').unwrap_or(text));
+        let _ = parser.load(&mut builder, false);
+        builder.index
+    }
+
+    /// Index only `paths` (and their ancestors, where lookups fall back to): what a file with a
+    /// few problems needs, at the cost of one pass and no more memory than those paths.
+    pub fn build_for<'p>(text: &str, paths: impl IntoIterator<Item = &'p [String]>) -> Self {
+        let mut wanted = std::collections::HashSet::new();
+        for path in paths {
+            for n in 0..=path.len() {
+                wanted.insert(path[..n].to_vec());
+            }
+        }
+        let mut builder = Builder {
+            wanted: Some(wanted),
+            ..Default::default()
+        };
+        let mut parser = Parser::new_from_str(text.strip_prefix('\u{feff}').unwrap_or(text));
         let _ = parser.load(&mut builder, false);
         builder.index
     }
@@ -75,6 +93,14 @@ enum Frame {
 struct Builder {
     stack: Vec<Frame>,
     index: PosIndex,
+    /// Only these paths, when set.
+    wanted: Option<std::collections::HashSet<Vec<String>>>,
+}
+
+impl Builder {
+    fn keep(&self, path: &[String]) -> bool {
+        self.wanted.as_ref().is_none_or(|w| w.contains(path))
+    }
 }
 
 impl Builder {
@@ -101,7 +127,9 @@ impl Builder {
                     };
                     let mut p = path.clone();
                     p.push(name.clone());
-                    self.index.keys.insert(p, pos);
+                    if self.wanted.as_ref().is_none_or(|w| w.contains(&p)) {
+                        self.index.keys.insert(p, pos);
+                    }
                     *key = Some(name);
                     None
                 }
@@ -118,14 +146,18 @@ impl MarkedEventReceiver for Builder {
         };
         match &event {
             Event::Scalar(..) | Event::Alias(_) => {
-                if let Some(path) = self.node_path(&event, pos) {
+                if let Some(path) = self.node_path(&event, pos)
+                    && self.keep(&path)
+                {
                     self.index.values.insert(path, pos);
                 }
             }
             Event::MappingStart(..) | Event::SequenceStart(..) => match self.node_path(&event, pos)
             {
                 Some(path) => {
-                    self.index.values.insert(path.clone(), pos);
+                    if self.keep(&path) {
+                        self.index.values.insert(path.clone(), pos);
+                    }
                     self.stack
                         .push(if matches!(event, Event::MappingStart(..)) {
                             Frame::Map { path, key: None }

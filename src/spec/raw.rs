@@ -3,9 +3,9 @@
 //! Nothing here is checked beyond shape; `check` turns these into the validated spec.
 
 use crate::model::{ValidationAction, ValidationLevel};
+use crate::yaml::Value;
 use indexmap::IndexMap;
 use serde::{Deserialize, Deserializer};
-use serde_yaml::Value;
 
 /// `schemas/<db>/<collection>.yaml`.
 #[derive(Debug, Deserialize)]
@@ -53,11 +53,38 @@ pub enum AdditionalFields {
 }
 
 /// A field's `type`: one name or a list of names (a union).
-#[derive(Debug, Clone, Deserialize)]
-#[serde(untagged)]
+#[derive(Debug, Clone)]
 pub enum TypeSpec {
     One(String),
     Many(Vec<String>),
+}
+
+impl<'de> Deserialize<'de> for TypeSpec {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> serde::de::Visitor<'de> for V {
+            type Value = TypeSpec;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str(
+                    "a type name (e.g. `string`) or a list of type names (e.g. `[string, int]`)",
+                )
+            }
+            fn visit_str<E: serde::de::Error>(self, s: &str) -> Result<TypeSpec, E> {
+                Ok(TypeSpec::One(s.to_string()))
+            }
+            fn visit_seq<A: serde::de::SeqAccess<'de>>(
+                self,
+                mut seq: A,
+            ) -> Result<TypeSpec, A::Error> {
+                let mut names = Vec::new();
+                while let Some(n) = seq.next_element::<String>()? {
+                    names.push(n);
+                }
+                Ok(TypeSpec::Many(names))
+            }
+        }
+        d.deserialize_any(V)
+    }
 }
 
 /// One field declaration.
@@ -79,8 +106,8 @@ pub struct FieldSpec {
     pub pattern: Option<String>,
     pub min_length: Option<u64>,
     pub max_length: Option<u64>,
-    pub minimum: Option<serde_yaml::Number>,
-    pub maximum: Option<serde_yaml::Number>,
+    pub minimum: Option<Value>,
+    pub maximum: Option<Value>,
     pub min_items: Option<u64>,
     pub max_items: Option<u64>,
     pub unique_items: Option<bool>,

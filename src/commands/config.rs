@@ -1,0 +1,253 @@
+//! `mongrate.yaml`: project settings, found in the current folder or the nearest parent (as
+//! cargo finds `Cargo.toml`), or named with `--config`. Every global option can be set there;
+//! `environments` name per-environment settings chosen with `--env` or `MONGRATE_ENV`, each
+//! taking its URI from an environment variable (`uri_env`) so that no password is written down.
+//!
+//! Precedence, for each setting: the command-line flag, then the chosen environment's value,
+//! then an environment variable (`MONGODB_URI` for the URI), then the file's top level, then
+//! the default. Relative paths in the file are relative to the file's folder.
+
+use anyhow::{Result, anyhow, bail};
+use indexmap::IndexMap;
+use serde::Deserialize;
+use std::path::{Path, PathBuf};
+
+pub const CONFIG_FILE: &str = "mongrate.yaml";
+
+/// Settings that the top level and each environment may give.
+#[derive(Debug, Default, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Settings {
+    /// The connection string (better: `uri_env`, so the password stays out of the file).
+    pub uri: Option<String>,
+    /// The environment variable holding the connection string.
+    pub uri_env: Option<String>,
+    /// Folder of schema files.
+    pub schemas: Option<PathBuf>,
+    /// Folder of migration files.
+    pub migrations: Option<PathBuf>,
+    /// Database holding mongrate's changelog, lock and checkpoints.
+    pub state_db: Option<String>,
+    /// Seconds to wait for a server that does not answer.
+    pub server_timeout: Option<u64>,
+}
+
+/// The file: the settings of [`Settings`] at the top level, plus `environments`.
+#[derive(Debug, Default, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ConfigFile {
+    pub uri: Option<String>,
+    pub uri_env: Option<String>,
+    pub schemas: Option<PathBuf>,
+    pub migrations: Option<PathBuf>,
+    pub state_db: Option<String>,
+    pub server_timeout: Option<u64>,
+    /// Named environments (`dev`, `staging`, `prod`, ...).
+    #[serde(default)]
+    pub environments: IndexMap<String, Settings>,
+}
+
+impl ConfigFile {
+    /// The top-level settings.
+    pub fn settings(&self) -> Settings {
+        Settings {
+            uri: self.uri.clone(),
+            uri_env: self.uri_env.clone(),
+            schemas: self.schemas.clone(),
+            migrations: self.migrations.clone(),
+            state_db: self.state_db.clone(),
+            server_timeout: self.server_timeout,
+        }
+    }
+}
+
+/// Every setting resolved, with where the URI came from.
+#[derive(Debug, Clone)]
+pub struct Resolved {
+    pub uri: String,
+    pub uri_source: String,
+    pub schemas: PathBuf,
+    pub migrations: PathBuf,
+    pub state_db: String,
+    pub server_timeout: u64,
+    /// Every connection string seen (used or not), so their secrets are never printed.
+    pub all_uris: Vec<String>,
+}
+
+/// What the command line said.
+#[derive(Debug, Clone, Default)]
+pub struct Flags {
+    pub config: Option<PathBuf>,
+    pub env: Option<String>,
+    pub uri: Option<String>,
+    pub schemas: Option<PathBuf>,
+    pub migrations: Option<PathBuf>,
+    pub state_db: Option<String>,
+    pub server_timeout: Option<u64>,
+}
+
+/// The nearest `mongrate.yaml` from `start` upwards.
+pub fn find(start: &Path) -> Option<PathBuf> {
+    let mut dir = Some(start);
+    while let Some(d) = dir {
+        let candidate = d.join(CONFIG_FILE);
+        if candidate.is_file() {
+            return Some(candidate);
+        }
+        dir = d.parent();
+    }
+    None
+}
+
+/// Read and parse a config file (errors name it, with line and column).
+pub fn load(path: &Path) -> Result<ConfigFile> {
+    let text = crate::spec::read_text(path)
+        .map_err(|why| anyhow!("cannot read `{}`: {why}", path.display()))?;
+    crate::yaml::from_str(&text)
+        .map_err(|e| anyhow!("{}:{}:{}: {}", path.display(), e.line, e.column, e.message))
+}
+
+fn var(name: &str) -> Option<String> {
+    std::env::var(name).ok().filter(|v| !v.is_empty())
+}
+
+/// Resolve every setting from the flags, the environment and the config file.
+pub fn resolve(flags: &Flags) -> Result<Resolved> {
+    let path = match &flags.config {
+        Some(p) if !p.is_file() => bail!("--config `{}`: no such file", p.display()),
+        Some(p) => Some(p.clone()),
+        None => std::env::current_dir().ok().and_then(|d| find(&d)),
+    };
+    let file = match &path {
+        Some(p) => load(p)?,
+        None => ConfigFile::default(),
+    };
+    let base = path
+        .as_ref()
+        .and_then(|p| p.parent())
+        .map(Path::to_path_buf)
+        .unwrap_or_default();
+    let shown = path
+        .as_ref()
+        .map(|p| p.display().to_string())
+        .unwrap_or_else(|| CONFIG_FILE.to_string());
+    let env_name = flags.env.clone().or_else(|| var("MONGRATE_ENV"));
+    let env = match &env_name {
+        None => Settings::default(),
+        Some(name) => match file.environments.get(name) {
+            Some(s) => s.clone(),
+            None if path.is_none() => bail!(
+                "environment `{name}` (--env or MONGRATE_ENV) needs a `{CONFIG_FILE}` naming it under `environments:`; none was found here or in a parent folder"
+            ),
+            None => bail!(
+                "{shown}: no environment `{name}`; it names: {}",
+                if file.environments.is_empty() {
+                    "none".to_string()
+                } else {
+                    file.environments
+                        .keys()
+                        .cloned()
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                }
+            ),
+        },
+    };
+    let top = &file.settings();
+    let from_env_var = |s: &Settings, whose: &str| -> Result<Option<(String, String)>> {
+        match &s.uri_env {
+            None => Ok(None),
+            Some(v) => match var(v) {
+                Some(uri) => Ok(Some((uri, format!("${v} (named by {shown}{whose})")))),
+                None => bail!(
+                    "{shown}{whose} takes the URI from the environment variable `{v}`, which is not set"
+                ),
+            },
+        }
+    };
+    let env_label = env_name
+        .as_ref()
+        .map(|n| format!(", environment `{n}`"))
+        .unwrap_or_default();
+    let mut all_uris: Vec<String> = Vec::new();
+    for u in [
+        flags.uri.clone(),
+        var("MONGODB_URI"),
+        env.uri.clone(),
+        top.uri.clone(),
+    ]
+    .into_iter()
+    .flatten()
+    {
+        all_uris.push(u);
+    }
+    for s in [&env, top] {
+        if let Some(v) = s.uri_env.as_ref().and_then(|v| var(v)) {
+            all_uris.push(v);
+        }
+    }
+    let (uri, uri_source) = if let Some(u) = flags.uri.clone().filter(|u| !u.is_empty()) {
+        (u, "--uri".to_string())
+    } else if let Some(u) = env.uri.clone() {
+        (u, format!("{shown}{env_label}"))
+    } else if let Some(found) = from_env_var(&env, &env_label)? {
+        found
+    } else if let Some(u) = var("MONGODB_URI") {
+        (u, "$MONGODB_URI".to_string())
+    } else if let Some(u) = top.uri.clone() {
+        (u, shown.clone())
+    } else if let Some(found) = from_env_var(top, "")? {
+        found
+    } else {
+        (
+            "mongodb://localhost:27017".to_string(),
+            "the default".to_string(),
+        )
+    };
+    let path_of =
+        |flag: &Option<PathBuf>, key: fn(&Settings) -> &Option<PathBuf>, default: &str| {
+            flag.clone()
+                .or_else(|| key(&env).as_ref().map(|p| base.join(p)))
+                .or_else(|| key(top).as_ref().map(|p| base.join(p)))
+                .unwrap_or_else(|| {
+                    if path.is_some() {
+                        base.join(default)
+                    } else {
+                        PathBuf::from(default)
+                    }
+                })
+        };
+    let schemas = path_of(&flags.schemas, |s| &s.schemas, "schemas");
+    let migrations = path_of(&flags.migrations, |s| &s.migrations, "migrations");
+    let state_db = flags
+        .state_db
+        .clone()
+        .or(env.state_db.clone())
+        .or(top.state_db.clone())
+        .unwrap_or_else(|| "mongrate".to_string());
+    if let Some(why) = crate::names::database_problem(&state_db) {
+        bail!("state database `{state_db}`: {why}");
+    }
+    let server_timeout = flags
+        .server_timeout
+        .or(env.server_timeout)
+        .or(top.server_timeout)
+        .unwrap_or(10);
+    if server_timeout == 0 {
+        bail!("the server timeout must be at least 1 second");
+    }
+    Ok(Resolved {
+        uri,
+        uri_source,
+        schemas: tidy(schemas),
+        migrations: tidy(migrations),
+        state_db,
+        server_timeout,
+        all_uris,
+    })
+}
+
+/// `./schemas` → `schemas` (paths are printed in messages).
+fn tidy(p: PathBuf) -> PathBuf {
+    p.strip_prefix(".").map(Path::to_path_buf).unwrap_or(p)
+}

@@ -1,0 +1,162 @@
+//! Migrations against a server: read the changelog, decide the run (`migrate::plan`), take the
+//! lease lock, execute through the runner, release. The driver-backed [`Backend`] lives here.
+
+use super::changelog::{Changelog, Direction, Entry};
+use super::lock::{LeaseLock, LockLost, hostname};
+use crate::migrate::Migration;
+use crate::migrate::plan::{self, DownTarget, RunPlan, StatusRow};
+use crate::migrate::runner::{self, Backend, RanMigration};
+use crate::ops::Operation;
+use crate::progress::Reporter;
+use anyhow::{Context, Result};
+use bson::DateTime;
+use mongodb::Client;
+use serde::Serialize;
+use std::time::Duration;
+
+/// Settings of a run.
+#[derive(Debug, Clone)]
+pub struct RunOptions {
+    pub state_db: String,
+    pub lock_lease: Duration,
+    pub lock_timeout: Duration,
+}
+
+/// Which way, how far.
+#[derive(Debug, Clone)]
+pub enum Request {
+    Up { to: Option<String> },
+    Down { target: DownTarget, force: bool },
+}
+
+/// What a run did (or, dry, would do).
+#[derive(Debug, Clone, Serialize)]
+pub struct Outcome {
+    pub plan: RunPlan,
+    pub ran: Vec<RanMigration>,
+    /// The run that held the lock before, when it was taken over from a dead process.
+    pub took_over_from: Option<String>,
+}
+
+/// The changelog entries of `state_db`.
+pub async fn entries(client: &Client, state_db: &str) -> Result<Vec<Entry>> {
+    Changelog::new(client, state_db, 0).entries().await
+}
+
+fn decide(migrations: &[Migration], entries: &[Entry], request: &Request) -> Result<RunPlan> {
+    Ok(match request {
+        Request::Up { to } => plan::plan_up(migrations, entries, to.as_deref())
+            .map_err(anyhow::Error::from)
+            .context("refusing to migrate; nothing was changed")?,
+        Request::Down { target, force } => plan::plan_down(migrations, entries, target, *force)
+            .map_err(anyhow::Error::from)
+            .context("refusing to roll back; nothing was changed")?,
+    })
+}
+
+/// The run `request` would make now, without taking the lock or writing anything.
+pub async fn dry_run(
+    client: &Client,
+    state_db: &str,
+    migrations: &[Migration],
+    request: &Request,
+) -> Result<RunPlan> {
+    decide(migrations, &entries(client, state_db).await?, request)
+}
+
+/// Every migration and where it stands.
+pub async fn status(
+    client: &Client,
+    state_db: &str,
+    migrations: &[Migration],
+) -> Result<Vec<StatusRow>> {
+    Ok(plan::status_rows(
+        migrations,
+        &entries(client, state_db).await?,
+    ))
+}
+
+/// The driver-backed runner backend of a run holding `lock`.
+struct ServerBackend<'a> {
+    client: &'a Client,
+    changelog: Changelog,
+    lock: &'a LeaseLock,
+}
+
+impl Backend for ServerBackend<'_> {
+    async fn ensure_lease(&self) -> Result<()> {
+        self.lock.ensure().await.map_err(|e: LockLost| e.into())
+    }
+    async fn execute(&self, op: &Operation) -> Result<()> {
+        super::execute::execute(self.client, op).await
+    }
+    async fn record_start(&self, entry: &Entry) -> Result<()> {
+        self.changelog.put(entry).await
+    }
+    async fn record_progress(&self, version: &str, steps_done: u32) -> Result<()> {
+        self.changelog.progress(version, steps_done).await
+    }
+    async fn record_failure(&self, version: &str, error: &str) -> Result<()> {
+        self.changelog.failed(version, error).await
+    }
+    async fn record_finished(
+        &self,
+        version: &str,
+        direction: Direction,
+        started_at: DateTime,
+    ) -> Result<()> {
+        self.changelog
+            .finished(version, direction, started_at)
+            .await
+    }
+    fn host_pid(&self) -> (String, u32) {
+        (hostname(), std::process::id())
+    }
+}
+
+/// Take the lock, decide the run from the changelog as it is under the lock, execute it, and
+/// release the lock (also after an error: the run's own error is the one reported).
+pub async fn run(
+    client: &Client,
+    opts: &RunOptions,
+    migrations: &[Migration],
+    request: &Request,
+    reporter: &mut dyn Reporter,
+) -> Result<Outcome> {
+    let lock =
+        LeaseLock::acquire(client, &opts.state_db, opts.lock_lease, opts.lock_timeout).await?;
+    let took_over_from = lock.took_over_from.as_ref().map(|o| o.to_string());
+    if let Some(o) = &took_over_from {
+        reporter.note(&format!(
+            "took over the lock from a process that is gone: {o}"
+        ));
+    }
+    let result = async {
+        let changelog = Changelog::new(client, &opts.state_db, lock.token());
+        let entries = changelog.entries().await?;
+        let (force, plan) = match request {
+            Request::Down { force, .. } => (*force, decide(migrations, &entries, request)?),
+            Request::Up { .. } => (false, decide(migrations, &entries, request)?),
+        };
+        let backend = ServerBackend {
+            client,
+            changelog,
+            lock: &lock,
+        };
+        let ran = runner::execute(&backend, migrations, &entries, &plan, force, reporter).await?;
+        anyhow::Ok((plan, ran))
+    }
+    .await;
+    let released = lock.release().await;
+    let (plan, ran) = match (result, released) {
+        (Ok(r), Ok(())) => r,
+        (Ok(_), Err(e)) => return Err(e),
+        (Err(e), Ok(())) => return Err(e),
+        (Err(e), Err(r)) => return Err(anyhow::anyhow!("{e:#}\n  (also: {r:#})")),
+    };
+    Ok(Outcome {
+        plan,
+        ran,
+        took_over_from,
+    })
+}

@@ -1,0 +1,88 @@
+//! The second half of a staged rollout (`apply --rollout`): after the plan set the failing
+//! validators at `warn`, backfill each collection, recount, and tighten to the declared action
+//! where nothing fails any more; report what still fails elsewhere.
+
+use super::audit::AuditReport;
+use super::describe_driver_error;
+use crate::ops::Operation;
+use crate::plan::Staged;
+use crate::progress::Reporter;
+use crate::spec::SchemaSpec;
+use anyhow::{Result, anyhow};
+use bson::{Document, doc};
+use mongodb::Client;
+use serde::Serialize;
+
+/// What the rollout did for one collection.
+#[derive(Debug, Clone, Serialize)]
+pub struct RolloutStep {
+    pub database: String,
+    pub collection: String,
+    /// Documents the backfill modified.
+    pub backfilled: u64,
+    /// Whether the validator was tightened to its declared action.
+    pub tightened: bool,
+    /// The declared action it was (or is to be) tightened to.
+    pub action: crate::model::ValidationAction,
+}
+
+/// The outcome of a rollout: per collection, and the audits of those still failing.
+#[derive(Debug, Clone, Default)]
+pub struct Rollout {
+    pub steps: Vec<RolloutStep>,
+    pub remaining: Vec<AuditReport>,
+}
+
+/// Backfill, recount and tighten each staged validator.
+pub async fn finish(
+    client: &Client,
+    spec: &SchemaSpec,
+    staged: &[Staged],
+    reporter: &mut dyn Reporter,
+) -> Result<Rollout> {
+    let mut out = Rollout::default();
+    for s in staged {
+        let Some(c) = spec.collection(&s.db, &s.collection) else {
+            continue;
+        };
+        let target = super::backfill::Target {
+            db: s.db.clone(),
+            collection: s.collection.clone(),
+            defaults: crate::backfill::collection_defaults(c),
+        };
+        let opts = super::backfill::Options {
+            batch_size: 1000,
+            max_docs_per_sec: None,
+            checkpoint_db: None,
+        };
+        let filled = super::backfill::run(client, &target, &opts, reporter).await?;
+        let failing = client
+            .database(&s.db)
+            .collection::<Document>(&s.collection)
+            .count_documents(doc! { "$nor": [s.validator.clone()] })
+            .await
+            .map_err(|e| anyhow!(describe_driver_error(&e)))?;
+        let tightened = failing == 0;
+        if tightened {
+            let op = Operation::SetValidator {
+                db: s.db.clone(),
+                collection: s.collection.clone(),
+                validator: Some(s.validator.clone()),
+                level: s.level,
+                action: s.action,
+            };
+            super::execute::execute(client, &op).await?;
+        } else {
+            out.remaining
+                .push(super::audit::audit(client, c, &s.validator, None).await?);
+        }
+        out.steps.push(RolloutStep {
+            database: s.db.clone(),
+            collection: s.collection.clone(),
+            backfilled: filled.modified,
+            tightened,
+            action: s.action,
+        });
+    }
+    Ok(out)
+}
