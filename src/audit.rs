@@ -82,6 +82,7 @@ impl Reasons {
 /// Reasons for the value `v` (an expression) declared by `field` at `path`.
 fn value_reasons(path: &str, v: &Bson, field: &Field, depth: usize, out: &mut Reasons) {
     let p = present(v);
+    let more = field.more();
     if !field.types.is_empty() {
         let mut allowed: Vec<Bson> = field
             .types
@@ -98,7 +99,7 @@ fn value_reasons(path: &str, v: &Bson, field: &Field, depth: usize, out: &mut Re
             format!("bsonType: {path}"),
         ));
     }
-    if let Some(values) = &field.enum_values {
+    if let Some(values) = &more.enum_values {
         let mut values = values.clone();
         if field.nullable {
             values.push(Bson::Null);
@@ -111,53 +112,57 @@ fn value_reasons(path: &str, v: &Bson, field: &Field, depth: usize, out: &mut Re
         ));
     }
     let string = is(v, "string");
-    if let Some(pattern) = &field.pattern {
+    if let Some(pattern) = &more.pattern {
         out.scalars.push(reason(
             Bson::Document(doc! { "$and": [string.clone(), { "$not": [{ "$regexMatch": { "input": v.clone(), "regex": pattern } }] }] }),
             format!("pattern: {path}"),
         ));
     }
     let len = Bson::Document(doc! { "$strLenCP": { "$cond": [string.clone(), v.clone(), ""] } });
-    if let Some(n) = field.min_length {
+    if let Some(n) = more.min_length {
         out.scalars.push(reason(
             Bson::Document(doc! { "$and": [string.clone(), { "$lt": [len.clone(), n as i64] }] }),
             format!("minLength: {path}"),
         ));
     }
-    if let Some(n) = field.max_length {
+    if let Some(n) = more.max_length {
         out.scalars.push(reason(
             Bson::Document(doc! { "$and": [string.clone(), { "$gt": [len.clone(), n as i64] }] }),
             format!("maxLength: {path}"),
         ));
     }
     let number = Bson::Document(doc! { "$isNumber": v.clone() });
-    if let Some(m) = &field.minimum {
+    if let Some(m) = &more.minimum {
         out.scalars.push(reason(
-            Bson::Document(doc! { "$and": [number.clone(), { "$lt": [v.clone(), m.clone()] }] }),
+            Bson::Document(
+                doc! { "$and": [number.clone(), { "$lt": [v.clone(), (**m).clone()] }] },
+            ),
             format!("minimum: {path}"),
         ));
     }
-    if let Some(m) = &field.maximum {
+    if let Some(m) = &more.maximum {
         out.scalars.push(reason(
-            Bson::Document(doc! { "$and": [number.clone(), { "$gt": [v.clone(), m.clone()] }] }),
+            Bson::Document(
+                doc! { "$and": [number.clone(), { "$gt": [v.clone(), (**m).clone()] }] },
+            ),
             format!("maximum: {path}"),
         ));
     }
     let array = Bson::Document(doc! { "$isArray": v.clone() });
     let size = Bson::Document(doc! { "$size": { "$cond": [array.clone(), v.clone(), []] } });
-    if let Some(n) = field.min_items {
+    if let Some(n) = more.min_items {
         out.scalars.push(reason(
             Bson::Document(doc! { "$and": [array.clone(), { "$lt": [size.clone(), n as i64] }] }),
             format!("minItems: {path}"),
         ));
     }
-    if let Some(n) = field.max_items {
+    if let Some(n) = more.max_items {
         out.scalars.push(reason(
             Bson::Document(doc! { "$and": [array.clone(), { "$gt": [size.clone(), n as i64] }] }),
             format!("maxItems: {path}"),
         ));
     }
-    if field.unique_items == Some(true) {
+    if more.unique_items == Some(true) {
         out.scalars.push(reason(
             Bson::Document(doc! { "$and": [array.clone(), { "$ne": [size.clone(), { "$size": { "$setUnion": [{ "$cond": [array.clone(), v.clone(), []] }, []] } }] }] }),
             format!("uniqueItems: {path}"),
@@ -169,7 +174,7 @@ fn value_reasons(path: &str, v: &Bson, field: &Field, depth: usize, out: &mut Re
             path,
             v,
             sub,
-            field.additional_fields == Some(AdditionalFields::Deny),
+            more.additional_fields == Some(AdditionalFields::Deny),
             depth,
             &mut inner,
         );
@@ -196,7 +201,7 @@ fn value_reasons(path: &str, v: &Bson, field: &Field, depth: usize, out: &mut Re
 fn object_reasons(
     prefix: &str,
     v: &Bson,
-    fields: &std::collections::BTreeMap<String, Field>,
+    fields: &crate::spec::FieldMap,
     deny: bool,
     depth: usize,
     out: &mut Reasons,

@@ -9,7 +9,7 @@
 //! used inside the pipeline: each top-level field gets one expression that rebuilds it with
 //! `$mergeObjects`.
 
-use crate::spec::{CollectionSpec, DefaultValue, Field};
+use crate::spec::{CollectionSpec, DefaultValue};
 use bson::{Bson, Document, doc};
 use serde::Serialize;
 use std::collections::BTreeMap;
@@ -29,17 +29,17 @@ pub fn collection_defaults(spec: &CollectionSpec) -> Vec<FieldDefault> {
     out
 }
 
-fn walk(fields: &BTreeMap<String, Field>, prefix: &str, out: &mut Vec<FieldDefault>) {
+fn walk(fields: &crate::spec::FieldMap, prefix: &str, out: &mut Vec<FieldDefault>) {
     for (name, f) in fields {
         let path = if prefix.is_empty() {
             name.clone()
         } else {
             format!("{prefix}.{name}")
         };
-        if let Some(d) = &f.default {
+        if let Some(d) = &f.more().default {
             out.push(FieldDefault {
                 path: path.clone(),
-                value: d.clone(),
+                value: (**d).clone(),
             });
         }
         if let Some(sub) = &f.fields {

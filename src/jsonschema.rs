@@ -6,7 +6,6 @@
 
 use crate::spec::{AdditionalFields, CollectionSpec, Field};
 use bson::{Bson, Document, doc};
-use std::collections::BTreeMap;
 
 /// The whole validator of a collection: `{ $jsonSchema: { ... } }`.
 pub fn collection_validator(spec: &CollectionSpec) -> Document {
@@ -31,17 +30,18 @@ fn count(n: u64) -> Bson {
 }
 
 /// `bsonType: object` with `required`, `properties` and, when denied, `additionalProperties`.
-fn object_schema(fields: &BTreeMap<String, Field>, deny_additional: bool) -> Document {
+fn object_schema(fields: &crate::spec::FieldMap, deny_additional: bool) -> Document {
     let mut schema = doc! { "bsonType": "object" };
-    object_keywords(&mut schema, fields, deny_additional, true);
+    object_keywords(&mut schema, fields, deny_additional, true, true);
     schema
 }
 
 fn object_keywords(
     schema: &mut Document,
-    fields: &BTreeMap<String, Field>,
+    fields: &crate::spec::FieldMap,
     deny_additional: bool,
     root: bool,
+    deep: bool,
 ) {
     let required: Vec<Bson> = fields
         .iter()
@@ -51,16 +51,21 @@ fn object_keywords(
     if !required.is_empty() {
         schema.insert("required", required);
     }
-    let mut properties = Document::new();
-    if root && deny_additional && !fields.contains_key("_id") {
-        // With additionalProperties: false every document would fail on `_id` otherwise.
-        properties.insert("_id", Document::new());
-    }
-    for (name, field) in fields {
-        properties.insert(name.clone(), field_schema(field));
-    }
-    if !properties.is_empty() {
-        schema.insert("properties", properties);
+    let id_placeholder = root && deny_additional && !fields.contains_key("_id");
+    if deep {
+        let mut properties = Document::new();
+        if id_placeholder {
+            // With additionalProperties: false every document would fail on `_id` otherwise.
+            properties.insert("_id", Document::new());
+        }
+        for (name, field) in fields {
+            properties.insert(name.clone(), field_schema(field));
+        }
+        if !properties.is_empty() {
+            schema.insert("properties", properties);
+        }
+    } else if id_placeholder || !fields.is_empty() {
+        schema.insert("properties", Document::new());
     }
     if deny_additional {
         schema.insert("additionalProperties", false);
@@ -69,9 +74,16 @@ fn object_keywords(
 
 /// The schema of one field.
 pub fn field_schema(field: &Field) -> Document {
+    schema_of(field, true)
+}
+
+/// The schema of one field; with `deep` false, `properties` and `items` are written as empty
+/// documents (for [`validator_size`], which adds their real sizes without building them).
+fn schema_of(field: &Field, deep: bool) -> Document {
+    let more = field.more();
     let mut s = Document::new();
     let mut types: Vec<&str> = Vec::new();
-    for t in &field.types {
+    for t in field.types.iter() {
         let name = t.bson_type();
         if !types.contains(&name) {
             types.push(name);
@@ -87,50 +99,143 @@ pub fn field_schema(field: &Field) -> Document {
             s.insert("bsonType", types);
         }
     }
-    if let Some(d) = &field.description {
+    if let Some(d) = &more.description {
         s.insert("description", d.clone());
     }
-    if let Some(values) = &field.enum_values {
+    if let Some(values) = &more.enum_values {
         let mut values = values.clone();
         if field.nullable && !values.contains(&Bson::Null) {
             values.push(Bson::Null);
         }
         s.insert("enum", values);
     }
-    if let Some(v) = &field.pattern {
+    if let Some(v) = &more.pattern {
         s.insert("pattern", v.clone());
     }
-    if let Some(v) = field.min_length {
+    if let Some(v) = more.min_length {
         s.insert("minLength", count(v));
     }
-    if let Some(v) = field.max_length {
+    if let Some(v) = more.max_length {
         s.insert("maxLength", count(v));
     }
-    if let Some(v) = &field.minimum {
-        s.insert("minimum", v.clone());
+    if let Some(v) = &more.minimum {
+        s.insert("minimum", (**v).clone());
     }
-    if let Some(v) = &field.maximum {
-        s.insert("maximum", v.clone());
+    if let Some(v) = &more.maximum {
+        s.insert("maximum", (**v).clone());
     }
     if let Some(sub) = &field.fields {
         object_keywords(
             &mut s,
             sub,
-            field.additional_fields == Some(AdditionalFields::Deny),
+            more.additional_fields == Some(AdditionalFields::Deny),
             false,
+            deep,
         );
     }
     if let Some(items) = &field.items {
-        s.insert("items", field_schema(items));
+        s.insert(
+            "items",
+            if deep {
+                field_schema(items)
+            } else {
+                Document::new()
+            },
+        );
     }
-    if let Some(v) = field.min_items {
+    if let Some(v) = more.min_items {
         s.insert("minItems", count(v));
     }
-    if let Some(v) = field.max_items {
+    if let Some(v) = more.max_items {
         s.insert("maxItems", count(v));
     }
-    if let Some(v) = field.unique_items {
+    if let Some(v) = more.unique_items {
         s.insert("uniqueItems", v);
     }
     s
+}
+
+/// The BSON size of a document (0 if it cannot be encoded).
+fn bson_len(d: &Document) -> usize {
+    let mut buf = Vec::new();
+    d.to_writer(&mut buf).map(|_| buf.len()).unwrap_or(0)
+}
+
+/// An empty document's size: what a placeholder of [`schema_of`] counts for.
+const EMPTY_DOC: usize = 5;
+
+/// The size of one field's schema, computed field by field without building the whole tree.
+fn field_size(field: &Field) -> usize {
+    let mut n = bson_len(&schema_of(field, false));
+    if let Some(sub) = &field.fields
+        && !sub.is_empty()
+    {
+        n += properties_size(sub, false) - EMPTY_DOC;
+    }
+    if let Some(items) = &field.items {
+        n += field_size(items) - EMPTY_DOC;
+    }
+    n
+}
+
+/// The size of a `properties` document (with the `_id: {}` entry the root adds when
+/// additional fields are denied).
+fn properties_size(fields: &crate::spec::FieldMap, id_placeholder: bool) -> usize {
+    let mut n = EMPTY_DOC;
+    if id_placeholder {
+        n += 1 + "_id".len() + 1 + EMPTY_DOC;
+    }
+    for (name, f) in fields {
+        n += 1 + name.len() + 1 + field_size(f);
+    }
+    n
+}
+
+/// The size in bytes of [`collection_validator`]'s document, without building it (a schema with
+/// a million fields has a validator of tens of megabytes).
+pub fn validator_size(spec: &CollectionSpec) -> usize {
+    let deny = spec.validation.additional_fields == AdditionalFields::Deny;
+    let mut root = Document::new();
+    root.insert("bsonType", "object");
+    if let Some(d) = &spec.description {
+        root.insert("description", d.clone());
+    }
+    object_keywords(&mut root, &spec.fields, deny, true, false);
+    let mut n = bson_len(&bson::doc! { "$jsonSchema": root });
+    let id_placeholder = deny && !spec.fields.contains_key("_id");
+    if !spec.fields.is_empty() || id_placeholder {
+        n += properties_size(&spec.fields, id_placeholder) - EMPTY_DOC;
+    }
+    n
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::spec::{DatabaseSource, check_sources};
+    use std::path::PathBuf;
+
+    #[test]
+    fn the_size_is_computed_exactly_without_building() {
+        for text in [
+            "fields:\n  a: { type: string }\n",
+            "description: d\nvalidation: { additional_fields: deny }\nfields:\n  a: { type: [string, int], nullable: true, enum: [x, 1], description: q }\n  o:\n    type: object\n    additional_fields: deny\n    fields:\n      b: { type: array, items: { type: object, fields: { c: { type: double, minimum: 1 } } }, min_items: 1 }\n",
+            "fields: {}\n",
+            "validation: { additional_fields: deny }\n",
+        ] {
+            let loaded = check_sources(&[DatabaseSource {
+                name: "app".into(),
+                database_file: None,
+                collection_files: vec![(PathBuf::from("app/t.yaml"), text.into())],
+                unreadable: vec![],
+            }]);
+            assert!(!loaded.has_errors(), "{:?}", loaded.diagnostics);
+            let spec = loaded.spec.collection("app", "t").unwrap();
+            assert_eq!(
+                validator_size(spec),
+                bson_len(&collection_validator(spec)),
+                "{text}"
+            );
+        }
+    }
 }

@@ -752,7 +752,18 @@ impl<'de> SeqAccess<'de> for Seq<'_, '_> {
 
 struct Map<'d, 'a> {
     de: &'d mut Deserializer<'a>,
-    seen: HashMap<String, Marker>,
+    /// Keys seen so far, as 64-bit fingerprints with their line and column: a mapping with
+    /// millions of keys costs 16 bytes a key, not a copy of every key. Two different keys
+    /// share a fingerprint with a probability of about n²/2⁶⁵ (under 10⁻⁷ for two million keys).
+    seen: HashMap<u64, (u32, u32)>,
+}
+
+/// A fixed (deterministic) 64-bit fingerprint of a key.
+fn fingerprint(key: &str) -> u64 {
+    use std::hash::{Hash, Hasher};
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    key.hash(&mut h);
+    h.finish()
 }
 
 impl<'de> MapAccess<'de> for Map<'_, '_> {
@@ -772,18 +783,18 @@ impl<'de> MapAccess<'de> for Map<'_, '_> {
                 "a mapping key must be plain text, not a list or a mapping",
             ));
         };
-        if let Some(first) = self.seen.get(key) {
+        let print = fingerprint(key);
+        if let Some((line, column)) = self.seen.get(&print) {
             return Err(Error::new(
                 mark,
                 format!(
-                    "key {} is written twice in this mapping (first at line {}, column {}); keep one",
+                    "key {} is written twice in this mapping (first at line {line}, column {column}); keep one",
                     show(key),
-                    first.line(),
-                    first.col() + 1
                 ),
             ));
         }
-        self.seen.insert(key.clone(), mark);
+        self.seen
+            .insert(print, (mark.line() as u32, mark.col() as u32 + 1));
         let key = key.clone();
         let value = seed
             .deserialize(&mut *self.de)

@@ -100,9 +100,15 @@ fn double_defaults_are_stored_as_doubles() {
             "fields:\n  price: { type: double, default: 0 }\n".into(),
         )],
     }]);
-    let f = &loaded.spec.collection("app", "things").unwrap().fields["price"];
+    let f = loaded
+        .spec
+        .collection("app", "things")
+        .unwrap()
+        .fields
+        .get("price")
+        .unwrap();
     assert_eq!(
-        f.default,
-        Some(spec::DefaultValue::Value(Bson::Double(0.0)))
+        f.more().default.as_deref(),
+        Some(&spec::DefaultValue::Value(Bson::Double(0.0)))
     );
 }

@@ -7,8 +7,8 @@ use super::raw::{
     OptionsSpec, TypeSpec, ValidationSpec,
 };
 use super::{
-    CollectionSpec, DatabaseSource, DatabaseSpec, DefaultValue, Diagnostic, Field, FieldType,
-    Severity, Validation,
+    CollectionSpec, DatabaseSource, DatabaseSpec, DefaultValue, Diagnostic, Field, FieldMore,
+    FieldType, Severity, TypeList, Validation,
 };
 use crate::model::{
     self, Capped, CollectionOptions, IndexKind, Timeseries, ValidationAction, ValidationLevel,
@@ -35,6 +35,9 @@ struct Ctx<'a> {
     pending: Vec<Pending>,
 }
 
+/// At most this many problems are listed per file; the rest are counted.
+const MAX_PROBLEMS_PER_FILE: usize = 200;
+
 impl<'a> Ctx<'a> {
     fn new(file: &'a Path, text: &'a str) -> Self {
         Self {
@@ -44,6 +47,33 @@ impl<'a> Ctx<'a> {
         }
     }
     fn push(&mut self, severity: Severity, path: &[String], at_key: bool, message: String) {
+        if self.pending.len() > MAX_PROBLEMS_PER_FILE {
+            // Counted in the last entry, which says how many more there are.
+            if let Some(last) = self.pending.last_mut() {
+                last.path.clear();
+                let more = last
+                    .message
+                    .split(' ')
+                    .next()
+                    .and_then(|n| n.parse::<usize>().ok())
+                    .unwrap_or(0)
+                    + 1;
+                last.message = format!(
+                    "{more} more problem(s) in this file are not listed; fix the ones above first"
+                );
+            }
+            return;
+        }
+        if self.pending.len() == MAX_PROBLEMS_PER_FILE {
+            self.pending.push(Pending {
+                severity: Severity::Error,
+                path: Vec::new(),
+                at_key: true,
+                message: "1 more problem(s) in this file are not listed; fix the ones above first"
+                    .into(),
+            });
+            return;
+        }
         self.pending.push(Pending {
             severity,
             path: path.to_vec(),
@@ -69,7 +99,9 @@ impl<'a> Ctx<'a> {
         }
         let pos = PosIndex::build_for(self.text, self.pending.iter().map(|p| p.path.as_slice()));
         for p in self.pending {
-            let at = if p.at_key {
+            let at = if p.path.is_empty() {
+                super::pos::Pos { line: 1, column: 1 }
+            } else if p.at_key {
                 pos.key(&p.path)
             } else {
                 pos.value(&p.path)
@@ -144,10 +176,16 @@ pub(super) fn check_database(source: &DatabaseSource, diags: &mut Vec<Diagnostic
     }
     let mut seen: HashMap<String, std::path::PathBuf> = HashMap::new();
     for (file, text) in &source.collection_files {
-        let Some(raw) = parse_yaml::<CollectionFile>(file, text, diags) else {
+        let mut ctx = Ctx::new(file, text);
+        FIELD_CHECKS.with(|c| *c.borrow_mut() = Some(Vec::new()));
+        let parsed = parse_yaml::<CollectionFile>(file, text, diags);
+        let field_problems = FIELD_CHECKS
+            .with(|c| c.borrow_mut().take())
+            .unwrap_or_default();
+        let Some(raw) = parsed else {
             continue;
         };
-        let mut ctx = Ctx::new(file, text);
+        ctx.pending = field_problems;
         let spec = check_collection(&mut ctx, &source.name, raw, &defaults);
         if let Some(first) = seen.get(&spec.name) {
             ctx.error_key(
@@ -215,11 +253,7 @@ fn check_collection(
             .unwrap_or(AdditionalFields::Allow),
     };
 
-    let mut fields = BTreeMap::new();
-    for (fname, fspec) in &raw.fields {
-        let path = vec!["fields".to_string(), fname.clone()];
-        fields.insert(fname.clone(), check_field(ctx, &path, fname, fspec));
-    }
+    let fields = raw.fields.0;
 
     let options = raw
         .options
@@ -318,10 +352,7 @@ fn check_collection(
         ignore_indexes: raw.ignore_indexes,
     };
     if spec.validation.enabled {
-        let validator = crate::jsonschema::collection_validator(&spec);
-        let size = bson::to_vec(&validator)
-            .map(|v| v.len())
-            .unwrap_or(usize::MAX);
+        let size = crate::jsonschema::validator_size(&spec);
         // The validator travels inside a `create`/`collMod` command: leave room for the rest.
         if size > MAX_BSON_SIZE - 16 * 1024 {
             ctx.error_key(
@@ -336,11 +367,58 @@ fn check_collection(
     spec
 }
 
+thread_local! {
+    /// The problems of the fields of the collection file being read (see [`CheckedFields`]).
+    static FIELD_CHECKS: std::cell::RefCell<Option<Vec<Pending>>> =
+        const { std::cell::RefCell::new(None) };
+}
+
+/// A collection's `fields`, checked one by one as they are read, so that the raw declarations
+/// of a file with a million fields never exist all at once. The problems found go to the
+/// checks of the file being read (positions are resolved with the others at the end).
+#[derive(Debug, Default)]
+pub struct CheckedFields(pub crate::spec::FieldMap);
+
+impl<'de> serde::Deserialize<'de> for CheckedFields {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> serde::de::Visitor<'de> for V {
+            type Value = CheckedFields;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a map")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<CheckedFields, A::Error> {
+                let mut out = Vec::new();
+                while let Some(name) = map.next_key::<String>()? {
+                    let spec: FieldSpec = map.next_value()?;
+                    let path = vec!["fields".to_string(), name.clone()];
+                    let mut ctx = Ctx::new(Path::new(""), "");
+                    ctx.pending = FIELD_CHECKS
+                        .with(|c| c.borrow_mut().as_mut().map(std::mem::take))
+                        .unwrap_or_default();
+                    let field = check_field(&mut ctx, &path, &name, &spec);
+                    FIELD_CHECKS.with(|c| {
+                        if let Some(pending) = c.borrow_mut().as_mut() {
+                            *pending = ctx.pending;
+                        }
+                    });
+                    out.push((name, field));
+                }
+                Ok(CheckedFields(out.into_iter().collect()))
+            }
+        }
+        d.deserialize_map(V)
+    }
+}
+
 /// The declared types (empty: any) and whether every name was understood.
-fn parse_types(ctx: &mut Ctx, path: &[String], spec: &TypeSpec) -> (Vec<FieldType>, bool) {
-    let names: Vec<&String> = match spec {
-        TypeSpec::One(n) => vec![n],
-        TypeSpec::Many(ns) => ns.iter().collect(),
+fn parse_types(ctx: &mut Ctx, path: &[String], spec: &TypeSpec) -> (TypeList, bool) {
+    let names: Vec<&str> = match spec {
+        TypeSpec::One(n) => vec![n.as_ref()],
+        TypeSpec::Many(ns) => ns.iter().map(String::as_str).collect(),
     };
     let tpath = p(path, &["type"]);
     if names.is_empty() {
@@ -348,9 +426,9 @@ fn parse_types(ctx: &mut Ctx, path: &[String], spec: &TypeSpec) -> (Vec<FieldTyp
             &tpath,
             "`type` list is empty; use `any` to allow every type",
         );
-        return (Vec::new(), false);
+        return (TypeList::default(), false);
     }
-    let mut types = Vec::new();
+    let mut types = TypeList::default();
     let mut understood = true;
     for name in names {
         if name == "any" {
@@ -359,9 +437,9 @@ fn parse_types(ctx: &mut Ctx, path: &[String], spec: &TypeSpec) -> (Vec<FieldTyp
                     &tpath,
                     "`any` cannot be part of a union; it already allows every type",
                 );
-                return (Vec::new(), false);
+                return (TypeList::default(), false);
             }
-            return (Vec::new(), true);
+            return (TypeList::default(), true);
         }
         match FieldType::parse(name) {
             Some(t) if types.contains(&t) => {
@@ -395,18 +473,22 @@ fn check_field(ctx: &mut Ctx, path: &[String], name: &str, spec: &FieldSpec) -> 
         );
     }
     let (types, understood) = parse_types(ctx, path, &spec.ty);
+    let sm = spec.more();
     let mut field = Field {
         types,
         nullable: spec.nullable,
         required: spec.required,
-        description: spec.description.clone(),
-        pattern: spec.pattern.clone(),
-        min_length: spec.min_length,
-        max_length: spec.max_length,
-        min_items: spec.min_items,
-        max_items: spec.max_items,
-        unique_items: spec.unique_items,
-        additional_fields: spec.additional_fields,
+        ..Default::default()
+    };
+    *field.more_mut() = FieldMore {
+        description: sm.description.clone(),
+        pattern: sm.pattern.clone(),
+        min_length: sm.min_length,
+        max_length: sm.max_length,
+        min_items: sm.min_items,
+        max_items: sm.max_items,
+        unique_items: sm.unique_items,
+        additional_fields: sm.additional_fields,
         ..Default::default()
     };
     let declared = |t: &Field| {
@@ -428,17 +510,18 @@ fn check_field(ctx: &mut Ctx, path: &[String], name: &str, spec: &FieldSpec) -> 
         if let Some(items) = &spec.items {
             check_field(ctx, &p(path, &["items"]), &format!("{name}[]"), items);
         }
-        for (sname, sspec) in spec.fields.iter().flatten() {
+        for (sname, sspec) in spec.fields.iter().flat_map(|f| f.iter()) {
             check_field(ctx, &p(path, &["fields", sname]), sname, sspec);
         }
+        field.more = None;
         return field;
     }
 
     // Constraints that only make sense for some types.
     let string_only = [
-        ("pattern", spec.pattern.is_some()),
-        ("min_length", spec.min_length.is_some()),
-        ("max_length", spec.max_length.is_some()),
+        ("pattern", sm.pattern.is_some()),
+        ("min_length", sm.min_length.is_some()),
+        ("max_length", sm.max_length.is_some()),
     ];
     for (key, set) in string_only {
         if set && !has(&field, |t| t == FieldType::String) {
@@ -449,8 +532,8 @@ fn check_field(ctx: &mut Ctx, path: &[String], name: &str, spec: &FieldSpec) -> 
         }
     }
     let numeric_only = [
-        ("minimum", spec.minimum.is_some()),
-        ("maximum", spec.maximum.is_some()),
+        ("minimum", sm.minimum.is_some()),
+        ("maximum", sm.maximum.is_some()),
     ];
     for (key, set) in numeric_only {
         if set && !has(&field, FieldType::is_numeric) {
@@ -461,9 +544,9 @@ fn check_field(ctx: &mut Ctx, path: &[String], name: &str, spec: &FieldSpec) -> 
         }
     }
     let array_only = [
-        ("min_items", spec.min_items.is_some()),
-        ("max_items", spec.max_items.is_some()),
-        ("unique_items", spec.unique_items.is_some()),
+        ("min_items", sm.min_items.is_some()),
+        ("max_items", sm.max_items.is_some()),
+        ("unique_items", sm.unique_items.is_some()),
         ("items", spec.items.is_some()),
     ];
     for (key, set) in array_only {
@@ -476,7 +559,7 @@ fn check_field(ctx: &mut Ctx, path: &[String], name: &str, spec: &FieldSpec) -> 
     }
     for (key, set) in [
         ("fields", spec.fields.is_some()),
-        ("additional_fields", spec.additional_fields.is_some()),
+        ("additional_fields", sm.additional_fields.is_some()),
     ] {
         if set && !has(&field, |t| t == FieldType::Object) {
             ctx.error_key(
@@ -485,13 +568,13 @@ fn check_field(ctx: &mut Ctx, path: &[String], name: &str, spec: &FieldSpec) -> 
             );
         }
     }
-    if spec.additional_fields.is_some() && spec.fields.is_none() {
+    if sm.additional_fields.is_some() && spec.fields.is_none() {
         ctx.error_key(
             &p(path, &["additional_fields"]),
             "`additional_fields` needs `fields` to say which keys are allowed",
         );
     }
-    if let (Some(a), Some(b)) = (spec.min_length, spec.max_length)
+    if let (Some(a), Some(b)) = (sm.min_length, sm.max_length)
         && a > b
     {
         ctx.error(
@@ -499,7 +582,7 @@ fn check_field(ctx: &mut Ctx, path: &[String], name: &str, spec: &FieldSpec) -> 
             format!("min_length {a} is greater than max_length {b}"),
         );
     }
-    if let (Some(a), Some(b)) = (spec.min_items, spec.max_items)
+    if let (Some(a), Some(b)) = (sm.min_items, sm.max_items)
         && a > b
     {
         ctx.error(
@@ -531,9 +614,9 @@ fn check_field(ctx: &mut Ctx, path: &[String], name: &str, spec: &FieldSpec) -> 
         };
         Some(b)
     };
-    field.minimum = bound(ctx, "minimum", &spec.minimum);
-    field.maximum = bound(ctx, "maximum", &spec.maximum);
-    if let (Some(a), Some(b)) = (&field.minimum, &field.maximum)
+    field.more_mut().minimum = bound(ctx, "minimum", &sm.minimum).map(Box::new);
+    field.more_mut().maximum = bound(ctx, "maximum", &sm.maximum).map(Box::new);
+    if let (Some(a), Some(b)) = (&field.more().minimum, &field.more().maximum)
         && compare_numbers(a, b) == Some(std::cmp::Ordering::Greater)
     {
         ctx.error(
@@ -541,7 +624,7 @@ fn check_field(ctx: &mut Ctx, path: &[String], name: &str, spec: &FieldSpec) -> 
             format!("minimum {a} is greater than maximum {b}"),
         );
     }
-    if let Some(pattern) = &spec.pattern {
+    if let Some(pattern) = &sm.pattern {
         if pattern.is_empty() {
             ctx.error(&p(path, &["pattern"]), "`pattern` is empty");
         } else if let Err(why) = check_regex(pattern) {
@@ -566,20 +649,31 @@ fn check_field(ctx: &mut Ctx, path: &[String], name: &str, spec: &FieldSpec) -> 
     }
     if let Some(sub) = &spec.fields {
         let mut map = BTreeMap::new();
-        for (sname, sspec) in sub {
+        for (sname, sspec) in sub.iter() {
             let spath = p(path, &["fields", sname]);
             map.insert(sname.clone(), check_field(ctx, &spath, sname, sspec));
         }
-        field.fields = Some(map);
+        field.fields = Some(map.into_iter().collect());
     }
 
     // Enum values: each of the field's type, no duplicates.
-    if let Some(values) = &spec.enum_values {
+    if let Some(values) = &sm.enum_values {
         let epath = p(path, &["enum"]);
         if values.is_empty() {
             ctx.error(&epath, "`enum` is empty: no value could ever be valid");
         }
-        let mut converted: Vec<Bson> = Vec::new();
+        let mut converted: Vec<Bson> = Vec::with_capacity(values.len());
+        // Values as compared (numbers by value), by fingerprint → position in `converted`, for
+        // finding repeats in one pass (a fingerprint match is confirmed by comparing values).
+        let mut seen: HashMap<u64, usize> = HashMap::new();
+        // The enum's size in a validator: past 16 MB the server refuses it, so stop there.
+        let mut bytes = 0usize;
+        let print = |b: &Bson| {
+            use std::hash::{Hash, Hasher};
+            let mut h = std::collections::hash_map::DefaultHasher::new();
+            format!("{:?}", crate::normalize::canonical_value(b)).hash(&mut h);
+            h.finish()
+        };
         for (i, value) in values.iter().enumerate() {
             let vpath = p(&epath, &[&i.to_string()]);
             if value.is_null() {
@@ -596,8 +690,14 @@ fn check_field(ctx: &mut Ctx, path: &[String], name: &str, spec: &FieldSpec) -> 
             }
             match typed_value(&field, value) {
                 Ok(b)
-                    if converted.iter().any(|c| {
-                        crate::normalize::canonical_value(c) == crate::normalize::canonical_value(&b)
+                    if seen.get(&print(&b)).is_some_and(|&at| {
+                        let same = |c: &Bson| {
+                            crate::normalize::canonical_value(c)
+                                == crate::normalize::canonical_value(&b)
+                        };
+                        // A fingerprint shared by different values (all but impossible) falls
+                        // back to comparing with every value.
+                        same(&converted[at]) || converted.iter().any(same)
                     }) =>
                 {
                     ctx.error(
@@ -608,7 +708,21 @@ fn check_field(ctx: &mut Ctx, path: &[String], name: &str, spec: &FieldSpec) -> 
                         ),
                     )
                 }
-                Ok(b) => converted.push(b),
+                Ok(b) => {
+                    bytes += 1 + i.to_string().len() + 1 + bson_value_size(&b);
+                    if bytes > MAX_BSON_SIZE {
+                        ctx.error(
+                            &epath,
+                            format!(
+                                "the enum of `{name}` holds more than 16 MB of values, over MongoDB's document limit for a validator; use fewer values, or a `pattern`"
+                            ),
+                        );
+                        converted = Vec::new();
+                        break;
+                    }
+                    seen.entry(print(&b)).or_insert(converted.len());
+                    converted.push(b);
+                }
                 Err(why) => ctx.error(
                     &vpath,
                     format!(
@@ -618,21 +732,21 @@ fn check_field(ctx: &mut Ctx, path: &[String], name: &str, spec: &FieldSpec) -> 
                 ),
             }
         }
-        field.enum_values = Some(converted);
+        field.more_mut().enum_values = Some(converted);
     }
 
     // The default: of the field's type, within its enum and constraints.
-    if let Some(value) = &spec.default {
+    if let Some(value) = &sm.default {
         let dpath = p(path, &["default"]);
         if value.as_str() == Some("now") && field.allows(FieldType::Date) && !field.types.is_empty()
         {
-            field.default = Some(DefaultValue::Now);
+            field.more_mut().default = Some(Box::new(DefaultValue::Now));
         } else {
             match typed_value(&field, value).and_then(|b| {
                 check_constraints(&field, &b)?;
                 Ok(b)
             }) {
-                Ok(b) => field.default = Some(DefaultValue::Value(b)),
+                Ok(b) => field.more_mut().default = Some(Box::new(DefaultValue::Value(b))),
                 Err(why) => ctx.error(
                     &dpath,
                     format!(
@@ -642,6 +756,9 @@ fn check_field(ctx: &mut Ctx, path: &[String], name: &str, spec: &FieldSpec) -> 
                 ),
             }
         }
+    }
+    if *field.more() == FieldMore::default() {
+        field.more = None;
     }
     field
 }
@@ -684,6 +801,21 @@ pub(super) fn check_regex(pattern: &str) -> Result<(), String> {
         })
 }
 
+/// The encoded size of a BSON value (as an element's payload).
+fn bson_value_size(b: &Bson) -> usize {
+    match b {
+        Bson::Int32(_) => 4,
+        Bson::Int64(_) | Bson::Double(_) | Bson::DateTime(_) | Bson::Timestamp(_) => 8,
+        Bson::Boolean(_) => 1,
+        Bson::Null => 0,
+        Bson::String(s) => 4 + s.len() + 1,
+        Bson::ObjectId(_) => 12,
+        other => bson::to_vec(&bson::doc! { "v": other.clone() })
+            .map(|v| v.len().saturating_sub(4 + 1 + 2 + 1))
+            .unwrap_or(0),
+    }
+}
+
 /// Order two BSON numbers exactly (integers as integers, not through floating point).
 pub(super) fn compare_numbers(a: &Bson, b: &Bson) -> Option<std::cmp::Ordering> {
     fn int(v: &Bson) -> Option<i64> {
@@ -712,7 +844,7 @@ fn typed_value(field: &Field, v: &Value) -> Result<Bson, String> {
         return plain_bson(v);
     }
     let mut why = String::from("wrong type");
-    for t in &field.types {
+    for t in field.types.iter() {
         match convert_as(*t, field, v) {
             Ok(b) => return Ok(b),
             Err(e) => why = e,
@@ -803,7 +935,8 @@ fn check_constraints(field: &Field, value: &Bson) -> Result<(), String> {
     if matches!(value, Bson::Null) {
         return Ok(());
     }
-    if let Some(values) = &field.enum_values
+    let more = field.more();
+    if let Some(values) = &more.enum_values
         && !values.contains(value)
     {
         let list: Vec<String> = values.iter().map(|v| v.to_string()).collect();
@@ -812,13 +945,13 @@ fn check_constraints(field: &Field, value: &Bson) -> Result<(), String> {
     match value {
         Bson::String(s) => {
             let n = s.chars().count() as u64;
-            if field.min_length.is_some_and(|m| n < m) || field.max_length.is_some_and(|m| n > m) {
+            if more.min_length.is_some_and(|m| n < m) || more.max_length.is_some_and(|m| n > m) {
                 return Err(format!("length {n} is outside min_length/max_length"));
             }
         }
         Bson::Array(items) => {
             let n = items.len() as u64;
-            if field.min_items.is_some_and(|m| n < m) || field.max_items.is_some_and(|m| n > m) {
+            if more.min_items.is_some_and(|m| n < m) || more.max_items.is_some_and(|m| n > m) {
                 return Err(format!("{n} items is outside min_items/max_items"));
             }
             if let Some(spec) = &field.items {
@@ -838,8 +971,8 @@ fn check_constraints(field: &Field, value: &Bson) -> Result<(), String> {
                         None => {}
                     }
                 }
-                if field.additional_fields == Some(AdditionalFields::Deny)
-                    && let Some(extra) = doc.keys().find(|k| !fields.contains_key(*k))
+                if more.additional_fields == Some(AdditionalFields::Deny)
+                    && let Some(extra) = doc.keys().find(|k| !fields.contains_key(k))
                 {
                     return Err(format!(
                         "has undeclared field `{extra}` (additional_fields: deny)"
@@ -849,11 +982,11 @@ fn check_constraints(field: &Field, value: &Bson) -> Result<(), String> {
         }
         other => {
             use std::cmp::Ordering::{Greater, Less};
-            let below = field
+            let below = more
                 .minimum
                 .as_ref()
                 .is_some_and(|m| compare_numbers(other, m) == Some(Less));
-            let above = field
+            let above = more
                 .maximum
                 .as_ref()
                 .is_some_and(|m| compare_numbers(other, m) == Some(Greater));
@@ -1187,11 +1320,11 @@ pub fn parse_duration(v: &Value) -> Result<i64, String> {
 
 /// Resolve a dotted index path against the declared fields: `Some(field)` when declared,
 /// `Some(None)` when it lies under an object that allows any keys, `None` when undeclared.
-fn resolve_path<'a>(fields: &'a BTreeMap<String, Field>, path: &str) -> Option<Option<&'a Field>> {
+fn resolve_path<'a>(fields: &'a crate::spec::FieldMap, path: &str) -> Option<Option<&'a Field>> {
     if path == "_id" || path == "$**" {
         return Some(None);
     }
-    let mut current: &BTreeMap<String, Field> = fields;
+    let mut current: &crate::spec::FieldMap = fields;
     let parts: Vec<&str> = path.split('.').collect();
     let mut i = 0;
     loop {
@@ -1223,7 +1356,7 @@ fn check_index(
     ctx: &mut Ctx,
     path: &[String],
     spec: &IndexSpec,
-    fields: &BTreeMap<String, Field>,
+    fields: &crate::spec::FieldMap,
 ) -> Option<model::Index> {
     let kpath = p(path, &["keys"]);
     if spec.keys.is_empty() {

@@ -232,33 +232,177 @@ pub enum DefaultValue {
     Now,
 }
 
-/// A checked field declaration.
+/// The declared types of a field, in declaration order, without a heap allocation (there are
+/// only 14 type names). Empty means `any`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TypeList {
+    len: u8,
+    items: [FieldType; 14],
+}
+
+impl Default for TypeList {
+    fn default() -> Self {
+        Self {
+            len: 0,
+            items: [FieldType::String; 14],
+        }
+    }
+}
+
+impl TypeList {
+    /// Add a type (a type already listed, or a 15th, is ignored).
+    pub fn push(&mut self, t: FieldType) {
+        if !self.contains(&t) && (self.len as usize) < self.items.len() {
+            self.items[self.len as usize] = t;
+            self.len += 1;
+        }
+    }
+}
+
+impl std::ops::Deref for TypeList {
+    type Target = [FieldType];
+    fn deref(&self) -> &[FieldType] {
+        &self.items[..self.len as usize]
+    }
+}
+
+impl FromIterator<FieldType> for TypeList {
+    fn from_iter<I: IntoIterator<Item = FieldType>>(iter: I) -> Self {
+        let mut list = Self::default();
+        for t in iter {
+            list.push(t);
+        }
+        list
+    }
+}
+
+impl Serialize for TypeList {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_seq(self.iter())
+    }
+}
+
+/// Fields by name, in name order: a sorted vector, which costs far less than a `BTreeMap` for
+/// the many small objects a schema declares.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct FieldMap(Vec<(String, Field)>);
+
+impl FieldMap {
+    pub fn get(&self, name: &str) -> Option<&Field> {
+        self.0
+            .binary_search_by(|(k, _)| k.as_str().cmp(name))
+            .ok()
+            .map(|i| &self.0[i].1)
+    }
+    pub fn contains_key(&self, name: &str) -> bool {
+        self.get(name).is_some()
+    }
+    pub fn iter(&self) -> impl Iterator<Item = (&String, &Field)> {
+        self.0.iter().map(|(k, v)| (k, v))
+    }
+    pub fn keys(&self) -> impl Iterator<Item = &String> {
+        self.0.iter().map(|(k, _)| k)
+    }
+    pub fn values(&self) -> impl Iterator<Item = &Field> {
+        self.0.iter().map(|(_, v)| v)
+    }
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
+impl FromIterator<(String, Field)> for FieldMap {
+    /// In name order; of two entries with one name, the later wins.
+    fn from_iter<I: IntoIterator<Item = (String, Field)>>(iter: I) -> Self {
+        let mut entries: Vec<(String, Field)> = iter.into_iter().collect();
+        entries.reverse();
+        entries.sort_by(|a, b| a.0.cmp(&b.0));
+        entries.dedup_by(|a, b| a.0 == b.0);
+        entries.shrink_to_fit();
+        Self(entries)
+    }
+}
+
+impl<'a> IntoIterator for &'a FieldMap {
+    type Item = (&'a String, &'a Field);
+    type IntoIter = std::iter::Map<
+        std::slice::Iter<'a, (String, Field)>,
+        fn(&'a (String, Field)) -> (&'a String, &'a Field),
+    >;
+    fn into_iter(self) -> Self::IntoIter {
+        self.0.iter().map(|(k, v)| (k, v))
+    }
+}
+
+impl Serialize for FieldMap {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_map(self.iter())
+    }
+}
+
+/// A checked field declaration. What most fields have is inline; the rest is boxed in
+/// [`FieldMore`], so a schema with a million plain fields stays small in memory.
 #[derive(Debug, Clone, PartialEq, Default, Serialize)]
 pub struct Field {
     /// Allowed types; empty means `any`.
-    pub types: Vec<FieldType>,
+    pub types: TypeList,
     pub nullable: bool,
     pub required: bool,
+    pub items: Option<Box<Field>>,
+    /// Declared sub-fields of an object (`None`: any keys).
+    pub fields: Option<FieldMap>,
+    /// Everything else, when anything else is declared.
+    pub more: Option<Box<FieldMore>>,
+}
+
+/// The less common parts of a field declaration.
+#[derive(Debug, Clone, PartialEq, Default, Serialize)]
+pub struct FieldMore {
     pub description: Option<String>,
-    pub default: Option<DefaultValue>,
+    pub default: Option<Box<DefaultValue>>,
     pub enum_values: Option<Vec<Bson>>,
     pub pattern: Option<String>,
     pub min_length: Option<u64>,
     pub max_length: Option<u64>,
-    pub minimum: Option<Bson>,
-    pub maximum: Option<Bson>,
+    pub minimum: Option<Box<Bson>>,
+    pub maximum: Option<Box<Bson>>,
     pub min_items: Option<u64>,
     pub max_items: Option<u64>,
     pub unique_items: Option<bool>,
-    pub items: Option<Box<Field>>,
-    /// Declared sub-fields of an object (`None`: any keys).
-    pub fields: Option<BTreeMap<String, Field>>,
     pub additional_fields: Option<AdditionalFields>,
 }
+
+static NO_MORE: FieldMore = FieldMore {
+    description: None,
+    default: None,
+    enum_values: None,
+    pattern: None,
+    min_length: None,
+    max_length: None,
+    minimum: None,
+    maximum: None,
+    min_items: None,
+    max_items: None,
+    unique_items: None,
+    additional_fields: None,
+};
 
 impl Field {
     pub fn allows(&self, t: FieldType) -> bool {
         self.types.is_empty() || self.types.contains(&t)
+    }
+
+    /// The less common parts (all `None` when none is declared).
+    pub fn more(&self) -> &FieldMore {
+        self.more.as_deref().unwrap_or(&NO_MORE)
+    }
+
+    /// The parts to change; boxed on first use.
+    pub fn more_mut(&mut self) -> &mut FieldMore {
+        self.more.get_or_insert_with(Box::default)
     }
 }
 
@@ -279,7 +423,7 @@ pub struct CollectionSpec {
     pub file: PathBuf,
     pub description: Option<String>,
     pub validation: Validation,
-    pub fields: BTreeMap<String, Field>,
+    pub fields: FieldMap,
     pub indexes: Vec<model::Index>,
     pub options: model::CollectionOptions,
     pub ignore_indexes: Vec<String>,

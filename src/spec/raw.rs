@@ -2,10 +2,12 @@
 //!
 //! Nothing here is checked beyond shape; `check` turns these into the validated spec.
 
+use super::check::CheckedFields;
 use crate::model::{ValidationAction, ValidationLevel};
 use crate::yaml::Value;
 use indexmap::IndexMap;
 use serde::{Deserialize, Deserializer};
+use std::borrow::Cow;
 
 /// `schemas/<db>/<collection>.yaml`.
 #[derive(Debug, Deserialize)]
@@ -15,8 +17,9 @@ pub struct CollectionFile {
     pub collection: Option<String>,
     pub description: Option<String>,
     pub validation: Option<ValidationSpec>,
+    /// Checked as they are read (see [`CheckedFields`]).
     #[serde(default)]
-    pub fields: IndexMap<String, FieldSpec>,
+    pub fields: CheckedFields,
     #[serde(default)]
     pub indexes: Vec<IndexSpec>,
     pub options: Option<OptionsSpec>,
@@ -52,11 +55,20 @@ pub enum AdditionalFields {
     Deny,
 }
 
-/// A field's `type`: one name or a list of names (a union).
+/// A field's `type`: one name or a list of names (a union). Known names are not allocated.
 #[derive(Debug, Clone)]
 pub enum TypeSpec {
-    One(String),
+    One(Cow<'static, str>),
     Many(Vec<String>),
+}
+
+/// A type name, borrowed from the list of known names when it is one of them.
+fn type_name(s: &str) -> Cow<'static, str> {
+    crate::spec::FieldType::NAMES
+        .iter()
+        .find(|n| **n == s)
+        .map(|n| Cow::Borrowed(*n))
+        .unwrap_or_else(|| Cow::Owned(s.to_string()))
 }
 
 impl<'de> Deserialize<'de> for TypeSpec {
@@ -70,7 +82,7 @@ impl<'de> Deserialize<'de> for TypeSpec {
                 )
             }
             fn visit_str<E: serde::de::Error>(self, s: &str) -> Result<TypeSpec, E> {
-                Ok(TypeSpec::One(s.to_string()))
+                Ok(TypeSpec::One(type_name(s)))
             }
             fn visit_seq<A: serde::de::SeqAccess<'de>>(
                 self,
@@ -87,21 +99,24 @@ impl<'de> Deserialize<'de> for TypeSpec {
     }
 }
 
-/// One field declaration.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
+/// One field declaration. What most fields have is inline; the rest is boxed in
+/// [`FieldSpecMore`] (a file may declare a million fields).
+#[derive(Debug, Clone)]
 pub struct FieldSpec {
-    #[serde(rename = "type")]
     pub ty: TypeSpec,
-    #[serde(default)]
     pub required: bool,
-    #[serde(default)]
     pub nullable: bool,
+    pub items: Option<Box<FieldSpec>>,
+    pub fields: Option<Box<IndexMap<String, FieldSpec>>>,
+    pub more: Option<Box<FieldSpecMore>>,
+}
+
+/// The less common keys of a field declaration.
+#[derive(Debug, Clone, Default)]
+pub struct FieldSpecMore {
     pub description: Option<String>,
     /// `Some(Value::Null)` for `default: null`, `None` when absent.
-    #[serde(default, deserialize_with = "present")]
     pub default: Option<Value>,
-    #[serde(rename = "enum")]
     pub enum_values: Option<Vec<Value>>,
     pub pattern: Option<String>,
     pub min_length: Option<u64>,
@@ -111,9 +126,97 @@ pub struct FieldSpec {
     pub min_items: Option<u64>,
     pub max_items: Option<u64>,
     pub unique_items: Option<bool>,
-    pub items: Option<Box<FieldSpec>>,
-    pub fields: Option<IndexMap<String, FieldSpec>>,
     pub additional_fields: Option<AdditionalFields>,
+}
+
+static NO_MORE: FieldSpecMore = FieldSpecMore {
+    description: None,
+    default: None,
+    enum_values: None,
+    pattern: None,
+    min_length: None,
+    max_length: None,
+    minimum: None,
+    maximum: None,
+    min_items: None,
+    max_items: None,
+    unique_items: None,
+    additional_fields: None,
+};
+
+impl FieldSpec {
+    /// The less common keys (all `None` when none is written).
+    pub fn more(&self) -> &FieldSpecMore {
+        self.more.as_deref().unwrap_or(&NO_MORE)
+    }
+}
+
+/// A field declaration as written: every key (unknown ones refused).
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FieldSpecKeys {
+    #[serde(rename = "type")]
+    ty: TypeSpec,
+    #[serde(default)]
+    required: bool,
+    #[serde(default)]
+    nullable: bool,
+    description: Option<String>,
+    #[serde(default, deserialize_with = "present")]
+    default: Option<Value>,
+    #[serde(rename = "enum")]
+    enum_values: Option<Vec<Value>>,
+    pattern: Option<String>,
+    min_length: Option<u64>,
+    max_length: Option<u64>,
+    minimum: Option<Value>,
+    maximum: Option<Value>,
+    min_items: Option<u64>,
+    max_items: Option<u64>,
+    unique_items: Option<bool>,
+    items: Option<Box<FieldSpec>>,
+    fields: Option<IndexMap<String, FieldSpec>>,
+    additional_fields: Option<AdditionalFields>,
+}
+
+impl<'de> Deserialize<'de> for FieldSpec {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let k = FieldSpecKeys::deserialize(d)?;
+        let more = FieldSpecMore {
+            description: k.description,
+            default: k.default,
+            enum_values: k.enum_values,
+            pattern: k.pattern,
+            min_length: k.min_length,
+            max_length: k.max_length,
+            minimum: k.minimum,
+            maximum: k.maximum,
+            min_items: k.min_items,
+            max_items: k.max_items,
+            unique_items: k.unique_items,
+            additional_fields: k.additional_fields,
+        };
+        let empty = more.description.is_none()
+            && more.default.is_none()
+            && more.enum_values.is_none()
+            && more.pattern.is_none()
+            && more.min_length.is_none()
+            && more.max_length.is_none()
+            && more.minimum.is_none()
+            && more.maximum.is_none()
+            && more.min_items.is_none()
+            && more.max_items.is_none()
+            && more.unique_items.is_none()
+            && more.additional_fields.is_none();
+        Ok(FieldSpec {
+            ty: k.ty,
+            required: k.required,
+            nullable: k.nullable,
+            items: k.items,
+            fields: k.fields.map(Box::new),
+            more: (!empty).then(|| Box::new(more)),
+        })
+    }
 }
 
 /// One index declaration.
