@@ -194,6 +194,40 @@ pub fn show(s: &str) -> String {
     out
 }
 
+/// A message made safe to print: every backquoted value longer than 80 characters is cut
+/// (with its length), and control characters other than newlines are escaped. Applied where
+/// messages about user input are made, so no file's content can flood or garble a terminal.
+pub fn tidy(message: &str) -> String {
+    let mut out = String::with_capacity(message.len().min(4096));
+    let mut rest = message;
+    while let Some(open) = rest.find('`') {
+        escape_controls(&rest[..open], &mut out);
+        let after = &rest[open + 1..];
+        match after.find('`') {
+            Some(close) => {
+                out.push_str(&show(&after[..close]));
+                rest = &after[close + 1..];
+            }
+            None => {
+                out.push('`');
+                rest = after;
+            }
+        }
+    }
+    escape_controls(rest, &mut out);
+    out
+}
+
+fn escape_controls(s: &str, out: &mut String) {
+    for c in s.chars() {
+        if c.is_control() && c != '\n' {
+            out.extend(c.escape_default());
+        } else {
+            out.push(c);
+        }
+    }
+}
+
 /// A parsed plain-or-quoted scalar.
 #[derive(Debug, Clone, Copy, PartialEq)]
 enum Scalar<'s> {
@@ -410,12 +444,14 @@ impl<'a> Deserializer<'a> {
     fn scan_error(&self, e: &yaml_rust2::ScanError) -> Error {
         let mark = *e.marker();
         let info = e.info();
-        let at = self.text.get(mark.index()..).and_then(|s| s.chars().next());
-        let line_start = self.text[..mark.index().min(self.text.len())]
-            .rfind('\n')
-            .map(|i| i + 1)
-            .unwrap_or(0);
-        let indent_has_tab = self.text[line_start..]
+        // Markers count characters, not bytes: find the place by line and column.
+        let line = self
+            .text
+            .split('\n')
+            .nth(mark.line().saturating_sub(1))
+            .unwrap_or("");
+        let at = line.chars().nth(mark.col());
+        let indent_has_tab = line
             .chars()
             .take_while(|c| *c == ' ' || *c == '\t')
             .any(|c| c == '\t');
@@ -1379,6 +1415,19 @@ mod tests {
         let e = err::<Value>("a: 99999999999999999999\n");
         assert!(e.message.contains("does not fit in 64 bits"), "{e}");
         assert_eq!(from_str::<Value>("").unwrap(), Value::Null);
+    }
+
+    #[test]
+    fn messages_are_tidied() {
+        let long = "y".repeat(300);
+        let t = tidy(&format!(
+            "unknown type `{long}`, expected `string`\nnext\x1b[31m"
+        ));
+        assert!(
+            t.contains("(300 characters)") && t.contains("`string`"),
+            "{t}"
+        );
+        assert!(t.contains("\nnext\\u{1b}[31m"), "{t}");
     }
 
     #[test]

@@ -113,10 +113,17 @@ fn var(name: &str) -> Option<String> {
 
 /// Resolve every setting from the flags, the environment and the config file.
 pub fn resolve(flags: &Flags) -> Result<Resolved> {
+    let cwd = std::env::current_dir().ok();
+    // Paths under the working directory are shown (and used) relative to it.
+    let relative = |p: PathBuf| -> PathBuf {
+        cwd.as_ref()
+            .and_then(|c| p.strip_prefix(c).ok().map(Path::to_path_buf))
+            .unwrap_or(p)
+    };
     let path = match &flags.config {
         Some(p) if !p.is_file() => bail!("--config `{}`: no such file", p.display()),
         Some(p) => Some(p.clone()),
-        None => std::env::current_dir().ok().and_then(|d| find(&d)),
+        None => cwd.as_deref().and_then(find).map(relative),
     };
     let file = match &path {
         Some(p) => load(p)?,

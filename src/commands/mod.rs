@@ -104,7 +104,7 @@ pub fn error_kind(e: &anyhow::Error) -> &'static str {
 
 /// Print an error the way the output format asks; returns the exit code (always 1).
 pub fn report_error(e: &anyhow::Error, format: Format, command: &str) -> i32 {
-    let message = format!("{e:#}");
+    let message = crate::yaml::tidy(&format!("{e:#}"));
     match format {
         Format::Json => print_json(
             command,

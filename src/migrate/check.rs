@@ -44,7 +44,7 @@ pub fn check_file(text: &str, file: &MigrationFile) -> Vec<(usize, usize, String
         .into_iter()
         .map(|p| {
             let at = pos.value(&p.path);
-            (at.line, at.column, p.message)
+            (at.line, at.column, crate::yaml::tidy(&p.message))
         })
         .collect()
 }

@@ -111,7 +111,7 @@ impl<'a> Ctx<'a> {
                 file: self.file.to_path_buf(),
                 line: at.line,
                 column: at.column,
-                message: p.message,
+                message: crate::yaml::tidy(&p.message),
             });
         }
     }
