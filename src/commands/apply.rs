@@ -24,6 +24,8 @@ struct ApplyJson {
 
 pub fn run(global: &GlobalArgs, args: &ApplyArgs) -> Result<i32> {
     let (mut plan, server) = engine::compute(global, &args.engine, true)?;
+    // With --yes the user has decided: a closed stdout (`| head`) must not stop the change.
+    let _committed = (args.yes && !args.dry_run).then(Critical::enter);
     let json = global.format == Format::Json;
     let finish = |plan: &crate::plan::Plan, result, applied, rollout: Vec<RolloutStep>| {
         if json {

@@ -353,6 +353,7 @@ fn run_migrations(
         Direction::Down => ("roll back", "migrate down"),
     };
     let server = Server::connect(global)?;
+    let _committed = (!dry_run && (yes || direction == Direction::Up)).then(Critical::enter);
     if dry_run || (direction == Direction::Down && !yes) {
         let plan = server.run(db::migrations::dry_run(
             server.client(),

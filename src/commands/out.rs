@@ -126,7 +126,7 @@ pub fn activity() -> Option<String> {
 /// stdin, fail with `refusal` (which should name the flag that skips the question).
 pub fn confirm(question: &str, refusal: &str) -> anyhow::Result<bool> {
     if !std::io::stdin().is_terminal() {
-        anyhow::bail!("{refusal}");
+        return Err(super::Refused(refusal.to_string()).into());
     }
     stderr(&format!("{question} [y/N] "));
     let mut answer = String::new();
@@ -200,10 +200,20 @@ pub struct Progress {
     last_line: Instant,
     step: u64,
     step_started: Instant,
+    /// How often long work logs a line when not on a terminal.
+    line_every: Duration,
 }
 
-/// How often a long piece of work logs a line when not on a terminal.
-const LINE_EVERY: Duration = Duration::from_secs(10);
+/// How often a long piece of work logs a line when not on a terminal (10 s; the tests shorten
+/// it with `MONGRATE_PROGRESS_SECONDS`).
+fn line_every() -> Duration {
+    std::env::var("MONGRATE_PROGRESS_SECONDS")
+        .ok()
+        .and_then(|s| s.parse::<f64>().ok())
+        .filter(|s| *s > 0.0 && *s <= 10.0)
+        .map(Duration::from_secs_f64)
+        .unwrap_or(Duration::from_secs(10))
+}
 
 impl Progress {
     /// Bars on a terminal, lines otherwise, nothing with `quiet`.
@@ -227,6 +237,7 @@ impl Progress {
             last_line: Instant::now(),
             step: 0,
             step_started: Instant::now(),
+            line_every: line_every(),
         }
     }
 
@@ -363,7 +374,7 @@ impl Reporter for Progress {
         }
         if matches!(self.mode, Mode::Lines)
             && self.unit == Unit::Documents
-            && self.last_line.elapsed() >= LINE_EVERY
+            && self.last_line.elapsed() >= self.line_every
         {
             self.last_line = Instant::now();
             self.line(&self.document_line());

@@ -7,6 +7,8 @@
 
 #![allow(dead_code)]
 
+pub mod json_schema;
+
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::OnceLock;
