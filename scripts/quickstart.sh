@@ -18,6 +18,6 @@ echo "   ..."
 echo "== mongrate plan (last lines)"
 "$mongrate" plan | tail -4
 echo "== mongrate apply --yes"
-"$mongrate" apply --yes > /dev/null
+"$mongrate" apply --yes --quiet > /dev/null
 echo "== mongrate check"
 "$mongrate" check

@@ -1,6 +1,6 @@
 //! The diff: two normalised [`Schema`]s in, semantic [`Change`]s out. Pure.
 //!
-//! Index identity is key pattern + collation + partial filter (DESIGN §4); the name is compared
+//! Index identity is key pattern + collation + partial filter (ARCHITECTURE.md, README "How plan and apply behave"); the name is compared
 //! only when the spec declares it. Objects the desired side marks as owned elsewhere
 //! (`ignore_indexes`, `ignore_collections`) are never reported.
 

@@ -1,6 +1,6 @@
 //! mongrate keeps MongoDB databases in line with schemas declared in YAML.
 //!
-//! Architecture (see README and DESIGN.md):
+//! Architecture (ARCHITECTURE.md has the whole map, the invariants and where things go):
 //!
 //! ```text
 //! schemas/*.yaml ─spec─▶ checked spec ─spec::to_model─▶ model::Schema ─┐
@@ -10,15 +10,15 @@
 //! migrations/*.yaml ─migrate─▶ ops::Operation lists ─▶ migrate::runner (changelog + lease lock)
 //! ```
 //!
-//! Pure core (no I/O, no printing): [`spec`] (checks with file:line:column), [`model`],
-//! [`jsonschema`], [`normalize`], [`diff`], [`plan`], [`ops`], [`render`], [`backfill`] and
-//! [`audit`] (the expressions of backfill and `check --data`), [`migrate`]'s files, checksums and
-//! replay. [`extjson`] converts Extended JSON.
+//! Pure core (no I/O, no printing): [`yaml`] (the reader of every file), [`spec`] (checks with
+//! file:line:column), [`names`], [`model`], [`jsonschema`], [`normalize`], [`diff`], [`plan`],
+//! [`ops`], [`render`], [`backfill`] and [`audit`] (the expressions of backfill and
+//! `check --data`), [`migrate`] (files, checks, checksums, the run plan, replay, the runner over a
+//! `Backend` trait), [`redact`], [`progress`]. [`extjson`] converts Extended JSON.
 //!
 //! I/O: [`db`] is the only code that talks to the driver (connect, inspect, execute, safety
-//! checks, backfill batches, audits, changelog, lease lock, seed); [`migrate::runner`] drives
-//! migrations through it. [`cli`] and [`commands`] parse arguments and are the only code that
-//! prints.
+//! checks, backfill batches, audits, fenced changelog and lease lock, migrations, rollout,
+//! seed). [`cli`] and [`commands`] parse arguments and are the only code that prints.
 
 pub mod audit;
 pub mod backfill;

@@ -1,6 +1,6 @@
 //! The planner: semantic [`Change`]s → an ordered [`Plan`] of [`Step`]s. Pure.
 //!
-//! Order (DESIGN §1, §4): create collections → create new indexes (including the new half of a
+//! Order (README "How plan and apply behave"): create collections → create new indexes (including the new half of a
 //! replacement) → in-place `collMod` changes (TTL, hidden, unique) → validators → the old half of
 //! replacements → drops. Each step carries its reverse where one exists, whether it destroys
 //! something, and a one-line reason. Objects no spec declares become notices, and drop steps
