@@ -181,6 +181,39 @@ fn value_reasons(path: &str, v: &Bson, field: &Field, depth: usize, out: &mut Re
         let guarded = inner.guarded(&is(v, "object"));
         out.lists.extend(guarded.lists);
     }
+    if let Some(values) = &more.values {
+        let var = format!("m{depth}");
+        let element = Bson::String(format!("$${var}.v"));
+        let mut inner = Reasons::default();
+        value_reasons(
+            &format!("{path}.*"),
+            &element,
+            values,
+            depth + 1,
+            &mut inner,
+        );
+        if !(inner.scalars.is_empty() && inner.lists.is_empty()) {
+            let declared: Vec<Bson> = field
+                .fields
+                .iter()
+                .flat_map(|f| f.keys().map(|k| Bson::String(k.clone())))
+                .collect();
+            let per_value = inner.into_array();
+            out.lists.push(Bson::Document(doc! { "$reduce": {
+                "input": { "$map": {
+                    "input": { "$filter": {
+                        "input": { "$objectToArray": { "$cond": [is(v, "object"), v.clone(), {}] } },
+                        "as": "kv",
+                        "cond": { "$not": [{ "$in": ["$$kv.k", declared] }] },
+                    } },
+                    "as": var,
+                    "in": per_value,
+                } },
+                "initialValue": [],
+                "in": { "$concatArrays": ["$$value", "$$this"] },
+            } }));
+        }
+    }
     if let Some(items) = &field.items {
         let var = format!("e{depth}");
         let element = Bson::String(format!("$${var}"));
@@ -247,6 +280,10 @@ fn object_reasons(
 /// The expression listing every rule a document breaks (possibly with nulls; filtered later).
 pub fn reasons_expr(spec: &CollectionSpec) -> Bson {
     let mut r = Reasons::default();
+    if spec.raw_validator.is_some() {
+        // A validator written as is: its rules are not the fields', so only "other" is said.
+        return r.into_array();
+    }
     object_reasons(
         "",
         &Bson::String("$$ROOT".into()),

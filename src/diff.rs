@@ -33,6 +33,14 @@ pub enum ChangeKind {
     NeedsRecreate {
         reason: String,
     },
+    /// Options `collMod` changes in place (TTL of a clustered or time-series collection,
+    /// change stream pre- and post-images, a view's source and pipeline): the `collMod` fields
+    /// to set, and those that undo it.
+    ModifyCollection {
+        set: bson::Document,
+        undo: bson::Document,
+        reason: String,
+    },
     CreateIndex {
         index: Index,
     },
@@ -138,10 +146,14 @@ fn change(db: &str, coll: &str, kind: ChangeKind) -> Change {
 fn diff_collection(db: &str, have: &Collection, want: &Collection, out: &mut Vec<Change>) {
     let push = |out: &mut Vec<Change>, kind| out.push(change(db, &want.name, kind));
     let mut reasons = Vec::new();
-    if have.kind == CollectionKind::View {
-        reasons.push("it is a view on the server".to_string());
-    }
     let (h, w) = (&have.options, &want.options);
+    match (have.kind == CollectionKind::View, w.view.is_some()) {
+        (true, false) => reasons.push("it is a view on the server".to_string()),
+        (false, true) => {
+            reasons.push("it is a collection on the server, a view in the schemas".to_string())
+        }
+        _ => {}
+    }
     if h.collation != w.collation {
         reasons.push(format!(
             "default collation {} → {}",
@@ -175,6 +187,62 @@ fn diff_collection(db: &str, have: &Collection, want: &Collection, out: &mut Vec
                 reason: reasons.join("; "),
             },
         );
+        return;
+    }
+    let (mut set, mut undo, mut what) = (bson::Document::new(), bson::Document::new(), Vec::new());
+    if h.expire_after != w.expire_after {
+        let ttl = |t: Option<i64>| t.map(bson::Bson::Int64).unwrap_or_else(|| "off".into());
+        set.insert("expireAfterSeconds", ttl(w.expire_after));
+        undo.insert("expireAfterSeconds", ttl(h.expire_after));
+        what.push(format!(
+            "collection TTL {} → {}",
+            h.expire_after
+                .map(|s| format!("{s}s"))
+                .unwrap_or("none".into()),
+            w.expire_after
+                .map(|s| format!("{s}s"))
+                .unwrap_or("none".into())
+        ));
+    }
+    if h.change_stream_pre_and_post_images != w.change_stream_pre_and_post_images {
+        let on = |b: bool| bson::doc! { "enabled": b };
+        set.insert(
+            "changeStreamPreAndPostImages",
+            on(w.change_stream_pre_and_post_images),
+        );
+        undo.insert(
+            "changeStreamPreAndPostImages",
+            on(h.change_stream_pre_and_post_images),
+        );
+        what.push(format!(
+            "change stream pre- and post-images {} → {}",
+            h.change_stream_pre_and_post_images, w.change_stream_pre_and_post_images
+        ));
+    }
+    if let (Some(hv), Some(wv)) = (&h.view, &w.view)
+        && hv != wv
+    {
+        set.insert("viewOn", wv.on.clone());
+        set.insert("pipeline", wv.pipeline.clone());
+        undo.insert("viewOn", hv.on.clone());
+        undo.insert("pipeline", hv.pipeline.clone());
+        what.push(format!(
+            "view on `{}` → `{}`, pipeline as declared",
+            hv.on, wv.on
+        ));
+    }
+    if !set.is_empty() {
+        push(
+            out,
+            ChangeKind::ModifyCollection {
+                set,
+                undo,
+                reason: what.join("; "),
+            },
+        );
+    }
+    if w.view.is_some() {
+        return; // A view has no indexes and no validator of its own.
     }
 
     diff_indexes(have, want, &mut |k| push(out, k));
@@ -273,6 +341,19 @@ fn compare_same_identity(h: &Index, w: &Index, emit: &mut dyn FnMut(ChangeKind))
     }
     if h.weights != w.weights {
         replace.push("text weights changed".to_string());
+    }
+    if h.default_language != w.default_language || h.language_override != w.language_override {
+        replace.push("text language options changed".to_string());
+    }
+    if h.wildcard_projection != w.wildcard_projection {
+        replace.push("wildcard projection changed".to_string());
+    }
+    if h.sphere_version != w.sphere_version {
+        replace.push(format!(
+            "2dsphere index version {} → {}",
+            h.sphere_version.unwrap_or(3),
+            w.sphere_version.unwrap_or(3)
+        ));
     }
     if h.expire_after.is_some() && w.expire_after.is_none() {
         replace.push("TTL removed".to_string());

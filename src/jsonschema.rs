@@ -7,6 +7,16 @@
 use crate::spec::{AdditionalFields, CollectionSpec, Field};
 use bson::{Bson, Document, doc};
 
+/// The validator a collection declares: its `validator:` as written, or the one generated from
+/// its fields; `None` with `validation: { enabled: false }` (and for views).
+pub fn declared_validator(spec: &CollectionSpec) -> Option<Document> {
+    match (&spec.raw_validator, spec.validation.enabled) {
+        (Some(raw), _) => Some(raw.clone()),
+        (None, true) => Some(collection_validator(spec)),
+        (None, false) => None,
+    }
+}
+
 /// The whole validator of a collection: `{ $jsonSchema: { ... } }`.
 pub fn collection_validator(spec: &CollectionSpec) -> Document {
     let mut schema = object_schema(
@@ -133,6 +143,16 @@ fn schema_of(field: &Field, deep: bool) -> Document {
             deep,
         );
     }
+    if let Some(values) = &more.values {
+        s.insert(
+            "additionalProperties",
+            if deep {
+                field_schema(values)
+            } else {
+                Document::new()
+            },
+        );
+    }
     if let Some(items) = &field.items {
         s.insert(
             "items",
@@ -174,6 +194,9 @@ fn field_size(field: &Field) -> usize {
     }
     if let Some(items) = &field.items {
         n += field_size(items) - EMPTY_DOC;
+    }
+    if let Some(values) = &field.more().values {
+        n += field_size(values) - EMPTY_DOC;
     }
     n
 }

@@ -48,13 +48,29 @@ pub enum CollectionKind {
     Timeseries,
 }
 
-/// Options fixed when a collection is created; changing one means recreating the collection.
+/// A collection's options. `collation`, `capped`, `timeseries` and `clustered` are fixed when
+/// the collection is created (changing one means recreating it); the others change in place
+/// with `collMod`.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct CollectionOptions {
     pub collation: Option<Document>,
     pub capped: Option<Capped>,
     pub timeseries: Option<Timeseries>,
     pub clustered: bool,
+    /// TTL in seconds of a clustered or time-series collection (`expireAfterSeconds`).
+    pub expire_after: Option<i64>,
+    /// `changeStreamPreAndPostImages: { enabled: true }`.
+    pub change_stream_pre_and_post_images: bool,
+    /// A view: the namespace it reads and its pipeline.
+    pub view: Option<View>,
+}
+
+/// What a view shows.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct View {
+    /// The collection (or view) it reads, in the same database.
+    pub on: String,
+    pub pipeline: Vec<Document>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -169,6 +185,14 @@ pub struct Index {
     pub expire_after: Option<i64>,
     /// Text index field weights.
     pub weights: Option<Document>,
+    /// Text index `default_language` (the server's default is `english`).
+    pub default_language: Option<String>,
+    /// Text index `language_override` (the server's default is `language`).
+    pub language_override: Option<String>,
+    /// Wildcard index `wildcardProjection`.
+    pub wildcard_projection: Option<Document>,
+    /// `2dsphereIndexVersion` (the server's default is 3).
+    pub sphere_version: Option<i32>,
 }
 
 impl Index {
@@ -215,6 +239,18 @@ impl Index {
         if let Some(w) = &self.weights {
             spec.insert("weights", w.clone());
         }
+        if let Some(l) = &self.default_language {
+            spec.insert("default_language", l.clone());
+        }
+        if let Some(l) = &self.language_override {
+            spec.insert("language_override", l.clone());
+        }
+        if let Some(p) = &self.wildcard_projection {
+            spec.insert("wildcardProjection", p.clone());
+        }
+        if let Some(v) = self.sphere_version {
+            spec.insert("2dsphereIndexVersion", v);
+        }
         spec
     }
 }
@@ -248,6 +284,19 @@ impl Collection {
                 "clusteredIndex",
                 bson::doc! { "key": { "_id": 1 }, "unique": true },
             );
+        }
+        if let Some(s) = self.options.expire_after {
+            cmd.insert("expireAfterSeconds", s);
+        }
+        if self.options.change_stream_pre_and_post_images {
+            cmd.insert(
+                "changeStreamPreAndPostImages",
+                bson::doc! { "enabled": true },
+            );
+        }
+        if let Some(v) = &self.options.view {
+            cmd.insert("viewOn", v.on.clone());
+            cmd.insert("pipeline", v.pipeline.clone());
         }
         if let Some(v) = &self.validator {
             cmd.insert("validator", v.document.clone());

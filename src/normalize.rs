@@ -17,6 +17,10 @@
 //! - A time-series collection without `granularity` has `seconds`.
 //! - Validators are compared in [`canonical_validator`] form: keys sorted, `required`, `enum` and
 //!   `bsonType` lists sorted, numbers compared by value (1 == 1.0 == 1L).
+//! - Text indexes: `default_language: english` and `language_override: language` are the
+//!   server's defaults, so they are the same as none; `2dsphereIndexVersion: 3` likewise.
+//! - Wildcard projections: keys sorted, `true`/1 and `false`/0 the same.
+//! - View pipelines: numbers compared by value (key order within a stage kept: it can matter).
 //! - Index key number types (1, 1L, 1.0) are already one `IndexKind` in the model; default index
 //!   names are resolved when the spec is lowered; the `_id_` index and clustered indexes are never
 //!   part of the model.
@@ -69,7 +73,46 @@ pub fn collection(c: &mut Collection, side: Side) {
         };
         index.partial = index.partial.take().map(|p| canonical_filter(&p));
         text_index(index);
+        index_defaults(index);
     }
+    if let Some(view) = &mut c.options.view {
+        view.pipeline = view.pipeline.iter().map(numbers_by_value).collect();
+    }
+}
+
+/// Options the server fills with its defaults are the same as none.
+fn index_defaults(index: &mut Index) {
+    if index.default_language.as_deref() == Some("english") {
+        index.default_language = None;
+    }
+    if index.language_override.as_deref() == Some("language") {
+        index.language_override = None;
+    }
+    if index.sphere_version == Some(3) {
+        index.sphere_version = None;
+    }
+    if let Some(p) = index.wildcard_projection.take() {
+        let mut entries: Vec<(String, Bson)> = p
+            .into_iter()
+            .map(|(k, v)| {
+                let on = match &v {
+                    Bson::Boolean(b) => *b,
+                    other => number(other).is_some_and(|n| n != 0.0),
+                };
+                (k, Bson::Boolean(on))
+            })
+            .collect();
+        entries.sort_by(|a, b| a.0.cmp(&b.0));
+        index.wildcard_projection = Some(entries.into_iter().collect());
+    }
+}
+
+/// A document with numbers compared by value, key order kept.
+pub fn numbers_by_value(doc: &Document) -> Document {
+    fn value(v: &Bson) -> Bson {
+        by_value(v, numbers_by_value, value)
+    }
+    doc.iter().map(|(k, v)| (k.clone(), value(v))).collect()
 }
 
 /// A query filter with keys sorted and numbers compared by value (arrays keep their order).

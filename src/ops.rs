@@ -33,6 +33,13 @@ pub enum Operation {
         collection: String,
         name: String,
     },
+    /// `collMod` of collection options that change in place (`expireAfterSeconds`,
+    /// `changeStreamPreAndPostImages`, a view's `viewOn` and `pipeline`).
+    ModifyCollection {
+        db: String,
+        collection: String,
+        options: Document,
+    },
     /// `collMod` of an index's TTL and/or hidden flag.
     ModifyIndex {
         db: String,
@@ -98,6 +105,7 @@ impl Operation {
         match self {
             Self::CreateCollection { db, .. }
             | Self::DropCollection { db, .. }
+            | Self::ModifyCollection { db, .. }
             | Self::CreateIndex { db, .. }
             | Self::DropIndex { db, .. }
             | Self::ModifyIndex { db, .. }
@@ -115,6 +123,7 @@ impl Operation {
         match self {
             Self::CreateCollection { collection, .. }
             | Self::DropCollection { collection, .. }
+            | Self::ModifyCollection { collection, .. }
             | Self::CreateIndex { collection, .. }
             | Self::DropIndex { collection, .. }
             | Self::ModifyIndex { collection, .. }
@@ -141,6 +150,14 @@ impl Operation {
                 }
             }
             Self::DropCollection { .. } => format!("drop_collection {ns}"),
+            Self::ModifyCollection { options, .. } => format!(
+                "modify_collection {ns} {}",
+                options
+                    .iter()
+                    .map(|(k, v)| format!("{k}={v}"))
+                    .collect::<Vec<_>>()
+                    .join(" ")
+            ),
             Self::CreateIndex { index, .. } => format!(
                 "create_index {ns} {} {}",
                 index.get_str("name").unwrap_or("?"),

@@ -430,6 +430,23 @@ pub fn plan(changes: &[Change], opts: &PlanOptions) -> Plan {
                     step: step(c, Marker::Modify, op, reverse, reason),
                 });
             }
+            ChangeKind::ModifyCollection { set, undo, reason } => {
+                let op = |options: &Document| Operation::ModifyCollection {
+                    db: db.into(),
+                    collection: coll.into(),
+                    options: options.clone(),
+                };
+                drafts.push(Draft {
+                    phase: IN_PLACE,
+                    step: step(
+                        c,
+                        Marker::Modify,
+                        op(set),
+                        Some(op(undo)),
+                        format!("{reason} (in place)"),
+                    ),
+                });
+            }
             ChangeKind::SetIndexHidden { name, hidden } => {
                 let mk = |h: bool| Operation::ModifyIndex {
                     db: db.into(),

@@ -35,8 +35,10 @@ pub fn run(global: &GlobalArgs, args: &CheckArgs) -> Result<i32> {
         server.run(async {
             let mut out = Vec::new();
             for db in loaded.spec.databases.values() {
-                for c in db.collections.values().filter(|c| c.validation.enabled) {
-                    let validator = jsonschema::collection_validator(c);
+                for c in db.collections.values() {
+                    let Some(validator) = jsonschema::declared_validator(c) else {
+                        continue;
+                    };
                     out.push(
                         crate::db::audit::audit(server.client(), c, &validator, args.sample)
                             .await?,

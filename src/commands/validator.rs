@@ -23,13 +23,12 @@ pub fn run(global: &GlobalArgs, args: &ValidatorArgs) -> Result<i32> {
         ))
         .into());
     };
-    if !spec.validation.enabled {
+    let Some(validator) = jsonschema::declared_validator(spec) else {
         return Err(UsageError(format!(
-            "`{db}.{coll}` has `validation: {{ enabled: false }}`: it has no validator"
+            "`{db}.{coll}` has no validator (`validation: {{ enabled: false }}`, or a view)"
         ))
         .into());
-    }
-    let validator = jsonschema::collection_validator(spec);
+    };
     match global.format {
         Format::Text => outln!("{}", extjson::to_relaxed_pretty(&validator)),
         Format::Json => print_json(

@@ -50,6 +50,15 @@ pub async fn execute(client: &Client, op: &Operation) -> Result<()> {
             )
             .await
         }
+        Operation::ModifyCollection {
+            db,
+            collection,
+            options,
+        } => {
+            let mut cmd = doc! { "collMod": collection };
+            cmd.extend(options.clone());
+            run(client, db, cmd, &[]).await
+        }
         Operation::CreateIndex {
             db,
             collection,

@@ -135,7 +135,7 @@ async fn list_catalog(client: &Client, scope: &Scope) -> mongodb::error::Result<
     let pipeline = vec![
         doc! { "$listCatalog": {} },
         doc! { "$match": filter },
-        doc! { "$project": { "db": 1, "name": 1, "type": 1, "md.options": 1, "md.indexes.spec": 1, "md.indexes.ready": 1 } },
+        doc! { "$project": { "db": 1, "name": 1, "type": 1, "viewOn": 1, "pipeline": 1, "md.options": 1, "md.indexes.spec": 1, "md.indexes.ready": 1 } },
     ];
     let docs: Vec<Document> = client
         .database("admin")
@@ -147,11 +147,20 @@ async fn list_catalog(client: &Client, scope: &Scope) -> mongodb::error::Result<
         .into_iter()
         .map(|d| {
             let md = d.get_document("md").cloned().unwrap_or_default();
+            let mut options = md.get_document("options").cloned().unwrap_or_default();
+            // A view's definition sits beside the catalog entry, not in its options.
+            if d.get_str("type") == Ok("view") {
+                for key in ["viewOn", "pipeline"] {
+                    if let Some(v) = d.get(key) {
+                        options.insert(key, v.clone());
+                    }
+                }
+            }
             Entry {
                 db: d.get_str("db").unwrap_or_default().to_string(),
                 name: d.get_str("name").unwrap_or_default().to_string(),
                 kind: kind_of(d.get_str("type").unwrap_or("collection")),
-                options: md.get_document("options").cloned().unwrap_or_default(),
+                options,
                 indexes: md
                     .get_array("indexes")
                     .map(|a| {
@@ -260,6 +269,22 @@ pub fn read_options(c: &mut Collection, o: &Document, kind: CollectionKind) {
     }
     // Time-series buckets are clustered by construction; that is not a user option.
     options.clustered = kind == CollectionKind::Collection && o.get("clusteredIndex").is_some();
+    options.expire_after = o.get("expireAfterSeconds").and_then(as_i64);
+    options.change_stream_pre_and_post_images = o
+        .get_document("changeStreamPreAndPostImages")
+        .and_then(|c| c.get_bool("enabled"))
+        .unwrap_or(false);
+    if kind == CollectionKind::View
+        && let Ok(on) = o.get_str("viewOn")
+    {
+        options.view = Some(model::View {
+            on: on.to_string(),
+            pipeline: o
+                .get_array("pipeline")
+                .map(|a| a.iter().filter_map(|s| s.as_document().cloned()).collect())
+                .unwrap_or_default(),
+        });
+    }
     if let Ok(v) = o.get_document("validator")
         && !v.is_empty()
         && kind != CollectionKind::Timeseries
@@ -348,5 +373,12 @@ pub fn parse_index(spec: &Document) -> Option<Index> {
         collation: spec.get_document("collation").ok().cloned(),
         expire_after: spec.get("expireAfterSeconds").and_then(as_i64),
         weights: weights.cloned(),
+        default_language: spec.get_str("default_language").ok().map(str::to_string),
+        language_override: spec.get_str("language_override").ok().map(str::to_string),
+        wildcard_projection: spec.get_document("wildcardProjection").ok().cloned(),
+        sphere_version: spec
+            .get("2dsphereIndexVersion")
+            .and_then(as_i64)
+            .map(|v| v as i32),
     })
 }

@@ -54,6 +54,7 @@ fn op_key(op: &Operation) -> &'static str {
     match op {
         Operation::CreateCollection { .. } => "create_collection",
         Operation::DropCollection { .. } => "drop_collection",
+        Operation::ModifyCollection { .. } => "modify_collection",
         Operation::CreateIndex { .. } => "create_index",
         Operation::DropIndex { .. } => "drop_index",
         Operation::ModifyIndex { .. } => "modify_index",
@@ -90,6 +91,31 @@ fn check_op(op: &Operation, push: &mut dyn FnMut(&[&str], String)) {
             }
         }
         Operation::CreateIndex { index, .. } => check_index_spec(index, push),
+        Operation::ModifyCollection { options, .. } => {
+            if options.is_empty() {
+                push(&["options"], "says nothing to change".into());
+            }
+            if let Some(k) = options.keys().find(|k| {
+                ![
+                    "expireAfterSeconds",
+                    "changeStreamPreAndPostImages",
+                    "viewOn",
+                    "pipeline",
+                    "validator",
+                    "validationLevel",
+                    "validationAction",
+                ]
+                .contains(&k.as_str())
+            }) {
+                push(
+                    &["options", k],
+                    format!(
+                        "{} cannot change in place; `modify_collection` sets expireAfterSeconds, changeStreamPreAndPostImages, viewOn and pipeline",
+                        show(k)
+                    ),
+                );
+            }
+        }
         Operation::DropIndex { name, .. } | Operation::MakeIndexUnique { name, .. } => {
             if let Some(why) = names::index_name_problem(name) {
                 push(&["name"], why);

@@ -43,6 +43,29 @@ pub fn apply(schema: &mut Schema, op: &Operation) -> Option<String> {
         Operation::DropCollection { .. } => {
             database(schema, &db_name).collections.remove(&coll_name);
         }
+        Operation::ModifyCollection { options, .. } => {
+            if let Some(c) = database(schema, &db_name).collections.get_mut(&coll_name) {
+                let mut o = c.options.clone();
+                if let Some(v) = options.get("expireAfterSeconds") {
+                    o.expire_after = match v {
+                        bson::Bson::Int32(i) => Some(i64::from(*i)),
+                        bson::Bson::Int64(i) => Some(*i),
+                        _ => None,
+                    };
+                }
+                if let Ok(cs) = options.get_document("changeStreamPreAndPostImages") {
+                    o.change_stream_pre_and_post_images = cs.get_bool("enabled").unwrap_or(false);
+                }
+                if let (Ok(on), Ok(p)) = (options.get_str("viewOn"), options.get_array("pipeline"))
+                {
+                    o.view = Some(crate::model::View {
+                        on: on.to_string(),
+                        pipeline: p.iter().filter_map(|s| s.as_document().cloned()).collect(),
+                    });
+                }
+                c.options = o;
+            }
+        }
         Operation::CreateIndex { index, .. } => {
             let db = database(schema, &db_name);
             // Creating an index implicitly creates its collection.

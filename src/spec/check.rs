@@ -327,6 +327,102 @@ fn check_collection(
             ),
         );
     }
+    // A validator written as is.
+    let mut validation = validation;
+    let raw_validator = match &raw.validator {
+        None => None,
+        Some(v) => {
+            let vpath = vec!["validator".to_string()];
+            if v.is_null() {
+                None
+            } else {
+                match plain_bson(v) {
+                    Ok(Bson::Document(d)) if !d.is_empty() => {
+                        if let Some(schema) = d.get("$jsonSchema")
+                            && !matches!(schema, Bson::Document(_))
+                        {
+                            ctx.error(&vpath, "`$jsonSchema` must be a mapping");
+                        }
+                        if raw.validation.as_ref().and_then(|v| v.enabled) == Some(false) {
+                            ctx.error_key(
+                                &vpath,
+                                "`validator` is given but `validation: { enabled: false }` says there is none; remove one of them",
+                            );
+                        }
+                        let size = bson::to_vec(&d).map(|b| b.len()).unwrap_or(0);
+                        if size > MAX_BSON_SIZE - 16 * 1024 {
+                            ctx.error_key(
+                                &vpath,
+                                "the validator is over MongoDB's 16 MB document limit",
+                            );
+                        }
+                        validation.enabled = true;
+                        Some(d)
+                    }
+                    Ok(_) => {
+                        ctx.error(
+                            &vpath,
+                            "`validator` must be a non-empty mapping: a query such as `{ $or: [...] }`, or `{ $jsonSchema: {...} }`",
+                        );
+                        None
+                    }
+                    Err(e) => {
+                        ctx.error(&vpath, format!("validator: {e}"));
+                        None
+                    }
+                }
+            }
+        }
+    };
+    // A view.
+    let mut options = options;
+    if let Some(view) = &raw.view {
+        let vpath = vec!["view".to_string()];
+        if let Some(why) = crate::names::collection_problem(database, &view.on) {
+            ctx.error(&p(&vpath, &["on"]), format!("view `on`: {why}"));
+        }
+        let mut pipeline = Vec::new();
+        for (i, stage) in view.pipeline.iter().enumerate() {
+            match plain_bson(stage) {
+                Ok(Bson::Document(d)) if d.len() == 1 && d.keys().all(|k| k.starts_with('$')) => {
+                    pipeline.push(d)
+                }
+                _ => ctx.error(
+                    &p(&vpath, &["pipeline", &i.to_string()]),
+                    "a pipeline stage is a mapping with one `$stage` key, e.g. `{ $match: { archived: false } }`",
+                ),
+            }
+        }
+        let only_collation = options.capped.is_none()
+            && options.timeseries.is_none()
+            && !options.clustered
+            && options.expire_after.is_none()
+            && !options.change_stream_pre_and_post_images;
+        if !only_collation {
+            ctx.error_key(
+                &["options".to_string()],
+                "a view takes no options but `collation`",
+            );
+        }
+        if !raw.indexes.is_empty() {
+            ctx.error_key(
+                &["indexes".to_string()],
+                "a view has no indexes of its own; index the collection it reads",
+            );
+        }
+        if raw_validator.is_some() || raw.validation.as_ref().and_then(|v| v.enabled) == Some(true)
+        {
+            ctx.error_key(
+                &vpath,
+                "a view has no validator; validate the collection it reads",
+            );
+        }
+        validation.enabled = false;
+        options.view = Some(model::View {
+            on: view.on.clone(),
+            pipeline,
+        });
+    }
     if options.timeseries.is_some() && validation.enabled {
         ctx.error_key(
             &["options".to_string(), "timeseries".to_string()],
@@ -350,8 +446,9 @@ fn check_collection(
         indexes,
         options,
         ignore_indexes: raw.ignore_indexes,
+        raw_validator,
     };
-    if spec.validation.enabled {
+    if spec.validation.enabled && spec.raw_validator.is_none() {
         let size = crate::jsonschema::validator_size(&spec);
         // The validator travels inside a `create`/`collMod` command: leave room for the rest.
         if size > MAX_BSON_SIZE - 16 * 1024 {
@@ -654,6 +751,24 @@ fn check_field(ctx: &mut Ctx, path: &[String], name: &str, spec: &FieldSpec) -> 
             map.insert(sname.clone(), check_field(ctx, &spath, sname, sspec));
         }
         field.fields = Some(map.into_iter().collect());
+    }
+
+    if let Some(values) = &sm.values {
+        let vpath = p(path, &["values"]);
+        if !has(&field, |t| t == FieldType::Object) {
+            ctx.error_key(
+                &vpath,
+                format!("`values` applies to objects (maps), but field `{name}` is {type_name}"),
+            );
+        }
+        if sm.additional_fields == Some(AdditionalFields::Deny) {
+            ctx.error_key(
+                &vpath,
+                "`values` declares the keys `fields` does not, so it cannot go with `additional_fields: deny`",
+            );
+        }
+        let checked = check_field(ctx, &vpath, &format!("{name}[value]"), values);
+        field.more_mut().values = Some(Box::new(checked));
     }
 
     // Enum values: each of the field's type, no duplicates.
@@ -1123,7 +1238,32 @@ fn check_options(ctx: &mut Ctx, o: &OptionsSpec) -> CollectionOptions {
             "`capped`, `timeseries` and `clustered` cannot be combined",
         );
     }
+    let mut expire_after = None;
+    if let Some(v) = &o.expire_after {
+        let epath = p(&base, &["expire_after"]);
+        match parse_duration(v) {
+            Err(e) => ctx.error(&epath, format!("expire_after: {e}")),
+            Ok(s) if s > MAX_TTL_SECONDS => ctx.error(
+                &epath,
+                format!("expire_after: {s} seconds is more than MongoDB allows ({MAX_TTL_SECONDS})"),
+            ),
+            Ok(_) if !o.clustered && o.timeseries.is_none() => ctx.error_key(
+                &epath,
+                "a collection TTL (`options.expire_after`) needs `clustered: true` or `timeseries`; for other collections declare a TTL index (`expire_after` on an index of a date field)",
+            ),
+            Ok(s) => expire_after = Some(s),
+        }
+    }
+    if o.change_stream_pre_and_post_images && o.timeseries.is_some() {
+        ctx.error_key(
+            &p(&base, &["change_stream_pre_and_post_images"]),
+            "time-series collections do not support change stream pre- and post-images",
+        );
+    }
     CollectionOptions {
+        expire_after,
+        change_stream_pre_and_post_images: o.change_stream_pre_and_post_images,
+        view: None,
         collation,
         capped: o.capped.as_ref().map(|c| Capped {
             size: c.size,
@@ -1142,6 +1282,40 @@ fn check_options(ctx: &mut Ctx, o: &OptionsSpec) -> CollectionOptions {
 const MAX_INDEX_KEYS: usize = 32;
 /// The largest TTL the server accepts (a 32-bit count of seconds).
 const MAX_TTL_SECONDS: i64 = i32::MAX as i64;
+/// The languages (and codes) MongoDB's text search knows.
+const TEXT_LANGUAGES: &[&str] = &[
+    "none",
+    "danish",
+    "da",
+    "dutch",
+    "nl",
+    "english",
+    "en",
+    "finnish",
+    "fi",
+    "french",
+    "fr",
+    "german",
+    "de",
+    "hungarian",
+    "hu",
+    "italian",
+    "it",
+    "norwegian",
+    "nb",
+    "portuguese",
+    "pt",
+    "romanian",
+    "ro",
+    "russian",
+    "ru",
+    "spanish",
+    "es",
+    "swedish",
+    "sv",
+    "turkish",
+    "tr",
+];
 /// The largest document (and command) the server accepts: 16 MiB.
 pub const MAX_BSON_SIZE: usize = 16 * 1024 * 1024;
 
@@ -1542,6 +1716,90 @@ fn check_index(
         Some(n) => n.clone(),
         None => model::Index::default_name(&keys),
     };
+    if (spec.default_language.is_some() || spec.language_override.is_some()) && !has_text {
+        ctx.error_key(
+            &p(
+                path,
+                &[if spec.default_language.is_some() {
+                    "default_language"
+                } else {
+                    "language_override"
+                }],
+            ),
+            "`default_language` and `language_override` apply only to text indexes",
+        );
+    }
+    if let Some(l) = &spec.default_language
+        && !TEXT_LANGUAGES.contains(&l.as_str())
+    {
+        ctx.error(
+            &p(path, &["default_language"]),
+            format!(
+                "`{l}` is not a text search language; use one of {}",
+                TEXT_LANGUAGES.join(", ")
+            ),
+        );
+    }
+    let wildcard_projection = match &spec.wildcard_projection {
+        None => None,
+        Some(m) => {
+            let wpath = p(path, &["wildcard_projection"]);
+            if keys.len() != 1 || keys[0].0 != "$**" {
+                ctx.error_key(
+                    &wpath,
+                    "`wildcard_projection` applies only to an index on all fields, `keys: { $**: 1 }`",
+                );
+            }
+            let mut doc = Document::new();
+            let (mut include, mut exclude) = (false, false);
+            for (k, v) in m {
+                let on = match v {
+                    Value::Int(1) | Value::Bool(true) => true,
+                    Value::Int(0) | Value::Bool(false) => false,
+                    other => {
+                        ctx.error(
+                            &p(&wpath, &[k]),
+                            format!("{}: write 1 (include) or 0 (exclude)", other.display()),
+                        );
+                        continue;
+                    }
+                };
+                if k != "_id" {
+                    if on {
+                        include = true;
+                    } else {
+                        exclude = true;
+                    }
+                }
+                doc.insert(k.clone(), i32::from(on));
+            }
+            if include && exclude {
+                ctx.error(
+                    &wpath,
+                    "a wildcard projection either includes paths (1) or excludes them (0), not both (`_id` aside)",
+                );
+            }
+            Some(doc)
+        }
+    };
+    let sphere_version = match spec.sphere_version {
+        None => None,
+        Some(v) => {
+            if !keys.iter().any(|(_, k)| *k == IndexKind::TwoDSphere) {
+                ctx.error_key(
+                    &p(path, &["2dsphere_version"]),
+                    "`2dsphere_version` applies only to 2dsphere indexes",
+                );
+            }
+            if !(1..=3).contains(&v) {
+                ctx.error(
+                    &p(path, &["2dsphere_version"]),
+                    format!("2dsphere index version {v} must be 1, 2 or 3"),
+                );
+            }
+            Some(v as i32)
+        }
+    };
     let weights = spec.weights.as_ref().map(|w| {
         let mut d = Document::new();
         for (k, v) in w {
@@ -1560,5 +1818,9 @@ fn check_index(
         collation,
         expire_after,
         weights,
+        default_language: spec.default_language.clone(),
+        language_override: spec.language_override.clone(),
+        wildcard_projection,
+        sphere_version,
     })
 }

@@ -1,7 +1,7 @@
 //! Lowering: the checked spec → the canonical [`model::Schema`] the diff works on.
 
 use super::SchemaSpec;
-use crate::jsonschema::collection_validator;
+use crate::jsonschema::declared_validator;
 use crate::model::{self, Validator};
 
 /// Lower a checked spec (call only when it has no errors).
@@ -14,8 +14,8 @@ pub fn to_model(spec: &SchemaSpec) -> model::Schema {
             ..Default::default()
         };
         for (name, c) in &db.collections {
-            let validator = c.validation.enabled.then(|| Validator {
-                document: collection_validator(c),
+            let validator = declared_validator(c).map(|document| Validator {
+                document,
                 level: c.validation.level,
                 action: c.validation.action,
             });
@@ -25,6 +25,8 @@ pub fn to_model(spec: &SchemaSpec) -> model::Schema {
                     name: name.clone(),
                     kind: if c.options.timeseries.is_some() {
                         model::CollectionKind::Timeseries
+                    } else if c.options.view.is_some() {
+                        model::CollectionKind::View
                     } else {
                         model::CollectionKind::Collection
                     },

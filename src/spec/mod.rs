@@ -373,6 +373,8 @@ pub struct FieldMore {
     pub max_items: Option<u64>,
     pub unique_items: Option<bool>,
     pub additional_fields: Option<AdditionalFields>,
+    /// A map: the declaration every value of the object must meet (`additionalProperties`).
+    pub values: Option<Box<Field>>,
 }
 
 static NO_MORE: FieldMore = FieldMore {
@@ -388,6 +390,7 @@ static NO_MORE: FieldMore = FieldMore {
     max_items: None,
     unique_items: None,
     additional_fields: None,
+    values: None,
 };
 
 impl Field {
@@ -427,6 +430,8 @@ pub struct CollectionSpec {
     pub indexes: Vec<model::Index>,
     pub options: model::CollectionOptions,
     pub ignore_indexes: Vec<String>,
+    /// A validator written as is (`validator:`), which then replaces the generated one.
+    pub raw_validator: Option<bson::Document>,
 }
 
 /// One database folder.

@@ -25,6 +25,21 @@ pub struct CollectionFile {
     pub options: Option<OptionsSpec>,
     #[serde(default)]
     pub ignore_indexes: Vec<String>,
+    /// The collection is a view of another collection (or view) of the same database.
+    pub view: Option<ViewSpec>,
+    /// A validator written as the server takes it (any query, or a `$jsonSchema` that `fields`
+    /// cannot say); when given, it is the collection's validator and `fields` only document
+    /// the shape and carry defaults.
+    pub validator: Option<Value>,
+}
+
+/// A view: the collection it reads and its aggregation pipeline.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ViewSpec {
+    pub on: String,
+    #[serde(default)]
+    pub pipeline: Vec<Value>,
 }
 
 /// `schemas/<db>/_database.yaml`.
@@ -127,6 +142,8 @@ pub struct FieldSpecMore {
     pub max_items: Option<u64>,
     pub unique_items: Option<bool>,
     pub additional_fields: Option<AdditionalFields>,
+    /// For an object whose keys are data (a map): the declaration of every value.
+    pub values: Option<Box<FieldSpec>>,
 }
 
 static NO_MORE: FieldSpecMore = FieldSpecMore {
@@ -142,6 +159,7 @@ static NO_MORE: FieldSpecMore = FieldSpecMore {
     max_items: None,
     unique_items: None,
     additional_fields: None,
+    values: None,
 };
 
 impl FieldSpec {
@@ -177,6 +195,7 @@ struct FieldSpecKeys {
     items: Option<Box<FieldSpec>>,
     fields: Option<IndexMap<String, FieldSpec>>,
     additional_fields: Option<AdditionalFields>,
+    values: Option<Box<FieldSpec>>,
 }
 
 impl<'de> Deserialize<'de> for FieldSpec {
@@ -195,6 +214,7 @@ impl<'de> Deserialize<'de> for FieldSpec {
             max_items: k.max_items,
             unique_items: k.unique_items,
             additional_fields: k.additional_fields,
+            values: k.values,
         };
         let empty = more.description.is_none()
             && more.default.is_none()
@@ -207,7 +227,8 @@ impl<'de> Deserialize<'de> for FieldSpec {
             && more.min_items.is_none()
             && more.max_items.is_none()
             && more.unique_items.is_none()
-            && more.additional_fields.is_none();
+            && more.additional_fields.is_none()
+            && more.values.is_none();
         Ok(FieldSpec {
             ty: k.ty,
             required: k.required,
@@ -236,6 +257,15 @@ pub struct IndexSpec {
     /// Seconds, or a duration such as `90d`, `12h`, `30m`, `45s`.
     pub expire_after: Option<Value>,
     pub weights: Option<IndexMap<String, i64>>,
+    /// Text indexes: the language of the documents (default `english`).
+    pub default_language: Option<String>,
+    /// Text indexes: the field naming a document's language (default `language`).
+    pub language_override: Option<String>,
+    /// Wildcard indexes (`keys: { $**: 1 }`): the paths included (1) or excluded (0).
+    pub wildcard_projection: Option<IndexMap<String, Value>>,
+    /// 2dsphere indexes: `2dsphereIndexVersion` (default 3).
+    #[serde(rename = "2dsphere_version")]
+    pub sphere_version: Option<i64>,
     pub description: Option<String>,
 }
 
@@ -263,6 +293,11 @@ pub struct OptionsSpec {
     pub timeseries: Option<TimeseriesSpec>,
     #[serde(default)]
     pub clustered: bool,
+    /// TTL of a clustered or time-series collection: seconds, or a duration such as `30d`.
+    pub expire_after: Option<Value>,
+    /// Record the document before and after each change for change streams.
+    #[serde(default)]
+    pub change_stream_pre_and_post_images: bool,
 }
 
 #[derive(Debug, Clone, Deserialize)]
