@@ -75,6 +75,9 @@ pub struct GlobalArgs {
     /// The server timeout in effect, in seconds.
     #[arg(skip)]
     pub server_timeout: u64,
+    /// The project's folder (where mongrate.yaml is, else the working directory).
+    #[arg(skip)]
+    pub project_root: PathBuf,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -142,6 +145,19 @@ pub enum Command {
     ///
     /// Example: mongrate migrate generate add_email_index && mongrate migrate up
     Migrate(MigrateArgs),
+    /// Write schema files from what a server holds, so that mongrate can adopt an existing
+    /// database.
+    ///
+    /// For each collection, `<schemas>/<db>/<collection>.yaml` with its options, indexes and
+    /// validator exactly as the server holds them (a `$jsonSchema` as fields where fields can say
+    /// it exactly, else as written under `validator:`), views, and — where no validator says
+    /// them — fields inferred from a sample of the documents (a union of the types seen, each
+    /// field with a comment of what was seen). Every file is read back and compared with the
+    /// server before it is written: `check` right after `pull` is clean. An existing file is
+    /// never overwritten: pull shows the diff; --force writes, --merge keeps what a person wrote.
+    ///
+    /// Example: mongrate pull promptforge --full-scan
+    Pull(PullArgs),
     /// Fill fields that documents lack with the defaults the schemas declare.
     ///
     /// Works in batches by `_id` range, with a checkpoint in the state database so an interrupted
@@ -151,6 +167,42 @@ pub enum Command {
     ///
     /// Example: mongrate backfill promptforge.users --dry-run
     Backfill(BackfillArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct PullArgs {
+    /// Databases (`DB`) or collections (`DB.COLLECTION`); default: every database but admin,
+    /// local, config and the state database.
+    pub targets: Vec<String>,
+    /// Every database but admin, local, config and the state database (the default).
+    #[arg(long, conflicts_with = "targets")]
+    pub all: bool,
+    /// Infer fields from a random sample of this many documents per collection (0: none).
+    #[arg(long, default_value_t = 1000)]
+    pub sample: u64,
+    /// Infer fields from every document (slower; exact).
+    #[arg(long)]
+    pub full_scan: bool,
+    /// A field present in at least this share (0 to 1) of the examined documents is required.
+    #[arg(long, default_value_t = 1.0)]
+    pub required_threshold: f64,
+    /// Deeper paths are declared as `object`/`array` without their contents.
+    #[arg(long, default_value_t = 8)]
+    pub max_depth: usize,
+    /// Declare string fields with few distinct values (10 at most) as `enum`.
+    #[arg(long)]
+    pub enums: bool,
+    /// Turn validation on with the inferred fields, for collections without a validator (the
+    /// fields accept every examined document; with --full-scan, every document).
+    #[arg(long)]
+    pub with_validators: bool,
+    /// Overwrite files that differ.
+    #[arg(long)]
+    pub force: bool,
+    /// Update files that differ, keeping their descriptions, defaults, constraints and fields
+    /// the data no longer shows.
+    #[arg(long, conflicts_with = "force")]
+    pub merge: bool,
 }
 
 #[derive(Debug, Args)]

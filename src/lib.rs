@@ -35,6 +35,7 @@ pub mod normalize;
 pub mod ops;
 pub mod plan;
 pub mod progress;
+pub mod pull;
 pub mod redact;
 pub mod render;
 pub mod spec;

@@ -166,6 +166,9 @@ fn every_command_prints_one_json_document_of_its_documented_shape_with_its_exit_
     assert_eq!(v["direction"], "down");
     let v = p.json("migrate unlock", &["migrate", "unlock", "--yes"], 0);
     assert_eq!(v["held"], false);
+    // pull (into a separate folder): one file per collection, already in sync.
+    let v = p.json("pull", &["pull", &db, "--schemas", "pulled"], 0);
+    assert!(v["written"].as_u64().unwrap() > 0);
     // Errors are JSON too, with the same exit code, for every kind of failure.
     let v = p.json("plan", &["plan", "--uri", "mongodb://u:p4ss/w@h"], 1);
     assert_eq!(v["error"]["kind"], "invalid_uri");

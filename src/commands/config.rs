@@ -72,6 +72,8 @@ pub struct Resolved {
     pub server_timeout: u64,
     /// Every connection string seen (used or not), so their secrets are never printed.
     pub all_uris: Vec<String>,
+    /// The project's folder: where mongrate.yaml is, else the working directory.
+    pub project_root: PathBuf,
 }
 
 /// What the command line said.
@@ -251,6 +253,7 @@ pub fn resolve(flags: &Flags) -> Result<Resolved> {
         state_db,
         server_timeout,
         all_uris,
+        project_root: tidy(base),
     })
 }
 

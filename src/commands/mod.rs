@@ -10,6 +10,7 @@ pub mod engine;
 pub mod migrate;
 pub mod out;
 pub mod plan;
+pub mod pull;
 pub mod seed;
 pub mod validate;
 pub mod validator;
@@ -141,6 +142,7 @@ pub fn command_name(cmd: &Command) -> &'static str {
         Command::Check(_) => "check",
         Command::Diff(_) => "diff",
         Command::Backfill(_) => "backfill",
+        Command::Pull(_) => "pull",
         Command::Migrate(m) => match m.command {
             M::Generate { .. } => "migrate generate",
             M::New { .. } => "migrate new",
@@ -183,6 +185,7 @@ fn resolve(global: &mut GlobalArgs) -> Result<()> {
     global.migrations = r.migrations;
     global.state_db = r.state_db;
     global.server_timeout = r.server_timeout;
+    global.project_root = r.project_root;
     Ok(())
 }
 
@@ -204,6 +207,7 @@ pub fn run(mut cli: Cli) -> Result<i32> {
         Command::Diff(args) => diff::run(&cli.global, &args),
         Command::Migrate(args) => migrate::run(&cli.global, &args),
         Command::Backfill(args) => backfill::run(&cli.global, &args),
+        Command::Pull(args) => pull::run(&cli.global, &args),
     }
 }
 

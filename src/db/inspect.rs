@@ -174,6 +174,19 @@ async fn list_catalog(client: &Client, scope: &Scope) -> mongodb::error::Result<
         .collect())
 }
 
+/// Every database on the server but `admin`, `local`, `config` and `except`, in name order.
+pub async fn user_databases(client: &Client, except: &[String]) -> Result<Vec<String>> {
+    let mut names = database_names(
+        client,
+        &Scope::All {
+            except: except.to_vec(),
+        },
+    )
+    .await?;
+    names.sort();
+    Ok(names)
+}
+
 async fn database_names(client: &Client, scope: &Scope) -> Result<Vec<String>> {
     Ok(match scope {
         Scope::Databases(dbs) => dbs.clone(),

@@ -12,6 +12,7 @@ pub mod lock;
 pub mod migrations;
 pub mod rollout;
 pub mod safety;
+pub mod sample;
 pub mod seed;
 
 pub use crate::redact::redact_uri;

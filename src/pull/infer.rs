@@ -1,0 +1,440 @@
+//! Inferring field declarations from documents, streamed: each document updates per-path
+//! statistics and is dropped, so memory follows the number of distinct paths, not the number of
+//! documents. An object whose keys look like data (ids, dates, numbers as keys, or more distinct
+//! keys than a schema would name) is folded into one map whose values are profiled together,
+//! so a map with dynamic keys never becomes hundreds of declared fields.
+//!
+//! Rules: the types are every BSON type seen (a union when mixed — never the most common one
+//! alone); `nullable` when null was seen; `required` only when present in every examined
+//! instance of the parent (or at least `required_threshold` of them); arrays get merged `items`;
+//! strings with few distinct values are offered as `enum` only when asked; every field carries
+//! a comment with what was seen.
+
+use super::FieldDecl;
+use bson::{Bson, Document};
+use std::collections::BTreeMap;
+
+/// How to infer.
+#[derive(Debug, Clone)]
+pub struct Options {
+    /// Fold an object into a map when it has more distinct keys than this.
+    pub map_threshold: usize,
+    /// Deeper paths are left as `object` / `array` without declared contents.
+    pub max_depth: usize,
+    /// A field present in at least this share of its parent's instances is `required`
+    /// (1.0: in all of them).
+    pub required_threshold: f64,
+    /// Declare low-cardinality string fields as `enum`.
+    pub enums: bool,
+    /// At most this many distinct values make an enum (and are listed in the comment).
+    pub enum_max: usize,
+    /// "sampled" or "documents" in comments.
+    pub sampled: bool,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Self {
+            map_threshold: 50,
+            max_depth: 8,
+            required_threshold: 1.0,
+            enums: false,
+            enum_max: 10,
+            sampled: true,
+        }
+    }
+}
+
+/// A BSON type as the spec names it (`any` for types it has no name for).
+fn type_name(b: &Bson) -> &'static str {
+    match b {
+        Bson::Double(_) => "double",
+        Bson::String(_) => "string",
+        Bson::Document(_) => "object",
+        Bson::Array(_) => "array",
+        Bson::Binary(bin) if bin.subtype == bson::spec::BinarySubtype::Uuid => "uuid",
+        Bson::Binary(_) => "binary",
+        Bson::ObjectId(_) => "object_id",
+        Bson::Boolean(_) => "bool",
+        Bson::DateTime(_) => "date",
+        Bson::Null => "null",
+        Bson::Int32(_) => "int",
+        Bson::Int64(_) => "long",
+        Bson::Timestamp(_) => "timestamp",
+        Bson::Decimal128(_) => "decimal",
+        _ => "any",
+    }
+}
+
+/// The order types are written in (the spec's order).
+const TYPE_ORDER: &[&str] = &[
+    "string",
+    "int",
+    "long",
+    "double",
+    "decimal",
+    "bool",
+    "date",
+    "timestamp",
+    "object_id",
+    "uuid",
+    "binary",
+    "object",
+    "array",
+];
+
+/// Statistics of one path.
+#[derive(Debug, Default, Clone)]
+struct Stats {
+    /// Instances of this path seen.
+    present: u64,
+    /// Type name → count.
+    types: BTreeMap<&'static str, u64>,
+    /// Objects seen at this path (the denominator of the children's `required`).
+    objects: u64,
+    children: BTreeMap<String, Stats>,
+    /// Set once the children were folded into a map.
+    map_values: Option<Box<Stats>>,
+    /// Keys that look like data (ids, dates, numbers).
+    data_like_keys: u64,
+    /// Array elements, all arrays of this path together.
+    elements: Option<Box<Stats>>,
+    /// Distinct string values (up to a bound) and their counts.
+    strings: BTreeMap<String, u64>,
+    strings_overflow: bool,
+}
+
+/// Does a key look like data rather than a field name?
+fn data_like(key: &str) -> bool {
+    let hex = key.len() == 24 && key.chars().all(|c| c.is_ascii_hexdigit());
+    let numeric = !key.is_empty() && key.chars().all(|c| c.is_ascii_digit() || c == '-');
+    let uuid = key.len() == 36 && key.chars().filter(|c| *c == '-').count() == 4;
+    let date = key.len() >= 8
+        && key.chars().take(4).all(|c| c.is_ascii_digit())
+        && key[4..].starts_with(['-', '_', '/']);
+    let email = key.contains('@');
+    hex || numeric || uuid || date || email
+}
+
+impl Stats {
+    fn add(&mut self, value: &Bson, depth: usize, o: &Options) {
+        self.present += 1;
+        *self.types.entry(type_name(value)).or_default() += 1;
+        match value {
+            Bson::Document(d) if depth < o.max_depth => self.add_object(d, depth, o),
+            Bson::Array(items) if depth < o.max_depth => {
+                let e = self.elements.get_or_insert_with(Default::default);
+                for item in items {
+                    e.add(item, depth + 1, o);
+                }
+            }
+            Bson::String(s) if !self.strings_overflow => {
+                if self.strings.contains_key(s) || self.strings.len() < o.enum_max {
+                    *self.strings.entry(s.clone()).or_default() += 1;
+                } else {
+                    self.strings_overflow = true;
+                    self.strings.clear();
+                }
+            }
+            _ => {}
+        }
+    }
+
+    fn add_object(&mut self, d: &Document, depth: usize, o: &Options) {
+        self.objects += 1;
+        if let Some(values) = &mut self.map_values {
+            for (_, v) in d {
+                values.add(v, depth + 1, o);
+            }
+            return;
+        }
+        for (k, v) in d {
+            if !self.children.contains_key(k) && data_like(k) {
+                self.data_like_keys += 1;
+            }
+            self.children
+                .entry(k.clone())
+                .or_default()
+                .add(v, depth + 1, o);
+        }
+        if self.children.len() > o.map_threshold {
+            self.fold_into_map();
+        }
+    }
+
+    /// Merge every child into one map-value profile.
+    fn fold_into_map(&mut self) {
+        let mut values = Stats::default();
+        for (_, c) in std::mem::take(&mut self.children) {
+            values.merge(c);
+        }
+        self.map_values = Some(Box::new(values));
+    }
+
+    fn merge(&mut self, other: Stats) {
+        self.present += other.present;
+        for (t, n) in other.types {
+            *self.types.entry(t).or_default() += n;
+        }
+        self.objects += other.objects;
+        for (k, c) in other.children {
+            self.children.entry(k).or_default().merge(c);
+        }
+        if let Some(v) = other.map_values {
+            self.map_values
+                .get_or_insert_with(Default::default)
+                .merge(*v);
+        }
+        if let Some(e) = other.elements {
+            self.elements.get_or_insert_with(Default::default).merge(*e);
+        }
+        if other.strings_overflow {
+            self.strings_overflow = true;
+            self.strings.clear();
+        } else if !self.strings_overflow {
+            for (s, n) in other.strings {
+                *self.strings.entry(s).or_default() += n;
+            }
+        }
+    }
+
+    /// Would this object's keys be better read as a map?
+    fn looks_like_map(&self, o: &Options) -> bool {
+        self.map_values.is_some()
+            || (self.children.len() >= 8
+                && self.data_like_keys as usize * 10 >= self.children.len() * 9)
+            || self.children.len() > o.map_threshold
+    }
+}
+
+/// A whole collection's documents, profiled.
+#[derive(Debug, Default, Clone)]
+pub struct Profile {
+    root: Stats,
+    options: Options,
+}
+
+impl Profile {
+    pub fn new(options: Options) -> Self {
+        Self {
+            root: Stats::default(),
+            options,
+        }
+    }
+
+    /// Profile one more document.
+    pub fn add(&mut self, doc: &Document) {
+        self.root.add_object(doc, 0, &self.options);
+    }
+
+    /// Documents profiled.
+    pub fn documents(&self) -> u64 {
+        self.root.objects
+    }
+
+    /// The inferred top-level fields (`_id` included), in name order.
+    pub fn fields(&self) -> Vec<(String, FieldDecl)> {
+        object_fields(&self.root, &self.options, self.root.objects)
+    }
+
+    /// The share (0–100) of documents that have `path` (dotted; for tests and comparisons).
+    pub fn percent_present(&self, path: &str) -> Option<f64> {
+        let mut stats = &self.root;
+        let mut parent_objects = self.root.objects;
+        for part in path.split('.') {
+            parent_objects = stats.objects;
+            stats = stats.children.get(part)?;
+        }
+        Some(100.0 * stats.present as f64 / parent_objects.max(1) as f64)
+    }
+}
+
+fn pct(n: u64, of: u64) -> String {
+    let p = 100.0 * n as f64 / of.max(1) as f64;
+    if p == 100.0 || p == 0.0 {
+        format!("{p:.0}%")
+    } else {
+        format!("{p:.1}%")
+    }
+}
+
+fn object_fields(s: &Stats, o: &Options, instances: u64) -> Vec<(String, FieldDecl)> {
+    s.children
+        .iter()
+        .map(|(name, c)| (name.clone(), field(c, o, instances)))
+        .collect()
+}
+
+/// The declaration of one path seen `c.present` times among `instances` of its parent.
+fn field(c: &Stats, o: &Options, instances: u64) -> FieldDecl {
+    let mut f = FieldDecl::default();
+    let seen_types: Vec<&str> = TYPE_ORDER
+        .iter()
+        .copied()
+        .filter(|t| c.types.contains_key(t))
+        .collect();
+    let any = c.types.contains_key("any") || seen_types.is_empty();
+    let nulls = c.types.get("null").copied().unwrap_or(0);
+    if !any {
+        f.types = seen_types.iter().map(|t| t.to_string()).collect();
+        f.nullable = nulls > 0;
+    }
+    f.required = c.present as f64 >= o.required_threshold * instances as f64 && instances > 0;
+    if c.types.contains_key("object") && !any {
+        if c.looks_like_map(o) {
+            let mut values = c.map_values.as_deref().cloned().unwrap_or_default();
+            if c.map_values.is_none() {
+                for child in c.children.values() {
+                    values.merge(child.clone());
+                }
+            }
+            let mut v = field(&values, o, values.present);
+            v.required = false;
+            v.comment = None;
+            f.values = Some(Box::new(v));
+        } else if c.objects > 0 && !c.children.is_empty() {
+            f.fields = Some(object_fields(c, o, c.objects));
+        }
+    }
+    if c.types.contains_key("array")
+        && !any
+        && let Some(e) = &c.elements
+        && e.present > 0
+    {
+        let mut items = field(e, o, e.present);
+        items.required = false;
+        items.comment = None;
+        f.items = Some(Box::new(items));
+    }
+    if o.enums && !any && f.types == ["string"] && !c.strings_overflow && !c.strings.is_empty() {
+        let mut values: Vec<Bson> = c.strings.keys().map(|s| Bson::String(s.clone())).collect();
+        values.sort_by_key(|b| b.to_string());
+        f.enum_values = Some(values);
+    }
+    // What was seen, for the reader.
+    let mut types: Vec<(&&str, &u64)> = c.types.iter().collect();
+    types.sort_by(|a, b| b.1.cmp(a.1).then(a.0.cmp(b.0)));
+    let mut comment = format!(
+        "{} of {} {}: {}",
+        pct(c.present, instances),
+        crate::progress::thousands(instances),
+        if o.sampled { "sampled" } else { "documents" },
+        types
+            .iter()
+            .map(|(t, n)| format!("{t} {}", pct(**n, c.present)))
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
+    if !c.strings_overflow && !c.strings.is_empty() && c.types.len() == 1 {
+        let mut values: Vec<(&String, &u64)> = c.strings.iter().collect();
+        values.sort_by(|a, b| b.1.cmp(a.1).then(a.0.cmp(b.0)));
+        let _ = std::fmt::Write::write_fmt(
+            &mut comment,
+            format_args!(
+                "; values: {}",
+                values
+                    .iter()
+                    .map(|(v, n)| format!("{} ({n})", crate::yaml::show(v)))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+        );
+    }
+    f.comment = Some(comment);
+    f
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use bson::doc;
+
+    fn profile(docs: &[Document], o: Options) -> Profile {
+        let mut p = Profile::new(o);
+        for d in docs {
+            p.add(d);
+        }
+        p
+    }
+
+    #[test]
+    fn mixed_types_are_a_union_and_nulls_make_nullable() {
+        let p = profile(
+            &[
+                doc! { "a": 1, "b": "x", "c": { "d": true } },
+                doc! { "a": "one", "b": Bson::Null, "c": { "d": false, "e": 2.5 } },
+                doc! { "a": 2, "c": { "d": true } },
+            ],
+            Options::default(),
+        );
+        let fields = p.fields();
+        let get = |n: &str| &fields.iter().find(|(k, _)| k == n).unwrap().1;
+        assert_eq!(get("a").types, ["string", "int"]);
+        assert!(get("a").required);
+        assert_eq!(get("b").types, ["string"]);
+        assert!(get("b").nullable && !get("b").required);
+        let c = get("c").fields.as_ref().unwrap();
+        assert!(c[0].1.required, "d in every c");
+        assert!(!c[1].1.required, "e in one c of three");
+        assert!(
+            get("a")
+                .comment
+                .as_ref()
+                .unwrap()
+                .starts_with("100% of 3 sampled: int 66.7%, string 33.3%")
+        );
+    }
+
+    #[test]
+    fn dynamic_keys_become_a_map() {
+        let docs: Vec<Document> = (0..20)
+            .map(|i| {
+                let mut members = Document::new();
+                members.insert(
+                    format!("{:024x}", i),
+                    doc! { "role": "member", "since": bson::DateTime::now() },
+                );
+                doc! { "members": members }
+            })
+            .collect();
+        let p = profile(&docs, Options::default());
+        let m = &p.fields()[0].1;
+        assert!(m.fields.is_none());
+        let v = m.values.as_ref().unwrap();
+        assert_eq!(v.fields.as_ref().unwrap().len(), 2);
+        // Too many keys of any kind also fold, and memory stays bounded while it happens.
+        let docs: Vec<Document> = (0..200)
+            .map(|i| doc! { "o": { format!("k{i}"): i } })
+            .collect();
+        let p = profile(&docs, Options::default());
+        assert!(p.fields()[0].1.values.is_some());
+    }
+
+    #[test]
+    fn arrays_merge_their_elements_and_enums_are_opt_in() {
+        let docs = vec![
+            doc! { "t": ["a", "b"], "s": "new" },
+            doc! { "t": [1], "s": "old" },
+            doc! { "t": [], "s": "new" },
+        ];
+        let p = profile(&docs, Options::default());
+        let f = p.fields();
+        assert_eq!(f[1].1.items.as_ref().unwrap().types, ["string", "int"]);
+        assert!(f[0].1.enum_values.is_none());
+        assert!(
+            f[0].1
+                .comment
+                .as_ref()
+                .unwrap()
+                .contains("values: `new` (2), `old` (1)")
+        );
+        let p = profile(
+            &docs,
+            Options {
+                enums: true,
+                ..Default::default()
+            },
+        );
+        assert_eq!(p.fields()[0].1.enum_values.as_ref().unwrap().len(), 2);
+    }
+}
