@@ -158,6 +158,28 @@ pub enum Command {
     ///
     /// Example: mongrate pull promptforge --full-scan
     Pull(PullArgs),
+    /// Start a project here: mongrate.yaml, schemas/, migrations/, and the editor schemas in
+    /// .mongrate/ (so editors complete and check keys as you type). Then run `mongrate pull`.
+    ///
+    /// The URI (from --uri or MONGODB_URI) is written without its password. Existing files are
+    /// left alone unless --force.
+    ///
+    /// Example: mongrate init --uri mongodb://localhost:27017
+    Init(InitArgs),
+    /// Print (or --write) the JSON Schemas of mongrate's files, for editors: collection files,
+    /// `_database.yaml`, migration files and mongrate.yaml. Generated from the types the loader
+    /// reads them with.
+    ///
+    /// Example: mongrate schema-json --write .mongrate
+    SchemaJson(SchemaJsonArgs),
+    /// Print a shell completion script: bash, zsh, fish, powershell or elvish.
+    ///
+    /// Example: mongrate completions bash > ~/.local/share/bash-completion/completions/mongrate
+    Completions(CompletionsArgs),
+    /// Print the manual page (roff).
+    ///
+    /// Example: mongrate man > /usr/local/share/man/man1/mongrate.1
+    Man,
     /// Fill fields that documents lack with the defaults the schemas declare.
     ///
     /// Works in batches by `_id` range, with a checkpoint in the state database so an interrupted
@@ -167,6 +189,36 @@ pub enum Command {
     ///
     /// Example: mongrate backfill promptforge.users --dry-run
     Backfill(BackfillArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct InitArgs {
+    /// Overwrite files that exist.
+    #[arg(long)]
+    pub force: bool,
+}
+
+/// Which file format's schema.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum SchemaKind {
+    Collection,
+    Database,
+    Migration,
+    Config,
+}
+
+#[derive(Debug, Args)]
+pub struct SchemaJsonArgs {
+    /// One format (default: all four, as one JSON object).
+    pub kind: Option<SchemaKind>,
+    /// Write `<kind>.schema.json` files into this folder instead of printing.
+    #[arg(long, value_name = "DIR")]
+    pub write: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct CompletionsArgs {
+    pub shell: clap_complete::Shell,
 }
 
 #[derive(Debug, Args)]

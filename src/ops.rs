@@ -7,7 +7,7 @@ use crate::model::{ValidationAction, ValidationLevel};
 use bson::{Bson, Document};
 use serde::{Deserialize, Serialize};
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case", deny_unknown_fields)]
 pub enum Operation {
     /// `create` with options (validator, collation, capped, ...): `options` is the command
@@ -16,6 +16,7 @@ pub enum Operation {
         db: String,
         collection: String,
         #[serde(default)]
+        #[schemars(with = "serde_json::Map<String, serde_json::Value>")]
         options: Document,
     },
     DropCollection {
@@ -26,6 +27,7 @@ pub enum Operation {
     CreateIndex {
         db: String,
         collection: String,
+        #[schemars(with = "serde_json::Map<String, serde_json::Value>")]
         index: Document,
     },
     DropIndex {
@@ -38,6 +40,7 @@ pub enum Operation {
     ModifyCollection {
         db: String,
         collection: String,
+        #[schemars(with = "serde_json::Map<String, serde_json::Value>")]
         options: Document,
     },
     /// `collMod` of an index's TTL and/or hidden flag.
@@ -60,6 +63,7 @@ pub enum Operation {
     SetValidator {
         db: String,
         collection: String,
+        #[schemars(with = "Option<serde_json::Map<String, serde_json::Value>>")]
         validator: Option<Document>,
         level: ValidationLevel,
         action: ValidationAction,
@@ -70,6 +74,7 @@ pub enum Operation {
         db: String,
         collection: String,
         field: String,
+        #[schemars(with = "serde_json::Value")]
         value: Bson,
     },
     /// `updateMany` with a filter and an update document or pipeline. Idempotent only if the
@@ -78,7 +83,9 @@ pub enum Operation {
         db: String,
         collection: String,
         /// Required: `{}` updates every document, and must be said.
+        #[schemars(with = "serde_json::Map<String, serde_json::Value>")]
         filter: Document,
+        #[schemars(with = "serde_json::Value")]
         update: Bson,
     },
     /// Rename a field on documents that have `from` and lack `to`.
@@ -91,6 +98,7 @@ pub enum Operation {
     /// A raw database command: the escape hatch (mongrate cannot see its effect on the schema).
     Command {
         db: String,
+        #[schemars(with = "serde_json::Map<String, serde_json::Value>")]
         command: Document,
     },
     /// In a `down` list: this step of `up` cannot be undone; `migrate down` refuses it unless

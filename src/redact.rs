@@ -82,6 +82,39 @@ pub fn redact_uri(uri: &str) -> String {
     out
 }
 
+/// The URI with its password and credential options removed (not masked): what `init` may
+/// write into a file that will be committed.
+pub fn without_secrets(uri: &str) -> String {
+    let start = after_scheme(uri);
+    let (head, rest) = uri.split_at(start);
+    let mut out = String::from(head);
+    let tail = match rest.rfind('@') {
+        Some(at) => {
+            let userinfo = &rest[..at];
+            out.push_str(userinfo.split(':').next().unwrap_or(""));
+            out.push('@');
+            &rest[at + 1..]
+        }
+        None => rest,
+    };
+    match tail.split_once('?') {
+        Some((hosts, query)) => {
+            out.push_str(hosts);
+            let kept: Vec<&str> = query
+                .split('&')
+                .filter(|kv| !kv.split_once('=').is_some_and(|(k, _)| is_secret_option(k)))
+                .filter(|kv| !kv.is_empty())
+                .collect();
+            if !kept.is_empty() {
+                out.push('?');
+                out.push_str(&kept.join("&"));
+            }
+        }
+        None => out.push_str(tail),
+    }
+    out
+}
+
 fn percent_decode(s: &str) -> String {
     let bytes = s.as_bytes();
     let mut out = Vec::with_capacity(bytes.len());
@@ -199,6 +232,15 @@ mod tests {
                 secrets(uri)
             );
         }
+    }
+
+    #[test]
+    fn without_secrets_drops_them() {
+        assert_eq!(
+            without_secrets("mongodb://alice:s3cret@db:27017/app?authSource=admin&password=x"),
+            "mongodb://alice@db:27017/app?authSource=admin"
+        );
+        assert_eq!(without_secrets("mongodb://db/"), "mongodb://db/");
     }
 
     #[test]

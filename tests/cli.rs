@@ -262,6 +262,11 @@ fn every_command_has_help_with_an_example() {
         "diff",
         "backfill",
         "migrate",
+        "pull",
+        "init",
+        "schema-json",
+        "completions",
+        "man",
     ] {
         support::mongrate()
             .args([cmd, "--help"])

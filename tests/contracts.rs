@@ -169,6 +169,17 @@ fn every_command_prints_one_json_document_of_its_documented_shape_with_its_exit_
     // pull (into a separate folder): one file per collection, already in sync.
     let v = p.json("pull", &["pull", &db, "--schemas", "pulled"], 0);
     assert!(v["written"].as_u64().unwrap() > 0);
+    // The project commands.
+    let init = Project::new("json_init");
+    std::fs::remove_dir_all(init.path().join("migrations")).unwrap();
+    std::fs::remove_dir_all(init.path().join("schemas")).unwrap();
+    let v = init.json("init", &["init"], 0);
+    assert!(v["written"].to_string().contains("mongrate.yaml"));
+    init.json("init", &["init"], 1);
+    p.json("schema-json", &["schema-json"], 0);
+    p.json("schema-json", &["schema-json", "--write", "editor"], 0);
+    p.json("completions", &["completions", "zsh"], 0);
+    p.json("man", &["man"], 0);
     // Errors are JSON too, with the same exit code, for every kind of failure.
     let v = p.json("plan", &["plan", "--uri", "mongodb://u:p4ss/w@h"], 1);
     assert_eq!(v["error"]["kind"], "invalid_uri");

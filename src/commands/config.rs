@@ -15,7 +15,7 @@ use std::path::{Path, PathBuf};
 pub const CONFIG_FILE: &str = "mongrate.yaml";
 
 /// Settings that the top level and each environment may give.
-#[derive(Debug, Default, Clone, Deserialize)]
+#[derive(Debug, Default, Clone, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Settings {
     /// The connection string (better: `uri_env`, so the password stays out of the file).
@@ -32,8 +32,8 @@ pub struct Settings {
     pub server_timeout: Option<u64>,
 }
 
-/// The file: the settings of [`Settings`] at the top level, plus `environments`.
-#[derive(Debug, Default, Clone, Deserialize)]
+/// mongrate.yaml: the project settings, and named `environments` with their own.
+#[derive(Debug, Default, Clone, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ConfigFile {
     pub uri: Option<String>,

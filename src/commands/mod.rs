@@ -10,6 +10,7 @@ pub mod engine;
 pub mod migrate;
 pub mod out;
 pub mod plan;
+pub mod project;
 pub mod pull;
 pub mod seed;
 pub mod validate;
@@ -143,6 +144,10 @@ pub fn command_name(cmd: &Command) -> &'static str {
         Command::Diff(_) => "diff",
         Command::Backfill(_) => "backfill",
         Command::Pull(_) => "pull",
+        Command::Init(_) => "init",
+        Command::SchemaJson(_) => "schema-json",
+        Command::Completions(_) => "completions",
+        Command::Man => "man",
         Command::Migrate(m) => match m.command {
             M::Generate { .. } => "migrate generate",
             M::New { .. } => "migrate new",
@@ -208,6 +213,10 @@ pub fn run(mut cli: Cli) -> Result<i32> {
         Command::Migrate(args) => migrate::run(&cli.global, &args),
         Command::Backfill(args) => backfill::run(&cli.global, &args),
         Command::Pull(args) => pull::run(&cli.global, &args),
+        Command::Init(args) => project::init(&cli.global, &args),
+        Command::SchemaJson(args) => project::schema_json(&cli.global, &args),
+        Command::Completions(args) => project::completions(&cli.global, &args),
+        Command::Man => project::man(&cli.global),
     }
 }
 

@@ -38,15 +38,9 @@ struct FileReport {
 
 /// The header every pulled file starts with.
 fn header(file: &Path, root: &Path) -> Vec<String> {
-    let depth = file
-        .strip_prefix(root)
-        .unwrap_or(file)
-        .components()
-        .count()
-        .saturating_sub(1);
-    let up = "../".repeat(depth);
+    let schema = super::project::schema_header(crate::cli::SchemaKind::Collection, file, root);
     vec![
-        format!("yaml-language-server: $schema={up}.mongrate/spec.schema.json"),
+        schema.trim_start_matches("# ").to_string(),
         format!(
             "Pulled by mongrate {} from the server; review it (fields with a comment were inferred from the documents).",
             env!("CARGO_PKG_VERSION")

@@ -470,6 +470,16 @@ thread_local! {
         const { std::cell::RefCell::new(None) };
 }
 
+impl schemars::JsonSchema for CheckedFields {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "Fields".into()
+    }
+    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        let field = generator.subschema_for::<FieldSpec>();
+        schemars::json_schema!({ "type": "object", "additionalProperties": field })
+    }
+}
+
 /// A collection's `fields`, checked one by one as they are read, so that the raw declarations
 /// of a file with a million fields never exist all at once. The problems found go to the
 /// checks of the file being read (positions are resolved with the others at the end).

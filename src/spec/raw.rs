@@ -6,18 +6,20 @@ use super::check::CheckedFields;
 use crate::model::{ValidationAction, ValidationLevel};
 use crate::yaml::Value;
 use indexmap::IndexMap;
+use schemars::{JsonSchema, SchemaGenerator, json_schema};
 use serde::{Deserialize, Deserializer};
 use std::borrow::Cow;
 
 /// `schemas/<db>/<collection>.yaml`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CollectionFile {
     /// Collection name; defaults to the file name without `.yaml`.
     pub collection: Option<String>,
     pub description: Option<String>,
     pub validation: Option<ValidationSpec>,
-    /// Checked as they are read (see [`CheckedFields`]).
+    /// The collection's fields, by name: each with a `type`, and `required`, `nullable`,
+    /// `default`, constraints, `fields` (objects), `items` (arrays), `values` (maps).
     #[serde(default)]
     pub fields: CheckedFields,
     #[serde(default)]
@@ -34,7 +36,7 @@ pub struct CollectionFile {
 }
 
 /// A view: the collection it reads and its aggregation pipeline.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ViewSpec {
     pub on: String,
@@ -43,7 +45,7 @@ pub struct ViewSpec {
 }
 
 /// `schemas/<db>/_database.yaml`.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct DatabaseFile {
     pub description: Option<String>,
@@ -53,7 +55,7 @@ pub struct DatabaseFile {
 }
 
 /// Validation settings of a collection (or the defaults of a database).
-#[derive(Debug, Default, Clone, Deserialize)]
+#[derive(Debug, Default, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ValidationSpec {
     /// `false`: the collection has no validator at all (fields are documentation and defaults).
@@ -63,7 +65,7 @@ pub struct ValidationSpec {
     pub additional_fields: Option<AdditionalFields>,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, serde::Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, serde::Serialize, JsonSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum AdditionalFields {
     Allow,
@@ -115,7 +117,7 @@ impl<'de> Deserialize<'de> for TypeSpec {
 }
 
 /// One field declaration. What most fields have is inline; the rest is boxed in
-/// [`FieldSpecMore`] (a file may declare a million fields).
+/// `FieldSpecMore` (a file may declare a million fields).
 #[derive(Debug, Clone)]
 pub struct FieldSpec {
     pub ty: TypeSpec,
@@ -170,8 +172,10 @@ impl FieldSpec {
 }
 
 /// A field declaration as written: every key (unknown ones refused).
-#[derive(Deserialize)]
+/// One field declaration.
+#[derive(Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
+#[schemars(rename = "Field")]
 struct FieldSpecKeys {
     #[serde(rename = "type")]
     ty: TypeSpec,
@@ -241,10 +245,12 @@ impl<'de> Deserialize<'de> for FieldSpec {
 }
 
 /// One index declaration.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct IndexSpec {
     pub name: Option<String>,
+    /// Field paths and their kind: 1, -1, text, 2dsphere, hashed or wildcard.
+    #[schemars(schema_with = "index_keys_schema")]
     pub keys: IndexMap<String, Value>,
     #[serde(default)]
     pub unique: bool,
@@ -270,7 +276,7 @@ pub struct IndexSpec {
 }
 
 /// A collation, with MongoDB's own option names.
-#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Deserialize, PartialEq, JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct CollationSpec {
     pub locale: String,
@@ -285,7 +291,7 @@ pub struct CollationSpec {
 }
 
 /// Collection options fixed at creation.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct OptionsSpec {
     pub collation: Option<CollationSpec>,
@@ -300,14 +306,14 @@ pub struct OptionsSpec {
     pub change_stream_pre_and_post_images: bool,
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CappedSpec {
     pub size: i64,
     pub max: Option<i64>,
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct TimeseriesSpec {
     pub time_field: String,
@@ -317,4 +323,37 @@ pub struct TimeseriesSpec {
 
 fn present<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Value>, D::Error> {
     Value::deserialize(d).map(Some)
+}
+
+fn index_keys_schema(_: &mut SchemaGenerator) -> schemars::Schema {
+    json_schema!({
+        "type": "object",
+        "minProperties": 1,
+        "additionalProperties": { "enum": [1, -1, "text", "2dsphere", "hashed", "wildcard"] }
+    })
+}
+
+impl JsonSchema for TypeSpec {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "Type".into()
+    }
+    fn json_schema(_: &mut SchemaGenerator) -> schemars::Schema {
+        let names = crate::spec::FieldType::NAMES;
+        json_schema!({
+            "description": "A type name, or a list of them (a union).",
+            "anyOf": [
+                { "enum": names },
+                { "type": "array", "items": { "enum": names }, "minItems": 1 }
+            ]
+        })
+    }
+}
+
+impl JsonSchema for FieldSpec {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "Field".into()
+    }
+    fn json_schema(generator: &mut SchemaGenerator) -> schemars::Schema {
+        FieldSpecKeys::json_schema(generator)
+    }
 }

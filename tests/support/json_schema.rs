@@ -21,11 +21,20 @@ const KNOWN: &[&str] = &[
     "minimum",
     "oneOf",
     "anyOf",
+    "format",
+    "default",
+    "minProperties",
+    "minItems",
+    "maxItems",
+    "maximum",
 ];
 
 /// Every way `value` breaks `schema` (empty when it conforms). `root` resolves `$ref`s.
 pub fn check(root: &Value, schema: &Value, value: &Value, at: &str) -> Vec<String> {
     let mut errs = Vec::new();
+    if schema == &Value::Bool(true) {
+        return Vec::new();
+    }
     let Some(s) = schema.as_object() else {
         return vec![format!("{at}: schema is not an object")];
     };
@@ -38,7 +47,10 @@ pub fn check(root: &Value, schema: &Value, value: &Value, at: &str) -> Vec<Strin
     if let Some(r) = s.get("$ref").and_then(Value::as_str) {
         let name = r.strip_prefix("#/$defs/").expect("local $ref");
         let target = &root["$defs"][name];
-        assert!(!target.is_null(), "$ref {r} not found");
+        assert!(
+            target.is_object() || target.is_boolean(),
+            "$ref {r} not found"
+        );
         errs.extend(check(root, target, value, at));
     }
     if let Some(t) = s.get("type") {
@@ -102,6 +114,28 @@ pub fn check(root: &Value, schema: &Value, value: &Value, at: &str) -> Vec<Strin
                 },
             }
         }
+    }
+    if let (Some(m), Some(o)) = (
+        s.get("minProperties").and_then(Value::as_u64),
+        value.as_object(),
+    ) && (o.len() as u64) < m
+    {
+        errs.push(format!("{at}: fewer than {m} keys"));
+    }
+    if let (Some(m), Some(a)) = (s.get("minItems").and_then(Value::as_u64), value.as_array())
+        && (a.len() as u64) < m
+    {
+        errs.push(format!("{at}: fewer than {m} items"));
+    }
+    if let (Some(m), Some(a)) = (s.get("maxItems").and_then(Value::as_u64), value.as_array())
+        && (a.len() as u64) > m
+    {
+        errs.push(format!("{at}: more than {m} items"));
+    }
+    if let Some(m) = s.get("maximum").and_then(Value::as_f64)
+        && value.as_f64().is_some_and(|v| v > m)
+    {
+        errs.push(format!("{at}: {value} > {m}"));
     }
     if let (Some(items), Some(arr)) = (s.get("items"), value.as_array()) {
         for (i, v) in arr.iter().enumerate() {
