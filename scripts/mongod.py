@@ -122,6 +122,14 @@ def start(d, port, ttl_sleep, watch_pid):
                 except pm.errors.OperationFailure as e:
                     if e.code != 23:  # AlreadyInitialized
                         raise
+                    # A data directory from an earlier start on another port: its stored config
+                    # names the old host, so this node sees itself as REMOVED. Point it here.
+                    config = client.local.system.replset.find_one()
+                    host = f"127.0.0.1:{port}"
+                    if config and config["members"][0]["host"] != host:
+                        config["members"] = [{"_id": 0, "host": host}]
+                        config["version"] += 1
+                        client.admin.command("replSetReconfig", config, force=True)
                 initiated = True
             if client.admin.command("hello").get("isWritablePrimary"):
                 break
