@@ -110,6 +110,9 @@ class Gen:
         if t == "object_id":
             return oid(self.hexid())
         if t == "object":
+            if "values" in field:
+                # A map: keys are data (ids), every value as `values` declares it.
+                return {self.hexid(): self.value(name + "_value", field["values"], i + k) for k in range(2)}
             return self.document(field.get("fields", {}), i, all_fields=False) if "fields" in field else {"note": f"{name} {i}"}
         if t == "array":
             items = field.get("items")
@@ -304,7 +307,12 @@ def canonical_fixtures():
         # Documents of a collection with unique indexes must not collide.
         write(os.path.join(FIX, "valid", db, f"{coll}.json"), valid)
         base = gen.document(fields, 0, all_fields=True)
-        invalid = [{"breaks": b, "document": d} for b, d in invalid_variants(fields, base)]
+        invalid = []
+        for b, d in invalid_variants(fields, base):
+            # Each case is its own document: a fresh `_id` of the declared type.
+            if "_id" in d:
+                d["_id"] = oid(gen.hexid()) if isinstance(d["_id"], dict) else gen.uuid()
+            invalid.append({"breaks": b, "document": d})
         write(os.path.join(FIX, "invalid", db, f"{coll}.json"), invalid)
 
 

@@ -54,13 +54,13 @@ fn validate_lists_every_error_of_a_broken_copy_with_positions() {
     let root = tmp.path().display().to_string();
     assert!(
         stderr.contains(&format!(
-            "{root}/workflowai/contacts.yaml:17:5: error: indexes[0]: unknown key `uniqe`"
+            "{root}/workflowai/contacts.yaml:18:5: error: indexes[0]: unknown key `uniqe`"
         )),
         "{stderr}"
     );
     assert!(
         stderr.contains(&format!(
-            "{root}/workflowai/usagelogs.yaml:7:19: error: unknown type `numbr`"
+            "{root}/workflowai/usagelogs.yaml:8:19: error: unknown type `numbr`"
         )),
         "{stderr}"
     );

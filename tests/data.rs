@@ -129,7 +129,7 @@ async fn check_data_names_each_broken_rule_of_the_invalid_fixtures() {
         let target = support::unique_db(db);
         let root = support::schemas_as(db, &target);
         let loaded = mongrate::spec::load_dir(root.path()).unwrap();
-        let mut expected: Vec<(String, String, String)> = Vec::new(); // (collection, _id, breaks)
+        let mut expected: Vec<(String, serde_json::Value, String)> = Vec::new(); // (collection, _id, breaks)
         for name in loaded.spec.databases[&target].collections.keys() {
             let path = support::repo().join(format!("fixtures/invalid/{db}/{name}.json"));
             let cases: serde_json::Value =
@@ -141,11 +141,14 @@ async fn check_data_names_each_broken_rule_of_the_invalid_fixtures() {
                 else {
                     panic!()
                 };
-                let id = format!("{name}#{i}");
-                d.insert("_id", id.clone());
+                // The fixture's own `_id` (of the declared type), or a new ObjectId.
+                if !d.contains_key("_id") {
+                    d.insert("_id", bson::oid::ObjectId::new());
+                }
+                let id = d.get("_id").unwrap().clone().into_relaxed_extjson();
                 coll.insert_one(d).await.unwrap();
                 expected.push((
-                    name.clone(),
+                    format!("{name}#{i}"),
                     id,
                     case["breaks"].as_str().unwrap().to_string(),
                 ));
@@ -163,26 +166,21 @@ async fn check_data_names_each_broken_rule_of_the_invalid_fixtures() {
             expected.len(),
             "every invalid document fails"
         );
-        for (coll, id, breaks) in &expected {
+        for (label, id, breaks) in &expected {
+            let coll = label.split('#').next().unwrap();
             let c = collections
                 .iter()
-                .find(|c| c["collection"] == coll.as_str())
+                .find(|c| c["collection"] == coll)
                 .unwrap();
             // Exactly one rule named for this document: the one it breaks.
             let named: Vec<&str> = c["reasons"]
                 .as_array()
                 .unwrap()
                 .iter()
-                .filter(|r| {
-                    r["sample_ids"]
-                        .as_array()
-                        .unwrap()
-                        .iter()
-                        .any(|s| s == id.as_str())
-                })
+                .filter(|r| r["sample_ids"].as_array().unwrap().iter().any(|s| s == id))
                 .map(|r| r["reason"].as_str().unwrap())
                 .collect();
-            assert_eq!(named, vec![breaks.as_str()], "{db}.{coll} {id}");
+            assert_eq!(named, vec![breaks.as_str()], "{db}.{label}");
         }
         // A sample looks at that many documents.
         let out = with_schemas(

@@ -171,7 +171,7 @@ fn promptforge_story_up_then_down_to_the_live_state() {
         .args(["up"])
         .assert()
         .code(0)
-        .stdout(predicate::str::contains("Applied 4 migration(s)"));
+        .stdout(predicate::str::contains("Applied 5 migration(s)"));
     support::mongrate_on_server()
         .args(["check"])
         .assert()
@@ -217,7 +217,7 @@ fn promptforge_story_up_then_down_to_the_live_state() {
         .args(["down", "--yes", "--to", BASELINE])
         .assert()
         .code(0)
-        .stdout(predicate::str::contains("Rolled back 3 migration(s)"));
+        .stdout(predicate::str::contains("Rolled back 4 migration(s)"));
     support::mongrate_on_server()
         .args(["--schemas", "fixtures/promptforge_live/schemas", "check"])
         .assert()
@@ -236,7 +236,7 @@ fn promptforge_story_up_then_down_to_the_live_state() {
         .args(["up"])
         .assert()
         .code(0)
-        .stdout(predicate::str::contains("Applied 3 migration(s)"));
+        .stdout(predicate::str::contains("Applied 4 migration(s)"));
     support::mongrate_on_server()
         .args(["check"])
         .assert()
@@ -297,7 +297,7 @@ fn four_concurrent_ups_apply_each_migration_exactly_once() {
         done.len(),
         "a migration was applied twice: {done:?}"
     );
-    assert_eq!(done.len(), 4, "{done:?}");
+    assert_eq!(done.len(), 5, "{done:?}");
     assert_all_applied_once(state);
     support::mongrate_on_server()
         .args(["check"])
@@ -352,7 +352,7 @@ fn up_killed_at_several_points_resumes_and_applies_once() {
         .unwrap();
     assert_eq!(data.get_str("status").unwrap(), "applied");
     migrate(state)
-        .args(["down", "--yes", "--steps", "1"])
+        .args(["down", "--yes", "--to", "20250910000000"])
         .assert()
         .code(0);
     killed_then_resumed(state, "20250910000100:28:after-exec");
@@ -379,7 +379,7 @@ fn verify_passes_on_the_repository_and_fails_on_changes() {
         .args(["migrate", "verify", "--offline"])
         .assert()
         .code(0)
-        .stdout(predicate::str::contains("4 migration(s)"));
+        .stdout(predicate::str::contains("5 migration(s)"));
 
     // A schema change with no migration.
     let schemas = tempfile::tempdir().unwrap();
