@@ -7,6 +7,7 @@ mod support;
 use bson::{Bson, Document, doc};
 use std::path::Path;
 use std::process::{Command, Output, Stdio};
+use std::str::FromStr;
 
 fn mongrate(dir: &Path, args: &[&str]) -> Output {
     let out = Command::new(assert_cmd::cargo::cargo_bin("mongrate"))
@@ -233,6 +234,19 @@ fn configs() -> Vec<Config> {
             doc! {},
             vec![
                 doc! { "key": { "u": 1 }, "name": "u_1", "unique": true, "partialFilterExpression": { "u": { "$exists": true } } },
+            ],
+        ),
+        c(
+            // Values YAML cannot write (a decimal, a date, an ObjectId), kept as Extended JSON.
+            "index_partial_special_values",
+            doc! { "validator": { "$or": [
+                { "since": { "$gte": bson::DateTime::from_millis(1_700_000_000_000) } },
+                { "owner": bson::oid::ObjectId::parse_str("507f1f77bcf86cd799439011").unwrap() },
+                { "name": { "$regex": "^a", "$options": "i" } },
+            ] } },
+            vec![
+                doc! { "key": { "amount": 1 }, "name": "amount_1", "partialFilterExpression": { "amount": { "$gt": bson::Decimal128::from_str("1.5").unwrap() } } },
+                doc! { "key": { "big": 1 }, "name": "big_1", "partialFilterExpression": { "big": { "$lt": 9_000_000_000i64 } } },
             ],
         ),
         c(

@@ -902,6 +902,7 @@ pub(super) fn plain_bson(v: &Value) -> Result<Bson, String> {
         Value::Float(f) => Bson::Double(*f),
         Value::String(s) => Bson::String(s.clone()),
         Value::Seq(items) => Bson::Array(items.iter().map(plain_bson).collect::<Result<_, _>>()?),
+        Value::Map(m) if is_extjson_wrapper(m) => extjson_value(v)?,
         Value::Map(m) => {
             let mut doc = Document::new();
             for (k, v) in m {
@@ -910,6 +911,40 @@ pub(super) fn plain_bson(v: &Value) -> Result<Bson, String> {
             Bson::Document(doc)
         }
     })
+}
+
+/// Extended JSON type wrappers that no query operator shares a name with: a value YAML cannot
+/// write (a decimal, a date, an ObjectId, binary data, ...) is written as its wrapper, as `pull`
+/// writes it, e.g. `partial: { amount: { $gt: { $numberDecimal: '1.5' } } }`. `$regex` and
+/// `$type` are query operators and stay what they are.
+const EXTJSON_WRAPPERS: &[&str] = &[
+    "$numberDecimal",
+    "$numberLong",
+    "$numberInt",
+    "$numberDouble",
+    "$date",
+    "$oid",
+    "$binary",
+    "$uuid",
+    "$timestamp",
+    "$regularExpression",
+    "$minKey",
+    "$maxKey",
+    "$symbol",
+    "$code",
+    "$dbPointer",
+];
+
+fn is_extjson_wrapper(m: &[(String, Value)]) -> bool {
+    m.first()
+        .is_some_and(|(k, _)| EXTJSON_WRAPPERS.contains(&k.as_str()))
+        && m.iter().all(|(k, _)| k.starts_with('$'))
+}
+
+fn extjson_value(v: &Value) -> Result<Bson, String> {
+    let json = v.to_json();
+    let text = json.to_string();
+    crate::extjson::to_bson(json).map_err(|e| format!("`{text}` is not valid Extended JSON: {e}"))
 }
 
 /// Does the server's regular expression engine (PCRE) accept `pattern`?
