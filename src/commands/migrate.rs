@@ -498,7 +498,7 @@ fn status(global: &GlobalArgs, exit_code: bool) -> Result<i32> {
         ),
         Format::Text => {
             let mut text = format!(
-                "{:<16} {:<44} {:<18} {:<22} STEPS\n",
+                "{:<16} {:<44} {:<18} {:<24} STEPS\n",
                 "VERSION", "NAME", "STATUS", "APPLIED AT"
             );
             for r in &rows {
@@ -514,7 +514,7 @@ fn status(global: &GlobalArgs, exit_code: bool) -> Result<i32> {
                     _ => state_word(r.status).to_string(),
                 };
                 text.push_str(&format!(
-                    "{:<16} {:<44} {:<18} {:<22} {}/{}\n",
+                    "{:<16} {:<44} {:<18} {:<24} {}/{}\n",
                     r.version,
                     r.name,
                     status,

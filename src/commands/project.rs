@@ -51,19 +51,50 @@ pub fn editor_schema(kind: SchemaKind) -> serde_json::Value {
     schema
 }
 
-/// The `# yaml-language-server: $schema=...` line for a file at `file` in a project at `root`.
+/// The `# yaml-language-server: $schema=...` line for a file at `file` in a project at `root`:
+/// the path from the file's folder to `<root>/.mongrate/<kind>.schema.json`, relative, wherever
+/// the file is (a schemas folder outside the project included).
 pub fn schema_header(kind: SchemaKind, file: &Path, root: &Path) -> String {
-    let depth = file
-        .strip_prefix(root)
-        .unwrap_or(file)
-        .components()
-        .count()
-        .saturating_sub(1);
+    let target = root
+        .join(EDITOR_DIR)
+        .join(format!("{}.schema.json", kind_name(kind)));
+    let from = file.parent().unwrap_or(Path::new(""));
+    let path = match (std::path::absolute(from), std::path::absolute(&target)) {
+        (Ok(from), Ok(to)) => relative_path(&from, &to),
+        _ => target,
+    };
     format!(
-        "# yaml-language-server: $schema={}{EDITOR_DIR}/{}.schema.json",
-        "../".repeat(depth),
-        kind_name(kind)
+        "# yaml-language-server: $schema={}",
+        path.to_string_lossy().replace('\\', "/")
     )
+}
+
+/// `to` as seen from the folder `from` (both absolute).
+fn relative_path(from: &Path, to: &Path) -> PathBuf {
+    use std::path::Component;
+    fn clean(p: &Path) -> Vec<Component<'_>> {
+        let mut out: Vec<Component> = Vec::new();
+        for c in p.components() {
+            match c {
+                Component::CurDir => {}
+                Component::ParentDir if matches!(out.last(), Some(Component::Normal(_))) => {
+                    out.pop();
+                }
+                c => out.push(c),
+            }
+        }
+        out
+    }
+    let (from, to) = (clean(from), clean(to));
+    let common = from.iter().zip(&to).take_while(|(a, b)| a == b).count();
+    let mut out = PathBuf::new();
+    for _ in common..from.len() {
+        out.push("..");
+    }
+    for c in &to[common..] {
+        out.push(c);
+    }
+    out
 }
 
 fn write_schemas(dir: &Path) -> Result<Vec<PathBuf>> {
@@ -201,4 +232,34 @@ pub fn init(global: &GlobalArgs, args: &InitArgs) -> Result<i32> {
         }
     }
     Ok(exit::OK)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_schema_header_points_at_the_project_from_anywhere() {
+        let line = |file: &str, root: &str| {
+            schema_header(SchemaKind::Collection, Path::new(file), Path::new(root))
+                .trim_start_matches("# yaml-language-server: $schema=")
+                .to_string()
+        };
+        assert_eq!(
+            line("/p/schemas/db/c.yaml", "/p"),
+            "../../.mongrate/collection.schema.json"
+        );
+        assert_eq!(
+            line("/elsewhere/s/db/c.yaml", "/p"),
+            "../../../p/.mongrate/collection.schema.json"
+        );
+        assert_eq!(
+            line("/p/./schemas/../s/db/c.yaml", "/p"),
+            "../../.mongrate/collection.schema.json"
+        );
+        assert_eq!(
+            line("/p/mongrate.yaml", "/p"),
+            ".mongrate/collection.schema.json"
+        );
+    }
 }
