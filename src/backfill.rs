@@ -7,7 +7,9 @@
 //! value meanwhile is left alone, and a parent that exists but is not an object (or is null) is
 //! kept as it is — such documents are counted as blocked, never overwritten. No dotted paths are
 //! used inside the pipeline: each top-level field gets one expression that rebuilds it with
-//! `$mergeObjects`.
+//! `$mergeObjects`. Fields of the objects inside arrays (`messages[].timestamp`) are filled
+//! element by element through `$map`, by the same rule: an element that is not an object is
+//! kept as it is.
 
 use crate::spec::{CollectionSpec, DefaultValue};
 use bson::{Bson, Document, doc};
@@ -21,8 +23,8 @@ pub struct FieldDefault {
     pub value: DefaultValue,
 }
 
-/// Every default a collection declares (nested object fields included; fields inside array
-/// items are not backfilled: they are not missing from the document but from its elements).
+/// Every default a collection declares, nested object fields included, and fields of the
+/// objects inside arrays (`messages[].timestamp`): those are filled element by element.
 pub fn collection_defaults(spec: &CollectionSpec) -> Vec<FieldDefault> {
     let mut out = Vec::new();
     walk(&spec.fields, "", &mut out);
@@ -45,7 +47,31 @@ fn walk(fields: &crate::spec::FieldMap, prefix: &str, out: &mut Vec<FieldDefault
         if let Some(sub) = &f.fields {
             walk(sub, &path, out);
         }
+        if let Some(sub) = f.items.as_ref().and_then(|i| i.fields.as_ref()) {
+            walk(sub, &format!("{path}[]"), out);
+        }
     }
+}
+
+/// One part of a default's path: a field, or "each element of this array" (`name[]`).
+#[derive(Debug, Clone, PartialEq)]
+enum Seg {
+    Field(String),
+    Elements,
+}
+
+fn segments(path: &str) -> Vec<Seg> {
+    let mut out = Vec::new();
+    for part in path.split('.') {
+        match part.strip_suffix("[]") {
+            Some(name) => {
+                out.push(Seg::Field(name.to_string()));
+                out.push(Seg::Elements);
+            }
+            None => out.push(Seg::Field(part.to_string())),
+        }
+    }
+    out
 }
 
 /// The defaults as a tree of paths.
@@ -56,45 +82,70 @@ enum Node {
         own: Option<DefaultValue>,
         children: BTreeMap<String, Node>,
     },
+    /// An array whose object elements get defaults: `children` are the elements' fields.
+    Array {
+        own: Option<DefaultValue>,
+        children: BTreeMap<String, Node>,
+    },
 }
 
 fn tree(defaults: &[FieldDefault]) -> BTreeMap<String, Node> {
     let mut root: BTreeMap<String, Node> = BTreeMap::new();
     for d in defaults {
-        let parts: Vec<&str> = d.path.split('.').collect();
-        let mut level = &mut root;
-        for (i, part) in parts.iter().enumerate() {
-            let last = i + 1 == parts.len();
-            let entry = level.entry(part.to_string()).or_insert_with(|| {
-                if last {
-                    Node::Leaf(d.value.clone())
-                } else {
-                    Node::Object {
-                        own: None,
-                        children: BTreeMap::new(),
-                    }
-                }
-            });
-            if last {
-                match entry {
-                    Node::Object { own, .. } => *own = Some(d.value.clone()),
-                    leaf => *leaf = Node::Leaf(d.value.clone()),
-                }
-                break;
-            }
-            if let Node::Leaf(v) = entry {
-                *entry = Node::Object {
-                    own: Some(v.clone()),
-                    children: BTreeMap::new(),
-                };
-            }
-            let Node::Object { children, .. } = entry else {
-                unreachable!()
-            };
-            level = children;
-        }
+        insert(&mut root, &segments(&d.path), &d.value);
     }
     root
+}
+
+fn insert(level: &mut BTreeMap<String, Node>, segs: &[Seg], value: &DefaultValue) {
+    let Some(Seg::Field(name)) = segs.first() else {
+        return;
+    };
+    let rest = &segs[1..];
+    let elements = matches!(rest.first(), Some(Seg::Elements));
+    let below = if elements { &rest[1..] } else { rest };
+    let entry = level.entry(name.clone()).or_insert_with(|| {
+        if rest.is_empty() {
+            Node::Leaf(value.clone())
+        } else if elements {
+            Node::Array {
+                own: None,
+                children: BTreeMap::new(),
+            }
+        } else {
+            Node::Object {
+                own: None,
+                children: BTreeMap::new(),
+            }
+        }
+    });
+    if rest.is_empty() {
+        match entry {
+            Node::Object { own, .. } | Node::Array { own, .. } => *own = Some(value.clone()),
+            leaf => *leaf = Node::Leaf(value.clone()),
+        }
+        return;
+    }
+    if let Node::Leaf(v) = entry {
+        let own = Some(v.clone());
+        *entry = if elements {
+            Node::Array {
+                own,
+                children: BTreeMap::new(),
+            }
+        } else {
+            Node::Object {
+                own,
+                children: BTreeMap::new(),
+            }
+        };
+    }
+    match entry {
+        Node::Object { children, .. } | Node::Array { children, .. } => {
+            insert(children, below, value)
+        }
+        Node::Leaf(_) => unreachable!("replaced above"),
+    }
 }
 
 fn value_expr(v: &DefaultValue) -> Bson {
@@ -104,18 +155,33 @@ fn value_expr(v: &DefaultValue) -> Bson {
     }
 }
 
-fn type_of(path: &str) -> Bson {
-    Bson::Document(doc! { "$type": format!("${path}") })
+/// A reference to `path` under `base`: `$a.b` at the top (`base` is `$`), `$$e0.a.b` inside
+/// an array element bound to `e0`.
+fn reference(base: &str, path: &str) -> String {
+    if base == "$" {
+        format!("${path}")
+    } else {
+        format!("{base}.{path}")
+    }
 }
 
-fn missing(path: &str) -> Bson {
-    Bson::Document(doc! { "$eq": [type_of(path), "missing"] })
+fn type_of(reference: &str) -> Bson {
+    Bson::Document(doc! { "$type": reference })
 }
 
-/// The value a missing node gets: its own default merged with its children's.
+fn missing(reference: &str) -> Bson {
+    Bson::Document(doc! { "$eq": [type_of(reference), "missing"] })
+}
+
+/// The value a missing node gets: its own default merged with its children's. A missing array
+/// stays missing unless it has a default of its own (there are no elements to fill).
 fn create_expr(node: &Node) -> Bson {
     match node {
         Node::Leaf(v) => value_expr(v),
+        Node::Array { own, .. } => own
+            .as_ref()
+            .map(value_expr)
+            .unwrap_or_else(|| Bson::String("$$REMOVE".into())),
         Node::Object { own, children } => {
             let mut built = Document::new();
             for (k, child) in children {
@@ -133,22 +199,49 @@ fn create_expr(node: &Node) -> Bson {
     }
 }
 
-/// The expression for `path`: its value with every missing default filled in.
-fn fill_expr(path: &str, node: &Node) -> Bson {
-    let keep = Bson::String(format!("${path}"));
+/// The expression for the value at `at` (a reference): that value with every missing default
+/// filled in. `depth` names the variables of nested `$map`s apart.
+fn fill_expr(at: &str, node: &Node, depth: usize) -> Bson {
+    let keep = Bson::String(at.to_string());
     match node {
-        Node::Leaf(_) => Bson::Document(doc! { "$cond": [missing(path), create_expr(node), keep] }),
+        Node::Leaf(_) => Bson::Document(doc! { "$cond": [missing(at), create_expr(node), keep] }),
         Node::Object { children, .. } => {
             let mut merged = Document::new();
             for (k, child) in children {
-                merged.insert(k.clone(), fill_expr(&format!("{path}.{k}"), child));
+                merged.insert(k.clone(), fill_expr(&format!("{at}.{k}"), child, depth));
             }
             Bson::Document(doc! { "$cond": [
-                missing(path),
+                missing(at),
                 create_expr(node),
                 { "$cond": [
-                    { "$eq": [type_of(path), "object"] },
+                    { "$eq": [type_of(at), "object"] },
                     { "$mergeObjects": [keep.clone(), merged] },
+                    keep,
+                ] },
+            ] })
+        }
+        Node::Array { children, .. } => {
+            let var = format!("e{depth}");
+            let element = format!("$${var}");
+            let mut merged = Document::new();
+            for (k, child) in children {
+                merged.insert(
+                    k.clone(),
+                    fill_expr(&format!("{element}.{k}"), child, depth + 1),
+                );
+            }
+            // Each element that is an object gets its missing fields; anything else is kept.
+            let each = doc! { "$cond": [
+                { "$eq": [type_of(&element), "object"] },
+                { "$mergeObjects": [element.clone(), merged] },
+                element.clone(),
+            ] };
+            Bson::Document(doc! { "$cond": [
+                missing(at),
+                create_expr(node),
+                { "$cond": [
+                    { "$isArray": [keep.clone()] },
+                    { "$map": { "input": keep.clone(), "as": var, "in": each } },
                     keep,
                 ] },
             ] })
@@ -160,16 +253,25 @@ fn fill_expr(path: &str, node: &Node) -> Bson {
 pub fn update_pipeline(defaults: &[FieldDefault]) -> Vec<Document> {
     let mut set = Document::new();
     for (name, node) in tree(defaults) {
-        set.insert(name.clone(), fill_expr(&name, &node));
+        set.insert(name.clone(), fill_expr(&format!("${name}"), &node, 0));
     }
     vec![doc! { "$set": set }]
+}
+
+/// A query matching documents that lack one default: `{ a.b: { $exists: false } }` (with
+/// parents that are missing or objects), or, inside arrays, an element that lacks it.
+pub fn element_filter(path: &str) -> Document {
+    match path.split_once("[].") {
+        None => crate::ops::backfill_filter(path.trim_end_matches("[]")),
+        Some((array, rest)) => doc! { array: { "$elemMatch": element_filter(rest) } },
+    }
 }
 
 /// A query matching documents that lack at least one default (a superset; the pipeline decides).
 pub fn needs_filter(defaults: &[FieldDefault]) -> Document {
     let any: Vec<Bson> = defaults
         .iter()
-        .map(|d| Bson::Document(crate::ops::backfill_filter(&d.path)))
+        .map(|d| Bson::Document(element_filter(&d.path)))
         .collect();
     match any.len() {
         0 => doc! { "_id": { "$exists": false } },
@@ -178,39 +280,82 @@ pub fn needs_filter(defaults: &[FieldDefault]) -> Document {
     }
 }
 
+/// Whether the default at `segs` (under `base`) is missing and can be filled.
+fn fill_cond(base: &str, segs: &[Seg], depth: usize) -> Bson {
+    let fields: Vec<&str> = segs
+        .iter()
+        .take_while(|s| matches!(s, Seg::Field(_)))
+        .map(|s| match s {
+            Seg::Field(f) => f.as_str(),
+            Seg::Elements => unreachable!(),
+        })
+        .collect();
+    let mut parents_ok: Vec<Bson> = Vec::new();
+    for i in 1..fields.len() {
+        parents_ok.push(Bson::Document(
+            doc! { "$in": [type_of(&reference(base, &fields[..i].join("."))), ["missing", "object"]] },
+        ));
+    }
+    let at = reference(base, &fields.join("."));
+    if fields.len() == segs.len() {
+        let mut all = vec![missing(&at)];
+        all.extend(parents_ok);
+        return Bson::Document(doc! { "$and": all });
+    }
+    // An array: any object element in which the rest is missing.
+    let var = format!("c{depth}");
+    let element = format!("$${var}");
+    Bson::Document(doc! { "$anyElementTrue": [{ "$map": {
+        "input": { "$cond": [{ "$isArray": [at.clone()] }, at, []] },
+        "as": var,
+        "in": { "$and": [
+            { "$eq": [type_of(&element), "object"] },
+            fill_cond(&element, &segs[fields.len() + 1..], depth + 1),
+        ] },
+    } }] })
+}
+
 /// Aggregation expressions counting, for one default, the documents it fills and those it cannot
-/// fill because a parent exists but is not an object.
+/// fill because a parent exists but is not an object (inside arrays, elements that are not
+/// objects are simply left alone, and not counted).
 pub fn count_exprs(path: &str) -> (Bson, Bson) {
+    let segs = segments(path);
+    let fill = fill_cond("$", &segs, 0);
+    if segs.contains(&Seg::Elements) {
+        return (fill, Bson::Boolean(false));
+    }
     let parts: Vec<&str> = path.split('.').collect();
     let mut parents_ok: Vec<Bson> = Vec::new();
     for i in 1..parts.len() {
         let parent = parts[..i].join(".");
         parents_ok.push(Bson::Document(
-            doc! { "$in": [type_of(&parent), ["missing", "object"]] },
+            doc! { "$in": [type_of(&format!("${parent}")), ["missing", "object"]] },
         ));
     }
-    let mut fill = vec![missing(path)];
-    fill.extend(parents_ok.clone());
-    let fill = Bson::Document(doc! { "$and": fill });
+    let at = format!("${path}");
     let blocked = if parents_ok.is_empty() {
         Bson::Boolean(false)
     } else {
-        Bson::Document(doc! { "$and": [missing(path), { "$not": [{ "$and": parents_ok }] }] })
+        Bson::Document(doc! { "$and": [missing(&at), { "$not": [{ "$and": parents_ok }] }] })
     };
     (fill, blocked)
 }
 
-/// The `$group` stage counting fills and blocks per default (`f<i>` and `b<i>`).
+/// The `$group` stage counting fills and blocks per default (`f<i>` and `b<i>`), and the
+/// documents with anything to fill (`todo`).
 pub fn count_group(defaults: &[FieldDefault]) -> Document {
     let mut group = doc! { "_id": Bson::Null, "scanned": { "$sum": 1 } };
+    let mut any = Vec::new();
     for (i, d) in defaults.iter().enumerate() {
         let (fill, blocked) = count_exprs(&d.path);
+        any.push(fill.clone());
         group.insert(format!("f{i}"), doc! { "$sum": { "$cond": [fill, 1, 0] } });
         group.insert(
             format!("b{i}"),
             doc! { "$sum": { "$cond": [blocked, 1, 0] } },
         );
     }
+    group.insert("todo", doc! { "$sum": { "$cond": [{ "$or": any }, 1, 0] } });
     doc! { "$group": group }
 }
 

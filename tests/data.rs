@@ -323,16 +323,27 @@ async fn backfill_killed_mid_way_resumes_and_ends_correct() {
     client.database(&target).drop().await.ok();
 }
 
-/// Every value of `before` is still in `after` (which may have more keys).
+/// Every value of `before` is still in `after` (whose objects, array elements included, may
+/// have more keys: the defaults backfill added).
 fn kept(before: &Document, after: &Document, at: &str) {
     for (k, v) in before {
         let now = after
             .get(k)
             .unwrap_or_else(|| panic!("{at}.{k} disappeared"));
-        match (v, now) {
-            (Bson::Document(a), Bson::Document(b)) => kept(a, b, &format!("{at}.{k}")),
-            _ => assert_eq!(v, now, "{at}.{k} changed"),
+        kept_value(v, now, &format!("{at}.{k}"));
+    }
+}
+
+fn kept_value(before: &Bson, after: &Bson, at: &str) {
+    match (before, after) {
+        (Bson::Document(a), Bson::Document(b)) => kept(a, b, at),
+        (Bson::Array(a), Bson::Array(b)) => {
+            assert_eq!(a.len(), b.len(), "{at}: elements added or removed");
+            for (i, (x, y)) in a.iter().zip(b).enumerate() {
+                kept_value(x, y, &format!("{at}[{i}]"));
+            }
         }
+        _ => assert_eq!(before, after, "{at} changed"),
     }
 }
 
@@ -486,5 +497,107 @@ async fn the_rate_limit_holds_and_a_dry_run_changes_nothing() {
         coll.count_documents(doc! { "s": "x" }).await.unwrap(),
         10_000
     );
+    client.database(&target).drop().await.ok();
+}
+
+#[tokio::test]
+async fn backfill_fills_defaults_inside_array_elements_and_keeps_everything_else() {
+    let target = support::unique_db("bf_elems");
+    let root = support::one_collection_schemas(
+        &target,
+        "chats",
+        "fields:\n  messages:\n    type: array\n    items:\n      type: object\n      fields:\n        text: { type: string }\n        at: { type: date, default: now }\n        meta:\n          type: object\n          fields:\n            seen: { type: bool, default: false }\n        parts:\n          type: array\n          items:\n            type: object\n            fields:\n              kind: { type: string, default: text }\n",
+    );
+    let client = support::client().await;
+    let coll = client.database(&target).collection::<Document>("chats");
+    let at = bson::DateTime::from_millis(1_700_000_000_000);
+    coll.insert_many(vec![
+        // Two elements lack `at`, one has it; a nested element lacks `kind`.
+        doc! { "_id": 1, "messages": [
+            { "text": "a" },
+            { "text": "b", "at": at, "meta": { "seen": true } },
+            { "text": "c", "parts": [{ "kind": "image" }, { "body": "x" }, "loose"] },
+        ] },
+        // Elements that are not objects, an empty array, no array, a non-array: kept as they are.
+        doc! { "_id": 2, "messages": ["just text", 5, Bson::Null] },
+        doc! { "_id": 3, "messages": [] },
+        doc! { "_id": 4 },
+        doc! { "_id": 5, "messages": "not an array" },
+        // Nothing to fill.
+        doc! { "_id": 6, "messages": [{ "text": "d", "at": at, "meta": { "seen": false }, "parts": [] }] },
+    ])
+    .await
+    .unwrap();
+    let run = |args: &[&str]| {
+        let mut cmd = support::mongrate_on_server();
+        cmd.arg("--schemas").arg(root.path()).args(args);
+        cmd.assert()
+    };
+    // The dry run counts documents with something to fill, per default.
+    let out = run(&["backfill", "--dry-run", "--format", "json"])
+        .code(0)
+        .get_output()
+        .stdout
+        .clone();
+    let report: serde_json::Value = serde_json::from_slice(&out).unwrap();
+    let fields = &report["collections"][0]["fields"];
+    let filled = |path: &str| {
+        fields
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|f| f["field"] == path)
+            .unwrap_or_else(|| panic!("{path} in {fields}"))["filled"]
+            .as_u64()
+            .unwrap()
+    };
+    assert_eq!(filled("messages[].at"), 1);
+    assert_eq!(filled("messages[].meta.seen"), 1);
+    assert_eq!(filled("messages[].parts[].kind"), 1);
+    run(&["backfill"]).code(0).stdout(predicate::str::contains(
+        "Backfill done: 1 document(s) modified",
+    ));
+    let one = coll.find_one(doc! { "_id": 1 }).await.unwrap().unwrap();
+    let messages = one.get_array("messages").unwrap();
+    let m = |i: usize| messages[i].as_document().unwrap();
+    // Filled where missing (the server's time), kept where present.
+    assert!(m(0).get_datetime("at").unwrap().timestamp_millis() > at.timestamp_millis());
+    assert_eq!(m(1).get_datetime("at").unwrap(), &at);
+    assert_eq!(m(0).get_document("meta").unwrap(), &doc! { "seen": false });
+    assert_eq!(m(1).get_document("meta").unwrap(), &doc! { "seen": true });
+    assert_eq!(m(0).get_str("text").unwrap(), "a");
+    assert_eq!(
+        m(2).get_array("parts").unwrap(),
+        &vec![
+            Bson::Document(doc! { "kind": "image" }),
+            Bson::Document(doc! { "body": "x", "kind": "text" }),
+            Bson::String("loose".into()),
+        ]
+    );
+    // No `parts` array where there was none.
+    assert!(!m(0).contains_key("parts"));
+    for (id, expected) in [
+        (
+            2,
+            doc! { "_id": 2, "messages": ["just text", 5, Bson::Null] },
+        ),
+        (3, doc! { "_id": 3, "messages": [] }),
+        (4, doc! { "_id": 4 }),
+        (5, doc! { "_id": 5, "messages": "not an array" }),
+        (
+            6,
+            doc! { "_id": 6, "messages": [{ "text": "d", "at": at, "meta": { "seen": false }, "parts": [] }] },
+        ),
+    ] {
+        assert_eq!(
+            coll.find_one(doc! { "_id": id }).await.unwrap().unwrap(),
+            expected,
+            "document {id} is left as it was"
+        );
+    }
+    // Nothing left to do.
+    run(&["backfill"]).code(0).stdout(predicate::str::contains(
+        "Backfill done: 0 document(s) modified",
+    ));
     client.database(&target).drop().await.ok();
 }
