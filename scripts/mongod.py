@@ -5,6 +5,9 @@
                                          and pymongo into the cache; idempotent
     scripts/mongod.py start [--dir D]    start a single-node replica set on a free port, wait until
                                          it is primary, print its URI (state kept in D)
+        [--members 3]                    a 3-member replica set instead (three mongods on free
+                                         ports, small caches, any member can become primary);
+                                         the URI names all three
     scripts/mongod.py stop  [--dir D]    stop the server started in D
     scripts/mongod.py uri   [--dir D]    print the URI of the server running in D
     scripts/mongod.py path               print the mongod binary's path
@@ -90,58 +93,98 @@ def alive(pid):
         return False
 
 
-def start(d, port, ttl_sleep, watch_pid):
+def pids_of(state):
+    return state.get("pids") or [state["pid"]]
+
+
+def member_args(d, i, members, port, ttl_sleep):
+    # A single node keeps the folder names of earlier versions (data/, mongod.log).
+    suffix = "" if members == 1 else str(i)
+    data = os.path.join(d, "data" + suffix)
+    os.makedirs(data, exist_ok=True)
+    # Three members share one small machine: small caches.
+    cache = "1" if members == 1 else "0.25"
+    return [
+        MONGOD, "--replSet", "rs0", "--bind_ip", "127.0.0.1", "--port", str(port),
+        "--dbpath", data, "--logpath", os.path.join(d, f"mongod{suffix}.log"),
+        "--setParameter", f"ttlMonitorSleepSecs={ttl_sleep}",
+        "--wiredTigerCacheSizeGB", cache,
+    ]
+
+
+def start(d, port, ttl_sleep, watch_pid, members=1):
     install()
     state = read_state(d)
-    if state and alive(state["pid"]):
+    if state and all(alive(p) for p in pids_of(state)):
         print(state["uri"])
         return
-    os.makedirs(os.path.join(d, "data"), exist_ok=True)
-    port = port or free_port()
-    args = [
-        MONGOD, "--replSet", "rs0", "--bind_ip", "127.0.0.1", "--port", str(port),
-        "--dbpath", os.path.join(d, "data"), "--logpath", os.path.join(d, "mongod.log"),
-        "--setParameter", f"ttlMonitorSleepSecs={ttl_sleep}",
-        "--wiredTigerCacheSizeGB", "1",
+    os.makedirs(d, exist_ok=True)
+    ports = [port or free_port()]
+    while len(ports) < members:
+        p = free_port()
+        if p not in ports:
+            ports.append(p)
+    procs = [
+        subprocess.Popen(member_args(d, i, members, p, ttl_sleep), stdout=subprocess.DEVNULL,
+                         stderr=subprocess.DEVNULL, start_new_session=True)
+        for i, p in enumerate(ports)
     ]
-    proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
-    pm = pymongo()
-    client = pm.MongoClient("127.0.0.1", port, directConnection=True, serverSelectionTimeoutMS=500)
-    deadline = time.time() + 60
-    initiated = False
-    while True:
-        if proc.poll() is not None:
-            sys.exit(f"mongod exited with code {proc.returncode}; see {os.path.join(d, 'mongod.log')}")
-        if time.time() > deadline:
+    hosts = [f"127.0.0.1:{p}" for p in ports]
+    logs = os.path.join(d, "mongod.log" if members == 1 else "mongod*.log")
+
+    def fail(msg):
+        for proc in procs:
             proc.kill()
-            sys.exit(f"mongod did not become primary within 60s; see {os.path.join(d, 'mongod.log')}")
+        sys.exit(f"{msg}; see {logs}")
+
+    pm = pymongo()
+    first = pm.MongoClient("127.0.0.1", ports[0], directConnection=True, serverSelectionTimeoutMS=500)
+    deadline = time.time() + 90
+    initiated = False
+    config = {
+        "_id": "rs0",
+        "members": [{"_id": i, "host": h} for i, h in enumerate(hosts)],
+    }
+    if members > 1:
+        # Fail over in seconds, not the default 10 s, when a member is killed.
+        config["settings"] = {"electionTimeoutMillis": 2000}
+    while True:
+        for proc in procs:
+            if proc.poll() is not None:
+                fail(f"mongod exited with code {proc.returncode}")
+        if time.time() > deadline:
+            fail("the replica set did not elect a primary within 90s")
         try:
             if not initiated:
                 try:
-                    client.admin.command("replSetInitiate", {"_id": "rs0", "members": [{"_id": 0, "host": f"127.0.0.1:{port}"}]})
+                    first.admin.command("replSetInitiate", config)
                 except pm.errors.OperationFailure as e:
                     if e.code != 23:  # AlreadyInitialized
                         raise
-                    # A data directory from an earlier start on another port: its stored config
-                    # names the old host, so this node sees itself as REMOVED. Point it here.
-                    config = client.local.system.replset.find_one()
-                    host = f"127.0.0.1:{port}"
-                    if config and config["members"][0]["host"] != host:
-                        config["members"] = [{"_id": 0, "host": host}]
-                        config["version"] += 1
-                        client.admin.command("replSetReconfig", config, force=True)
+                    # A data directory from an earlier start on other ports: its stored config
+                    # names the old hosts, so the nodes see themselves as REMOVED. Point it here.
+                    stored = first.local.system.replset.find_one()
+                    if stored and [m["host"] for m in stored["members"]] != hosts:
+                        for m, h in zip(stored["members"], hosts):
+                            m["host"] = h
+                        stored["version"] += 1
+                        first.admin.command("replSetReconfig", stored, force=True)
                 initiated = True
-            if client.admin.command("hello").get("isWritablePrimary"):
+            status = first.admin.command("replSetGetStatus")
+            states = [m.get("stateStr") for m in status["members"]]
+            if "PRIMARY" in states and all(s in ("PRIMARY", "SECONDARY") for s in states):
                 break
-        except pm.errors.ConnectionFailure:
+        except (pm.errors.ConnectionFailure, pm.errors.OperationFailure):
             pass
         time.sleep(0.2)
-    uri = f"mongodb://127.0.0.1:{port}/?replicaSet=rs0"
+    uri = f"mongodb://{','.join(hosts)}/?replicaSet=rs0"
+    state = {"pid": procs[0].pid, "pids": [p.pid for p in procs], "port": ports[0], "ports": ports, "uri": uri}
     with open(state_path(d), "w") as f:
-        json.dump({"pid": proc.pid, "port": port, "uri": uri}, f)
+        json.dump(state, f)
     if watch_pid:
         subprocess.Popen(
-            [sys.executable, os.path.abspath(__file__), "watchdog", str(watch_pid), str(proc.pid), d],
+            [sys.executable, os.path.abspath(__file__), "watchdog", str(watch_pid),
+             ",".join(str(p.pid) for p in procs), d],
             stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
         )
     print(uri, flush=True)
@@ -163,16 +206,19 @@ def stop(d):
     if not state:
         log(f"no mongod state in {d}")
         return
-    stop_pid(state["pid"])
+    for pid in pids_of(state):
+        stop_pid(pid)
     os.remove(state_path(d))
-    log(f"stopped mongod (pid {state['pid']})")
+    log(f"stopped mongod (pid {', '.join(str(p) for p in pids_of(state))})")
 
 
-def watchdog(parent, child, d):
-    """Stop mongod `child` once process `parent` (a test binary) has exited; remove its folder."""
-    while alive(parent) and alive(child):
+def watchdog(parent, children, d):
+    """Stop the mongods `children` once process `parent` (a test binary) has exited; remove the folder."""
+    pids = [int(p) for p in children.split(",")]
+    while alive(parent) and any(alive(p) for p in pids):
         time.sleep(0.5)
-    stop_pid(child)
+    for p in pids:
+        stop_pid(p)
     subprocess.run(["rm", "-rf", d])
 
 
@@ -186,12 +232,13 @@ def main():
     s.add_argument("--port", type=int, default=0)
     s.add_argument("--ttl-monitor-sleep", type=int, default=60)
     s.add_argument("--watch-pid", type=int, default=0, help="stop mongod and delete --dir when this process exits")
+    s.add_argument("--members", type=int, default=1, help="replica set members (3: three mongods, any can be primary)")
     for name in ("stop", "uri"):
         p = sub.add_parser(name)
         p.add_argument("--dir", default=DEFAULT_DIR)
     w = sub.add_parser("watchdog")
     w.add_argument("parent", type=int)
-    w.add_argument("child", type=int)
+    w.add_argument("children", help="comma-separated pids")
     w.add_argument("dir")
     a = ap.parse_args()
     if a.cmd == "install":
@@ -199,16 +246,18 @@ def main():
     elif a.cmd == "path":
         print(MONGOD)
     elif a.cmd == "start":
-        start(os.path.abspath(a.dir), a.port, a.ttl_monitor_sleep, a.watch_pid)
+        if a.members < 1:
+            sys.exit("--members must be at least 1")
+        start(os.path.abspath(a.dir), a.port, a.ttl_monitor_sleep, a.watch_pid, a.members)
     elif a.cmd == "stop":
         stop(os.path.abspath(a.dir))
     elif a.cmd == "uri":
         state = read_state(os.path.abspath(a.dir))
-        if not state or not alive(state["pid"]):
+        if not state or not all(alive(p) for p in pids_of(state)):
             sys.exit("no mongod running; start one with scripts/mongod.py start")
         print(state["uri"])
     elif a.cmd == "watchdog":
-        watchdog(a.parent, a.child, a.dir)
+        watchdog(a.parent, a.children, a.dir)
 
 
 if __name__ == "__main__":

@@ -57,6 +57,17 @@ pub struct GlobalArgs {
     /// on is not cut) [default: `server_timeout` in mongrate.yaml, then 10].
     #[arg(long = "server-timeout", value_name = "SECONDS", global = true)]
     pub server_timeout_arg: Option<u64>,
+    /// Seconds to keep retrying a step that an election (or a network error) interrupted: mongrate
+    /// waits for the new primary, checks what the server holds (the step may have completed),
+    /// and runs it again only if needed. 0: stop at the first interruption [default:
+    /// `retry_for` in mongrate.yaml, then 60].
+    #[arg(long = "retry-for", value_name = "SECONDS", global = true)]
+    pub retry_for_arg: Option<u64>,
+    /// Commit quorum of index builds (`createIndexes`): `votingMembers` (the server's default),
+    /// `majority`, a number of data-bearing members, or a replica set tag name [default:
+    /// `commit_quorum` in mongrate.yaml, then the server's].
+    #[arg(long = "commit-quorum", value_name = "QUORUM", global = true)]
+    pub commit_quorum_arg: Option<String>,
     /// The connection string in effect (resolved after parsing).
     #[arg(skip)]
     pub uri: String,
@@ -75,6 +86,12 @@ pub struct GlobalArgs {
     /// The server timeout in effect, in seconds.
     #[arg(skip)]
     pub server_timeout: u64,
+    /// The retry window in effect, in seconds.
+    #[arg(skip)]
+    pub retry_for: u64,
+    /// The commit quorum in effect.
+    #[arg(skip)]
+    pub commit_quorum: Option<String>,
     /// The project's folder (where mongrate.yaml is, else the working directory).
     #[arg(skip)]
     pub project_root: PathBuf,
@@ -270,6 +287,10 @@ pub struct BackfillArgs {
     /// Slow down to at most this many documents per second (scanned).
     #[arg(long)]
     pub max_docs_per_sec: Option<u64>,
+    /// On a replica set, pause between batches while the slowest secondary is more than this
+    /// many seconds behind the primary (0: never pause).
+    #[arg(long, value_name = "SECONDS", default_value_t = 10)]
+    pub max_lag: u64,
 }
 
 #[derive(Debug, Args)]

@@ -14,7 +14,8 @@
 //! file:line:column), [`names`], [`model`], [`jsonschema`], [`normalize`], [`diff`], [`plan`],
 //! [`ops`], [`render`], [`backfill`] and [`audit`] (the expressions of backfill and
 //! `check --data`), [`migrate`] (files, checks, checksums, the run plan, replay, the runner over a
-//! `Backend` trait), [`redact`], [`progress`]. [`extjson`] converts Extended JSON.
+//! `Backend` trait), [`resilience`] (elections and index builds, as decisions), [`redact`],
+//! [`progress`]. [`extjson`] converts Extended JSON.
 //!
 //! I/O: [`db`] is the only code that talks to the driver (connect, inspect, execute, safety
 //! checks, backfill batches, audits, fenced changelog and lease lock, migrations, rollout,
@@ -38,5 +39,6 @@ pub mod progress;
 pub mod pull;
 pub mod redact;
 pub mod render;
+pub mod resilience;
 pub mod spec;
 pub mod yaml;

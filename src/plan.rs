@@ -72,6 +72,10 @@ pub struct Step {
     pub reverse: Option<Operation>,
     pub destructive: bool,
     pub reason: String,
+    /// For an index build on an existing collection: the documents the build reads (the
+    /// collection's estimated count, read from the server).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub documents: Option<u64>,
     /// Why this step will not run (e.g. needs `--allow-destructive`).
     pub skipped: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -226,6 +230,7 @@ fn step(
         reverse,
         destructive: false,
         reason,
+        documents: None,
         skipped: None,
         check: None,
         safety: None,

@@ -49,6 +49,9 @@ pub trait Reporter {
     fn working_on(&mut self, _what: &str) {}
     /// `done` units are done (absolute, including earlier runs' work).
     fn advance(&mut self, _done: u64) {}
+    /// The running step `what` is `percent` along, as the server reports it (an index build),
+    /// with a short `detail` such as `scanning collection: 140,208/400,000`.
+    fn step_progress(&mut self, _what: &str, _percent: u64, _detail: &str) {}
     /// A step finished in `elapsed`.
     fn step_done(&mut self, _what: &str, _elapsed: Duration) {}
     /// The work labelled in `begin` finished.

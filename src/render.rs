@@ -97,6 +97,13 @@ fn step_text(out: &mut String, n: usize, s: &Step, style: Style) {
         s.op.summary()
     );
     let _ = writeln!(out, "        {}", s.reason);
+    if let Some(n) = s.documents.filter(|n| *n > 0) {
+        let _ = writeln!(
+            out,
+            "        builds over ~{} existing document(s)",
+            crate::progress::thousands(n)
+        );
+    }
     if let Some(why) = &s.skipped {
         let _ = writeln!(
             out,
@@ -189,6 +196,8 @@ pub struct StepJson {
     pub summary: String,
     pub reason: String,
     pub destructive: bool,
+    /// For an index build on an existing collection: the documents it reads.
+    pub documents: Option<u64>,
     /// Why the step will not run, when it will not.
     pub skipped: Option<String>,
     pub operation: serde_json::Value,
@@ -250,6 +259,7 @@ pub fn plan_view(plan: &Plan) -> PlanJson {
             summary: s.op.summary(),
             reason: s.reason.clone(),
             destructive: s.destructive,
+            documents: s.documents,
             skipped: s.skipped.clone(),
             operation: operation_json(&s.op),
             reverse: s.reverse.as_ref().map(operation_json),

@@ -190,9 +190,14 @@ async fn cases_live() {
         )
         .await
         .unwrap();
-        mongrate::db::apply::apply_steps(&client, &first.steps, &mut mongrate::progress::Silent)
-            .await
-            .unwrap_or_else(|e| panic!("{ctx}: applying current: {e}"));
+        mongrate::db::apply::apply_steps(
+            &client,
+            &first.steps,
+            &Default::default(),
+            &mut mongrate::progress::Silent,
+        )
+        .await
+        .unwrap_or_else(|e| panic!("{ctx}: applying current: {e}"));
         let again = mongrate::db::plan_against_server(
             &client,
             &current,
@@ -259,6 +264,7 @@ async fn cases_live() {
                 mongrate::db::apply::apply_steps(
                     &client,
                     &plan.steps,
+                    &Default::default(),
                     &mut mongrate::progress::Silent,
                 )
                 .await

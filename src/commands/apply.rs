@@ -94,7 +94,12 @@ pub fn run(global: &GlobalArgs, args: &ApplyArgs) -> Result<i32> {
     let _changing = Critical::enter();
     let mut progress = Progress::new(global.quiet || json);
     let applied = server.run(async {
-        apply_steps(server.client(), &plan.steps, &mut progress)
+        apply_steps(
+            server.client(),
+            &plan.steps,
+            &super::engine::step_options(global),
+            &mut progress,
+        )
             .await
             .map_err(|e| {
                 let mut msg = format!(
@@ -125,6 +130,7 @@ pub fn run(global: &GlobalArgs, args: &ApplyArgs) -> Result<i32> {
         server.client(),
         &loaded.spec,
         &staged,
+        &super::engine::step_options(global),
         &mut progress,
     ))?;
     if !json {

@@ -60,6 +60,8 @@ pub fn run(global: &GlobalArgs, args: &BackfillArgs) -> Result<i32> {
         batch_size: args.batch_size,
         max_docs_per_sec: args.max_docs_per_sec,
         checkpoint_db: Some(global.state_db.clone()),
+        retry_for: std::time::Duration::from_secs(global.retry_for),
+        max_lag: (args.max_lag > 0).then(|| std::time::Duration::from_secs(args.max_lag)),
     };
     let json = global.format == Format::Json;
     let mut progress = Progress::new(global.quiet || json);

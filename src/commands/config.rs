@@ -30,6 +30,10 @@ pub struct Settings {
     pub state_db: Option<String>,
     /// Seconds to wait for a server that does not answer.
     pub server_timeout: Option<u64>,
+    /// Seconds to keep retrying a step an election or a network error interrupted.
+    pub retry_for: Option<u64>,
+    /// Commit quorum of index builds: `votingMembers`, `majority`, a number, or a tag name.
+    pub commit_quorum: Option<String>,
 }
 
 /// mongrate.yaml: the project settings, and named `environments` with their own.
@@ -42,6 +46,8 @@ pub struct ConfigFile {
     pub migrations: Option<PathBuf>,
     pub state_db: Option<String>,
     pub server_timeout: Option<u64>,
+    pub retry_for: Option<u64>,
+    pub commit_quorum: Option<String>,
     /// Named environments (`dev`, `staging`, `prod`, ...).
     #[serde(default)]
     pub environments: IndexMap<String, Settings>,
@@ -57,6 +63,8 @@ impl ConfigFile {
             migrations: self.migrations.clone(),
             state_db: self.state_db.clone(),
             server_timeout: self.server_timeout,
+            retry_for: self.retry_for,
+            commit_quorum: self.commit_quorum.clone(),
         }
     }
 }
@@ -70,6 +78,8 @@ pub struct Resolved {
     pub migrations: PathBuf,
     pub state_db: String,
     pub server_timeout: u64,
+    pub retry_for: u64,
+    pub commit_quorum: Option<String>,
     /// Every connection string seen (used or not), so their secrets are never printed.
     pub all_uris: Vec<String>,
     /// The project's folder: where mongrate.yaml is, else the working directory.
@@ -86,6 +96,8 @@ pub struct Flags {
     pub migrations: Option<PathBuf>,
     pub state_db: Option<String>,
     pub server_timeout: Option<u64>,
+    pub retry_for: Option<u64>,
+    pub commit_quorum: Option<String>,
 }
 
 /// The nearest `mongrate.yaml` from `start` upwards.
@@ -245,6 +257,21 @@ pub fn resolve(flags: &Flags) -> Result<Resolved> {
     if server_timeout == 0 {
         bail!("the server timeout must be at least 1 second");
     }
+    let retry_for = flags
+        .retry_for
+        .or(env.retry_for)
+        .or(top.retry_for)
+        .unwrap_or(60);
+    let commit_quorum = flags
+        .commit_quorum
+        .clone()
+        .or(env.commit_quorum.clone())
+        .or(top.commit_quorum.clone());
+    if let Some(q) = &commit_quorum
+        && let Err(why) = crate::resilience::parse_commit_quorum(q)
+    {
+        bail!("commit quorum `{q}`: {why}");
+    }
     Ok(Resolved {
         uri,
         uri_source,
@@ -252,6 +279,8 @@ pub fn resolve(flags: &Flags) -> Result<Resolved> {
         migrations: tidy(migrations),
         state_db,
         server_timeout,
+        retry_for,
+        commit_quorum,
         all_uris,
         project_root: tidy(base),
     })

@@ -18,6 +18,20 @@ pub fn connect_options(global: &GlobalArgs) -> ConnectOptions {
     }
 }
 
+/// How steps run: the retry window, the commit quorum of index builds, and how often a build's
+/// progress is read (as often as progress lines are written, at most every second).
+pub fn step_options(global: &GlobalArgs) -> crate::db::step::StepOptions {
+    crate::db::step::StepOptions {
+        retry_for: Duration::from_secs(global.retry_for),
+        // Checked when the settings were resolved.
+        commit_quorum: global
+            .commit_quorum
+            .as_deref()
+            .and_then(|q| crate::resilience::parse_commit_quorum(q).ok()),
+        poll_every: super::out::line_every().min(Duration::from_secs(1)),
+    }
+}
+
 /// Load, connect, inspect, diff and plan; with `data_checks`, also count violators and
 /// duplicates. Returns the plan and the connected server.
 pub fn compute(

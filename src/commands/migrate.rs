@@ -270,6 +270,7 @@ fn run_options(global: &GlobalArgs, lock: &LockArgs) -> RunOptions {
         state_db: global.state_db.clone(),
         lock_lease: Duration::from_secs(lock.lock_lease.max(3)),
         lock_timeout: Duration::from_secs(lock.lock_timeout),
+        step: super::engine::step_options(global),
     }
 }
 

@@ -170,6 +170,8 @@ fn resolve(global: &mut GlobalArgs) -> Result<()> {
         migrations: global.migrations_arg.clone(),
         state_db: global.state_db_arg.clone(),
         server_timeout: global.server_timeout_arg,
+        retry_for: global.retry_for_arg,
+        commit_quorum: global.commit_quorum_arg.clone(),
     };
     // Secrets are registered before anything can fail, so no message can show them.
     let mut uris: Vec<String> = [global.uri_arg.clone(), std::env::var("MONGODB_URI").ok()]
@@ -190,6 +192,8 @@ fn resolve(global: &mut GlobalArgs) -> Result<()> {
     global.migrations = r.migrations;
     global.state_db = r.state_db;
     global.server_timeout = r.server_timeout;
+    global.retry_for = r.retry_for;
+    global.commit_quorum = r.commit_quorum;
     global.project_root = r.project_root;
     Ok(())
 }
@@ -271,6 +275,8 @@ pub struct Server {
     rt: tokio::runtime::Runtime,
     client: Option<Client>,
     timeout: Duration,
+    /// How long a replica set may go without a primary (`--retry-for`).
+    election: Duration,
     shown_uri: String,
 }
 
@@ -283,6 +289,7 @@ impl Server {
             rt,
             client: Some(client),
             timeout: Duration::from_secs(global.server_timeout),
+            election: Duration::from_secs(global.retry_for),
             shown_uri: crate::db::redact_uri(&global.uri),
         })
     }
@@ -299,7 +306,7 @@ impl Server {
         self.rt.block_on(async {
             tokio::select! {
                 r = work => r,
-                why = watchdog(client, timeout) => {
+                why = watchdog(client, timeout, self.election) => {
                     let during = out::activity()
                         .map(|a| format!(" during {a}"))
                         .unwrap_or_default();
@@ -325,22 +332,40 @@ impl Drop for Server {
     }
 }
 
-/// Resolves when the server has not answered a ping for `timeout`, with the reason.
-async fn watchdog(client: &Client, timeout: Duration) -> String {
+/// Resolves when the server has not answered a ping for `timeout`, with the reason. While
+/// some member of a replica set still answers (an election: no primary for a while), the
+/// primary may stay silent for up to `election` (`--retry-for`) before the run is failed.
+async fn watchdog(client: &Client, timeout: Duration, election: Duration) -> String {
     let every = (timeout / 3).max(Duration::from_millis(500));
     let mut last_ok = Instant::now();
     loop {
         tokio::time::sleep(every).await;
-        match crate::db::ping(client, timeout).await {
-            Ok(()) => last_ok = Instant::now(),
-            Err(why) if last_ok.elapsed() >= timeout => {
-                return format!(
-                    "no answer for {}s (--server-timeout {}): {why}",
-                    last_ok.elapsed().as_secs(),
-                    timeout.as_secs()
-                );
+        let why = match crate::db::ping(client, timeout).await {
+            Ok(()) => {
+                last_ok = Instant::now();
+                continue;
             }
-            Err(_) => {}
+            Err(why) => why,
+        };
+        if last_ok.elapsed() < timeout {
+            continue;
         }
+        let electing = crate::db::ping_any(client, every).await.is_ok();
+        if electing && last_ok.elapsed() < election.max(timeout) {
+            continue;
+        }
+        return if electing {
+            format!(
+                "no primary for {}s, though other members answer (--retry-for {}): {why}",
+                last_ok.elapsed().as_secs(),
+                election.as_secs()
+            )
+        } else {
+            format!(
+                "no answer for {}s (--server-timeout {}): {why}",
+                last_ok.elapsed().as_secs(),
+                timeout.as_secs()
+            )
+        };
     }
 }

@@ -180,7 +180,7 @@ pub struct Progress {
 
 /// How often a long piece of work logs a line when not on a terminal (10 s; the tests shorten
 /// it with `MONGRATE_PROGRESS_SECONDS`).
-fn line_every() -> Duration {
+pub fn line_every() -> Duration {
     std::env::var("MONGRATE_PROGRESS_SECONDS")
         .ok()
         .and_then(|s| s.parse::<f64>().ok())
@@ -352,6 +352,24 @@ impl Reporter for Progress {
         {
             self.last_line = Instant::now();
             self.line(&self.document_line());
+        }
+    }
+
+    fn step_progress(&mut self, what: &str, percent: u64, detail: &str) {
+        let text = if detail.is_empty() {
+            format!("{what}: {percent}%")
+        } else {
+            format!("{what}: {percent}% ({detail})")
+        };
+        set_activity(Some(text.clone()));
+        if let Some(bar) = &self.bar {
+            bar.set_message(text);
+        } else if matches!(self.mode, Mode::Lines) && self.last_line.elapsed() >= self.line_every {
+            self.last_line = Instant::now();
+            self.line(&format!(
+                "  {text}, {}",
+                human_duration(self.step_started.elapsed())
+            ));
         }
     }
 

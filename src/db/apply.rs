@@ -1,9 +1,12 @@
 //! Execute a plan's runnable steps in order, reporting progress through a [`Reporter`], and stop
-//! at the first failure with a record of what was and was not applied.
+//! at the first failure with a record of what was and was not applied. Each step rides out an
+//! election (`db::step`); consecutive index builds run in waves the server can take at once.
 
-use super::execute::execute;
+use super::step::{StepOptions, build_slots, execute_wave};
+use crate::ops::Operation;
 use crate::plan::Step;
 use crate::progress::{Reporter, Unit};
+use crate::resilience::wave_end;
 use mongodb::Client;
 use std::time::Instant;
 
@@ -26,27 +29,53 @@ pub struct ApplyError {
 pub async fn apply_steps(
     client: &Client,
     steps: &[Step],
+    opts: &StepOptions,
     reporter: &mut dyn Reporter,
 ) -> Result<usize, ApplyError> {
     let runnable: Vec<&Step> = steps.iter().filter(|s| s.skipped.is_none()).collect();
+    let ops: Vec<&Operation> = runnable.iter().map(|s| &s.op).collect();
     let started = Instant::now();
     reporter.begin("apply", Unit::Steps, runnable.len() as u64, 0);
-    for (i, step) in runnable.iter().enumerate() {
-        let summary = step.op.summary();
-        reporter.working_on(&summary);
+    let mut i = 0;
+    while i < ops.len() {
+        let slots = if matches!(ops[i], Operation::CreateIndex { .. }) {
+            build_slots(client).await
+        } else {
+            1
+        };
+        let end = wave_end(&ops, i, slots);
+        let wave = &ops[i..end];
+        reporter.working_on(&match wave {
+            [one] => one.summary(),
+            many => format!("{} index builds at once", many.len()),
+        });
         let step_started = Instant::now();
-        if let Err(e) = execute(client, &step.op).await {
+        if let Err(w) = execute_wave(client, wave, opts, reporter).await {
             reporter.end("", started.elapsed());
+            let done_in_wave = |k: &usize| w.completed.contains(k);
+            let in_wave = |f: &dyn Fn(&usize) -> bool| -> Vec<String> {
+                (0..wave.len())
+                    .filter(|k| f(k))
+                    .map(|k| wave[k].summary())
+                    .collect()
+            };
+            let mut applied: Vec<String> = ops[..i].iter().map(|o| o.summary()).collect();
+            applied.extend(in_wave(&done_in_wave));
+            let mut not_applied = in_wave(&|k| !done_in_wave(k));
+            not_applied.extend(ops[end..].iter().map(|o| o.summary()));
             return Err(ApplyError {
-                failed_index: i + 1,
+                failed_index: i + w.failed + 1,
                 total: runnable.len(),
-                summary: step.op.summary(),
-                message: format!("{e:#}"),
-                applied: runnable[..i].iter().map(|s| s.op.summary()).collect(),
-                not_applied: runnable[i..].iter().map(|s| s.op.summary()).collect(),
+                summary: wave[w.failed].summary(),
+                message: format!("{:#}", w.error),
+                applied,
+                not_applied,
             });
         }
-        reporter.step_done(&summary, step_started.elapsed());
+        for op in wave {
+            reporter.step_done(&op.summary(), step_started.elapsed());
+        }
+        i = end;
     }
     reporter.end(
         &format!("applied {} step(s)", runnable.len()),

@@ -2,10 +2,10 @@
 //! skip), a checkpoint in the state database so an interrupted run resumes after the last
 //! finished batch, an optional rate limit, and per-field counts.
 
-use super::describe_driver_error;
+use super::step::{Retrier, driver_error, replication_lag};
 use crate::backfill::{FieldDefault, count_group, needs_filter, signature, update_pipeline};
 use crate::progress::{Reporter, Unit};
-use anyhow::{Context, Result, anyhow};
+use anyhow::Result;
 use bson::{Bson, DateTime, Document, doc};
 use futures_util::TryStreamExt;
 use mongodb::Client;
@@ -27,6 +27,22 @@ pub struct Options {
     pub max_docs_per_sec: Option<u64>,
     /// State database for checkpoints; `None`: no checkpoint (migration steps).
     pub checkpoint_db: Option<String>,
+    /// How long to keep retrying after an election or a network error cut a batch.
+    pub retry_for: Duration,
+    /// Pause while the slowest secondary is further behind than this.
+    pub max_lag: Option<Duration>,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Self {
+            batch_size: 1000,
+            max_docs_per_sec: None,
+            checkpoint_db: None,
+            retry_for: Duration::from_secs(60),
+            max_lag: Some(Duration::from_secs(10)),
+        }
+    }
 }
 
 /// Per default: documents filled, and documents left alone because a parent is not an object.
@@ -52,7 +68,7 @@ pub struct Report {
 }
 
 fn err(e: mongodb::error::Error) -> anyhow::Error {
-    anyhow!(describe_driver_error(&e))
+    driver_error(e)
 }
 
 fn new_report(t: &Target) -> Report {
@@ -169,6 +185,12 @@ fn batch_filter(ids: &[Bson]) -> Document {
 const CHECKPOINTS: &str = "backfill_checkpoints";
 
 /// Fill missing defaults in batches; resumes from (and keeps) a checkpoint when asked to.
+///
+/// Writes use majority write concern. An election or a network error in the middle is ridden
+/// out (within `retry_for`): the batch that was cut is run again (it only fills what is still
+/// missing, so nothing is written twice) and the `_id` cursor is reopened after the last
+/// finished batch, so no batch is skipped. With `max_lag`, the run pauses while a secondary is
+/// further behind than that.
 pub async fn run(
     client: &Client,
     target: &Target,
@@ -176,40 +198,60 @@ pub async fn run(
     reporter: &mut dyn Reporter,
 ) -> Result<Report> {
     let started = Instant::now();
+    let majority = mongodb::options::CollectionOptions::builder()
+        .write_concern(mongodb::options::WriteConcern::majority())
+        .build();
     let coll = client
         .database(&target.db)
-        .collection::<Document>(&target.collection);
+        .collection_with_options::<Document>(&target.collection, majority.clone());
     let mut report = new_report(target);
     if target.defaults.is_empty() {
         return Ok(report);
     }
+    let what = format!("backfill {}.{}", target.db, target.collection);
+    let mut retrier = Retrier::new(opts.retry_for);
     let sig = signature(&target.defaults);
     let key = format!("{}.{}", target.db, target.collection);
-    let checkpoints = opts
-        .checkpoint_db
-        .as_ref()
-        .map(|db| client.database(db).collection::<Document>(CHECKPOINTS));
+    let checkpoints = opts.checkpoint_db.as_ref().map(|db| {
+        client
+            .database(db)
+            .collection_with_options::<Document>(CHECKPOINTS, majority.clone())
+    });
     let mut last_id: Option<Bson> = None;
-    if let Some(cp) = &checkpoints
-        && let Some(saved) = cp
-            .find_one(doc! { "_id": &key, "signature": &sig })
-            .await
-            .map_err(err)?
-    {
-        last_id = saved.get("last_id").cloned();
-        report.scanned = as_u64(&saved, "scanned");
-        report.modified = as_u64(&saved, "modified");
-        if let Ok(fields) = saved.get_array("fields") {
-            for (f, saved) in report.fields.iter_mut().zip(fields) {
-                if let Some(s) = saved.as_document() {
-                    f.filled = as_u64(s, "filled");
-                    f.blocked = as_u64(s, "blocked");
+    if let Some(cp) = &checkpoints {
+        let saved = loop {
+            match cp
+                .find_one(doc! { "_id": &key, "signature": &sig })
+                .await
+                .map_err(err)
+            {
+                Ok(saved) => break saved,
+                Err(e) => retrier.recover(client, e, &what, reporter).await?,
+            }
+        };
+        retrier.succeeded();
+        if let Some(saved) = saved {
+            last_id = saved.get("last_id").cloned();
+            report.scanned = as_u64(&saved, "scanned");
+            report.modified = as_u64(&saved, "modified");
+            if let Ok(fields) = saved.get_array("fields") {
+                for (f, saved) in report.fields.iter_mut().zip(fields) {
+                    if let Some(s) = saved.as_document() {
+                        f.filled = as_u64(s, "filled");
+                        f.blocked = as_u64(s, "blocked");
+                    }
                 }
             }
+            report.resumed = true;
         }
-        report.resumed = true;
     }
-    let total = coll.estimated_document_count().await.map_err(err)?;
+    let total = loop {
+        match coll.estimated_document_count().await.map_err(err) {
+            Ok(n) => break n,
+            Err(e) => retrier.recover(client, e, &what, reporter).await?,
+        }
+    };
+    retrier.succeeded();
     reporter.begin(
         &format!("{}.{}", target.db, target.collection),
         Unit::Documents,
@@ -219,84 +261,153 @@ pub async fn run(
     let pipeline = update_pipeline(&target.defaults);
     let needs = needs_filter(&target.defaults);
     let group = count_group(&target.defaults);
-    let filter = last_id.as_ref().map(after).unwrap_or_default();
-    let mut cursor = coll
-        .find(filter)
-        .projection(doc! { "_id": 1 })
-        .sort(doc! { "_id": 1 })
-        .hint(mongodb::options::Hint::Keys(doc! { "_id": 1 }))
-        .batch_size(opts.batch_size as u32)
-        .await
-        .map_err(err)
-        .context("reading _ids")?;
-    let mut ids: Vec<Bson> = Vec::with_capacity(opts.batch_size);
     let run_started = Instant::now();
     let scanned_at_start = report.scanned;
-    loop {
-        let next = cursor.try_next().await.map_err(err)?;
-        if let Some(d) = &next
-            && let Some(id) = d.get("_id")
-        {
-            ids.push(id.clone());
-        }
-        if ids.len() < opts.batch_size && next.is_some() {
-            continue;
-        }
-        if ids.is_empty() {
-            break;
-        }
-        let range = batch_filter(&ids);
-        let counts: Vec<Document> = coll
-            .aggregate(vec![doc! { "$match": range.clone() }, group.clone()])
+    let mut lag_noted = Instant::now() - Duration::from_secs(3600);
+    // Each pass opens the `_id` cursor after the last finished batch; an interruption ends the
+    // pass and the next one carries on from there.
+    'pass: loop {
+        let filter = last_id.as_ref().map(after).unwrap_or_default();
+        let opened = coll
+            .find(filter)
+            .projection(doc! { "_id": 1 })
+            .sort(doc! { "_id": 1 })
+            .hint(mongodb::options::Hint::Keys(doc! { "_id": 1 }))
+            .batch_size(opts.batch_size as u32)
             .await
-            .map_err(err)?
-            .try_collect()
-            .await
-            .map_err(err)?;
-        let mut filter = range;
-        filter.insert("$and", vec![Bson::Document(needs.clone())]);
-        // Only defaults are written, valid by construction; a document invalid for another
-        // reason must not stop the batch under a strict validator.
-        let result = coll
-            .update_many(filter, pipeline.clone())
-            .bypass_document_validation(true)
-            .await
-            .map_err(err)?;
-        if let Some(c) = counts.first() {
-            add_counts(&mut report, c);
-        }
-        report.modified += result.modified_count;
-        let batch_last = ids[ids.len() - 1].clone();
-        ids.clear();
-        if let Some(cp) = &checkpoints {
-            let fields: Vec<Bson> = report
-                .fields
-                .iter()
-                .map(|f| Bson::Document(doc! { "field": &f.field, "filled": f.filled as i64, "blocked": f.blocked as i64 }))
-                .collect();
-            cp.replace_one(
-                doc! { "_id": &key },
-                doc! { "_id": &key, "signature": &sig, "last_id": batch_last, "scanned": report.scanned as i64,
-                       "modified": report.modified as i64, "fields": fields, "updated_at": DateTime::now() },
-            )
-            .upsert(true)
-            .await
-            .map_err(err)?;
-        }
-        reporter.advance(report.scanned);
-        if let Some(rate) = opts.max_docs_per_sec.filter(|r| *r > 0) {
-            let done = (report.scanned - scanned_at_start) as f64;
-            let due = Duration::from_secs_f64(done / rate as f64);
-            if let Some(wait) = due.checked_sub(run_started.elapsed()) {
-                tokio::time::sleep(wait).await;
+            .map_err(err);
+        let mut cursor = match opened {
+            Ok(c) => c,
+            Err(e) => {
+                retrier
+                    .recover(client, e.context("reading _ids"), &what, reporter)
+                    .await?;
+                continue 'pass;
             }
-        }
-        if next.is_none() {
-            break;
+        };
+        let mut ids: Vec<Bson> = Vec::with_capacity(opts.batch_size);
+        loop {
+            let next = match cursor.try_next().await.map_err(err) {
+                Ok(n) => n,
+                Err(e) => {
+                    retrier
+                        .recover(client, e.context("reading _ids"), &what, reporter)
+                        .await?;
+                    continue 'pass;
+                }
+            };
+            if let Some(d) = &next
+                && let Some(id) = d.get("_id")
+            {
+                ids.push(id.clone());
+            }
+            if ids.len() < opts.batch_size && next.is_some() {
+                continue;
+            }
+            if ids.is_empty() {
+                break 'pass;
+            }
+            let range = batch_filter(&ids);
+            let counts: Vec<Document> = loop {
+                let r = async {
+                    coll.aggregate(vec![doc! { "$match": range.clone() }, group.clone()])
+                        .await
+                        .map_err(err)?
+                        .try_collect()
+                        .await
+                        .map_err(err)
+                }
+                .await;
+                match r {
+                    Ok(c) => break c,
+                    Err(e) => retrier.recover(client, e, &what, reporter).await?,
+                }
+            };
+            let mut filter = range;
+            filter.insert("$and", vec![Bson::Document(needs.clone())]);
+            // Only defaults are written, valid by construction; a document invalid for another
+            // reason must not stop the batch under a strict validator.
+            let mut interrupted = false;
+            let modified = loop {
+                match coll
+                    .update_many(filter.clone(), pipeline.clone())
+                    .bypass_document_validation(true)
+                    .await
+                    .map_err(err)
+                {
+                    Ok(r) => break r.modified_count,
+                    Err(e) => {
+                        interrupted = true;
+                        retrier.recover(client, e, &what, reporter).await?;
+                    }
+                }
+            };
+            retrier.succeeded();
+            let counts = counts.first().cloned().unwrap_or_default();
+            add_counts(&mut report, &counts);
+            // A batch cut in the middle was partly written before it ran again: count what it
+            // had to fill, not what the second run found left.
+            report.modified += if interrupted {
+                as_u64(&counts, "todo").max(modified)
+            } else {
+                modified
+            };
+            let batch_last = ids[ids.len() - 1].clone();
+            ids.clear();
+            if let Some(cp) = &checkpoints {
+                let fields: Vec<Bson> = report
+                    .fields
+                    .iter()
+                    .map(|f| Bson::Document(doc! { "field": &f.field, "filled": f.filled as i64, "blocked": f.blocked as i64 }))
+                    .collect();
+                let saved = doc! { "_id": &key, "signature": &sig, "last_id": batch_last.clone(), "scanned": report.scanned as i64,
+                "modified": report.modified as i64, "fields": fields, "updated_at": DateTime::now() };
+                loop {
+                    match cp
+                        .replace_one(doc! { "_id": &key }, saved.clone())
+                        .upsert(true)
+                        .await
+                        .map_err(err)
+                    {
+                        Ok(_) => break,
+                        Err(e) => retrier.recover(client, e, &what, reporter).await?,
+                    }
+                }
+            }
+            last_id = Some(batch_last);
+            reporter.advance(report.scanned);
+            if let Some(rate) = opts.max_docs_per_sec.filter(|r| *r > 0) {
+                let done = (report.scanned - scanned_at_start) as f64;
+                let due = Duration::from_secs_f64(done / rate as f64);
+                if let Some(wait) = due.checked_sub(run_started.elapsed()) {
+                    tokio::time::sleep(wait).await;
+                }
+            }
+            if let Some(max) = opts.max_lag {
+                while let Some(lag) = replication_lag(client).await.filter(|l| *l > max) {
+                    if lag_noted.elapsed() >= Duration::from_secs(10) {
+                        lag_noted = Instant::now();
+                        reporter.note(&format!(
+                            "{what}: the slowest secondary is {:.1}s behind (--max-lag {}s); pausing until it catches up",
+                            lag.as_secs_f64(),
+                            max.as_secs()
+                        ));
+                    }
+                    tokio::time::sleep(Duration::from_millis(500)).await;
+                }
+            }
+            if next.is_none() {
+                break 'pass;
+            }
         }
     }
     if let Some(cp) = &checkpoints {
-        cp.delete_one(doc! { "_id": &key }).await.map_err(err)?;
+        loop {
+            match cp.delete_one(doc! { "_id": &key }).await.map_err(err) {
+                Ok(_) => break,
+                Err(e) => retrier.recover(client, e, &what, reporter).await?,
+            }
+        }
     }
     report.elapsed_ms = started.elapsed().as_millis() as u64;
     reporter.end(

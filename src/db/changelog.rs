@@ -4,8 +4,9 @@
 //! Every write carries the writer's lock token and applies only where no newer token has
 //! written: a run that lost its lock can never overwrite the record of the run that took over.
 
-use super::{describe_driver_error, is_duplicate_key};
-use anyhow::{Result, anyhow};
+use super::is_duplicate_key;
+use super::step::driver_error;
+use anyhow::Result;
 use bson::{Bson, DateTime, Document, doc};
 use futures_util::TryStreamExt;
 use mongodb::options::{
@@ -103,10 +104,10 @@ impl Changelog {
             .coll
             .find(doc! {})
             .await
-            .map_err(|e| anyhow!("reading the changelog: {}", describe_driver_error(&e)))?
+            .map_err(|e| driver_error(e).context("reading the changelog"))?
             .try_collect()
             .await
-            .map_err(|e| anyhow!("reading the changelog: {}", describe_driver_error(&e)))?;
+            .map_err(|e| driver_error(e).context("reading the changelog"))?;
         entries.sort_by(|a, b| a.version.cmp(&b.version));
         Ok(entries)
     }
@@ -150,10 +151,7 @@ impl Changelog {
             Ok(_) => Ok(()),
             // The upsert collided with an entry of a newer run.
             Err(e) if is_duplicate_key(&e) => Err(self.fenced(&entry.version).await),
-            Err(e) => Err(anyhow!(
-                "writing the changelog: {}",
-                describe_driver_error(&e)
-            )),
+            Err(e) => Err(driver_error(e).context("writing the changelog")),
         }
     }
 
@@ -200,7 +198,7 @@ impl Changelog {
             .coll
             .update_one(self.fence(version), doc! { "$set": fields })
             .await
-            .map_err(|e| anyhow!("writing the changelog: {}", describe_driver_error(&e)))?;
+            .map_err(|e| driver_error(e).context("writing the changelog"))?;
         if r.matched_count == 0 {
             return Err(self.fenced(version).await);
         }

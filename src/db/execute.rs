@@ -1,7 +1,7 @@
 //! Run one [`Operation`] against the server, idempotently: "already exists" and "not found"
 //! answers that mean the operation's goal already holds count as success.
 
-use super::describe_driver_error;
+use super::step::driver_error;
 use crate::ops::Operation;
 use anyhow::{Result, bail};
 use bson::{Document, doc};
@@ -25,12 +25,22 @@ async fn run(client: &Client, db: &str, cmd: Document, ok_codes: &[i32]) -> Resu
     match client.database(db).run_command(cmd).await {
         Ok(_) => Ok(()),
         Err(e) if server_code(&e).is_some_and(|c| ok_codes.contains(&c)) => Ok(()),
-        Err(e) => bail!("{}", describe_driver_error(&e)),
+        Err(e) => Err(driver_error(e)),
     }
 }
 
-/// Execute `op`. Errors carry the server's code and message.
+/// Execute `op`. Errors carry the server's code and message; an interruption (an election, a
+/// network error) is a [`super::step::Interrupted`].
 pub async fn execute(client: &Client, op: &Operation) -> Result<()> {
+    execute_with(client, op, &super::step::StepOptions::default()).await
+}
+
+/// [`execute`], with the commit quorum for index builds and the retry window of backfills.
+pub async fn execute_with(
+    client: &Client,
+    op: &Operation,
+    opts: &super::step::StepOptions,
+) -> Result<()> {
     match op {
         Operation::CreateCollection {
             db,
@@ -64,13 +74,11 @@ pub async fn execute(client: &Client, op: &Operation) -> Result<()> {
             collection,
             index,
         } => {
-            run(
-                client,
-                db,
-                doc! { "createIndexes": collection, "indexes": [index.clone()] },
-                &[],
-            )
-            .await
+            let mut cmd = doc! { "createIndexes": collection, "indexes": [index.clone()] };
+            if let Some(q) = &opts.commit_quorum {
+                cmd.insert("commitQuorum", q.clone());
+            }
+            run(client, db, cmd, &[]).await
         }
         Operation::DropIndex {
             db,
@@ -151,9 +159,8 @@ pub async fn execute(client: &Client, op: &Operation) -> Result<()> {
                 }],
             };
             let opts = super::backfill::Options {
-                batch_size: 1000,
-                max_docs_per_sec: None,
-                checkpoint_db: None,
+                retry_for: opts.retry_for,
+                ..Default::default()
             };
             super::backfill::run(client, &target, &opts, &mut crate::progress::Silent).await?;
             Ok(())
@@ -181,7 +188,7 @@ pub async fn execute(client: &Client, op: &Operation) -> Result<()> {
                     bail!("update_many: `update` must be a document or a pipeline, found {other}")
                 }
             };
-            result.map_err(|e| anyhow::anyhow!(describe_driver_error(&e)))?;
+            result.map_err(driver_error)?;
             Ok(())
         }
         Operation::RenameField {
@@ -198,7 +205,7 @@ pub async fn execute(client: &Client, op: &Operation) -> Result<()> {
                     doc! { "$rename": { from: to } },
                 )
                 .await
-                .map_err(|e| anyhow::anyhow!(describe_driver_error(&e)))?;
+                .map_err(driver_error)?;
             Ok(())
         }
         Operation::Command { db, command } => run(client, db, command.clone(), &[]).await,
@@ -231,10 +238,7 @@ async fn index_is_unique(client: &Client, db: &str, coll: &str, name: &str) -> R
         .database(db)
         .run_command(doc! { "listIndexes": coll })
         .await;
-    let reply = match reply {
-        Ok(r) => r,
-        Err(e) => bail!("{}", describe_driver_error(&e)),
-    };
+    let reply = reply.map_err(driver_error)?;
     Ok(reply
         .get_document("cursor")
         .and_then(|c| c.get_array("firstBatch"))

@@ -231,13 +231,28 @@ impl LeaseLock {
         let mut took_over_from = None;
         let token = loop {
             let sent = clock();
+            // An election under way: wait for the new primary (within the wait).
+            let transient = |e: &mongodb::error::Error| {
+                super::step::is_transient(e) && start.elapsed() < wait.max(Duration::from_secs(30))
+            };
             // An upsert's filter may not use $expr/$$NOW: compare with the server's clock instead.
-            let now = server_now(client).await.map_err(LockError::Server)?;
+            let now = match server_now(client).await {
+                Ok(now) => now,
+                Err(e) if transient(&e) => {
+                    tokio::time::sleep(Duration::from_millis(250)).await;
+                    continue;
+                }
+                Err(e) => return Err(LockError::Server(describe_driver_error(&e))),
+            };
             let taken = take(doc! { "_id": LOCK_ID, "expires_at": { "$lt": now } }, true).await;
             match taken {
                 Ok(Some(d)) => break (token_of(&d), sent),
                 Ok(None) => {}
                 Err(e) if is_duplicate_key(&e) => {}
+                Err(e) if transient(&e) => {
+                    tokio::time::sleep(Duration::from_millis(250)).await;
+                    continue;
+                }
                 Err(e) => return Err(LockError::Server(describe_driver_error(&e))),
             }
             // Held. A dead process of this host cannot renew: take it over now.
@@ -333,17 +348,30 @@ impl LeaseLock {
                 self.lease.as_secs()
             )));
         }
-        let still_mine = self
-            .coll
-            .find_one(doc! { "_id": LOCK_ID, "owner.id": &self.owner.id, "token": self.token })
-            .projection(doc! { "_id": 1 })
-            .await
-            .map_err(|e| {
-                LockLost(format!(
-                    "cannot confirm it with the server ({})",
-                    describe_driver_error(&e)
-                ))
-            })?;
+        // During an election the read waits for the new primary, as long as the lease is
+        // still safely ours by this run's clock.
+        let still_mine = loop {
+            match self
+                .coll
+                .find_one(doc! { "_id": LOCK_ID, "owner.id": &self.owner.id, "token": self.token })
+                .projection(doc! { "_id": 1 })
+                .await
+            {
+                Ok(found) => break found,
+                Err(e) => {
+                    let age = clock().saturating_sub(Duration::from_millis(
+                        self.confirmed.load(Ordering::SeqCst),
+                    ));
+                    if !super::step::is_transient(&e) || age > self.lease * 3 / 4 {
+                        return Err(LockLost(format!(
+                            "cannot confirm it with the server ({})",
+                            describe_driver_error(&e)
+                        )));
+                    }
+                    tokio::time::sleep(Duration::from_millis(250)).await;
+                }
+            }
+        };
         if still_mine.is_none() {
             return Err(LockLost(format!(
                 "another run took it over (this run's token {} is no longer current)",
@@ -357,24 +385,35 @@ impl LeaseLock {
     /// it is).
     pub async fn release(self) -> Result<()> {
         self.renewer.abort();
-        self.coll
-            .update_one(
-                doc! { "_id": LOCK_ID, "owner.id": &self.owner.id, "token": self.token },
-                doc! { "$set": {
-                    "owner": Bson::Null,
-                    "acquired_at": Bson::Null,
-                    "expires_at": DateTime::from_millis(0),
-                    "released_at": DateTime::now(),
-                } },
-            )
-            .await
-            .map_err(|e| {
-                anyhow!(
-                    "releasing the migration lock: {}",
-                    describe_driver_error(&e)
+        // An election may be under way: try for a while (the lease expires on its own anyway).
+        let until = Instant::now() + self.lease;
+        loop {
+            let r = self
+                .coll
+                .update_one(
+                    doc! { "_id": LOCK_ID, "owner.id": &self.owner.id, "token": self.token },
+                    doc! { "$set": {
+                        "owner": Bson::Null,
+                        "acquired_at": Bson::Null,
+                        "expires_at": DateTime::from_millis(0),
+                        "released_at": DateTime::now(),
+                    } },
                 )
-            })?;
-        Ok(())
+                .await;
+            match r {
+                Ok(_) => return Ok(()),
+                Err(e) if super::step::is_transient(&e) && Instant::now() < until => {
+                    tokio::time::sleep(Duration::from_millis(250)).await;
+                }
+                Err(e) => {
+                    return Err(anyhow!(
+                        "releasing the migration lock: {} (it expires on its own {}s after its last renewal)",
+                        describe_driver_error(&e),
+                        self.lease.as_secs()
+                    ));
+                }
+            }
+        }
     }
 }
 
@@ -451,14 +490,13 @@ async fn renew(
 }
 
 /// The server's clock (`hello.localTime`), so that expiry never depends on this host's clock.
-async fn server_now(client: &Client) -> Result<DateTime, String> {
+async fn server_now(client: &Client) -> mongodb::error::Result<DateTime> {
     let hello = client
         .database("admin")
         .run_command(doc! { "hello": 1 })
-        .await
-        .map_err(|e| describe_driver_error(&e))?;
-    hello
+        .await?;
+    Ok(hello
         .get_datetime("localTime")
         .copied()
-        .map_err(|_| "the server's hello reply has no localTime".to_string())
+        .unwrap_or_else(|_| DateTime::now()))
 }

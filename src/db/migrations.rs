@@ -20,6 +20,8 @@ pub struct RunOptions {
     pub state_db: String,
     pub lock_lease: Duration,
     pub lock_timeout: Duration,
+    /// How each step runs (retries after elections, commit quorum).
+    pub step: super::step::StepOptions,
 }
 
 /// Which way, how far.
@@ -81,23 +83,65 @@ struct ServerBackend<'a> {
     client: &'a Client,
     changelog: Changelog,
     lock: &'a LeaseLock,
+    step: super::step::StepOptions,
+}
+
+impl ServerBackend<'_> {
+    /// A changelog write, again after an election cut it (each write is idempotent, and fenced:
+    /// a run that lost its lock in the meantime is refused, not retried).
+    async fn retrying<F, Fut>(&self, write: F) -> Result<()>
+    where
+        F: Fn() -> Fut,
+        Fut: std::future::Future<Output = Result<()>>,
+    {
+        let mut retrier = super::step::Retrier::new(self.step.retry_for);
+        loop {
+            match write().await {
+                Ok(()) => return Ok(()),
+                Err(e) => {
+                    retrier
+                        .recover(
+                            self.client,
+                            e,
+                            "writing the changelog",
+                            &mut crate::progress::Silent,
+                        )
+                        .await?
+                }
+            }
+        }
+    }
 }
 
 impl Backend for ServerBackend<'_> {
     async fn ensure_lease(&self) -> Result<()> {
         self.lock.ensure().await.map_err(|e: LockLost| e.into())
     }
-    async fn execute(&self, op: &Operation) -> Result<()> {
-        super::execute::execute(self.client, op).await
+    async fn execute(&self, op: &Operation, reporter: &mut dyn Reporter) -> Result<()> {
+        super::step::execute(self.client, op, &self.step, reporter).await
+    }
+    async fn execute_wave(
+        &self,
+        ops: &[&Operation],
+        reporter: &mut dyn Reporter,
+    ) -> Result<(), (usize, anyhow::Error)> {
+        super::step::execute_wave(self.client, ops, &self.step, reporter)
+            .await
+            .map_err(|w| (w.failed, w.error))
+    }
+    async fn build_slots(&self) -> usize {
+        super::step::build_slots(self.client).await
     }
     async fn record_start(&self, entry: &Entry) -> Result<()> {
-        self.changelog.put(entry).await
+        self.retrying(|| self.changelog.put(entry)).await
     }
     async fn record_progress(&self, version: &str, steps_done: u32) -> Result<()> {
-        self.changelog.progress(version, steps_done).await
+        self.retrying(|| self.changelog.progress(version, steps_done))
+            .await
     }
     async fn record_failure(&self, version: &str, error: &str) -> Result<()> {
-        self.changelog.failed(version, error).await
+        self.retrying(|| self.changelog.failed(version, error))
+            .await
     }
     async fn record_finished(
         &self,
@@ -105,8 +149,7 @@ impl Backend for ServerBackend<'_> {
         direction: Direction,
         started_at: DateTime,
     ) -> Result<()> {
-        self.changelog
-            .finished(version, direction, started_at)
+        self.retrying(|| self.changelog.finished(version, direction, started_at))
             .await
     }
     fn host_pid(&self) -> (String, u32) {
@@ -142,6 +185,7 @@ pub async fn run(
             client,
             changelog,
             lock: &lock,
+            step: opts.step.clone(),
         };
         let ran = runner::execute(&backend, migrations, &entries, &plan, force, reporter).await?;
         anyhow::Ok((plan, ran))

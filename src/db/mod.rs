@@ -14,6 +14,7 @@ pub mod rollout;
 pub mod safety;
 pub mod sample;
 pub mod seed;
+pub mod step;
 
 pub use crate::redact::redact_uri;
 
@@ -124,6 +125,28 @@ pub async fn ping(client: &Client, timeout: Duration) -> Result<(), String> {
     }
 }
 
+/// Ping any member of the deployment (a secondary will do) within `timeout`: during an
+/// election there is no primary for a while, but the deployment is not stopped.
+pub async fn ping_any(client: &Client, timeout: Duration) -> Result<(), String> {
+    use mongodb::options::{ReadPreference, SelectionCriteria};
+    let nearest = SelectionCriteria::ReadPreference(ReadPreference::Nearest {
+        options: Default::default(),
+    });
+    match tokio::time::timeout(
+        timeout,
+        client
+            .database("admin")
+            .run_command(bson::doc! { "ping": 1 })
+            .selection_criteria(nearest),
+    )
+    .await
+    {
+        Ok(Ok(_)) => Ok(()),
+        Ok(Err(e)) => Err(describe_driver_error(&e)),
+        Err(_) => Err(format!("no reply within {}s", timeout.as_secs())),
+    }
+}
+
 /// Did the server refuse our credentials (rather than not answer)?
 fn is_auth_error(e: &mongodb::error::Error) -> bool {
     use mongodb::error::ErrorKind;
@@ -175,6 +198,39 @@ pub fn describe_driver_error(e: &mongodb::error::Error) -> String {
     text.lines().next().unwrap_or_default().to_string()
 }
 
+/// For each index build on an existing collection, the documents it reads (estimated counts:
+/// collection metadata, no scan). A count that cannot be read is left out.
+async fn build_sizes(
+    client: &Client,
+    current: &crate::model::Schema,
+    plan: &mut crate::plan::Plan,
+) {
+    let mut known: std::collections::BTreeMap<(String, String), Option<u64>> = Default::default();
+    for step in plan.steps.iter_mut() {
+        let crate::ops::Operation::CreateIndex { db, collection, .. } = &step.op else {
+            continue;
+        };
+        let exists = current
+            .databases
+            .get(db)
+            .is_some_and(|d| d.collections.contains_key(collection));
+        if !exists {
+            continue;
+        }
+        let key = (db.clone(), collection.clone());
+        if !known.contains_key(&key) {
+            let n = client
+                .database(db)
+                .collection::<bson::Document>(collection)
+                .estimated_document_count()
+                .await
+                .ok();
+            known.insert(key.clone(), n);
+        }
+        step.documents = known[&key];
+    }
+}
+
 /// Read the server (databases of `desired`, or all with `all_databases`), diff it against the
 /// already-normalised `desired` model, and plan; with `data_checks`, count violators and
 /// duplicates. The one path `plan`, `apply`, `check` and the tests share.
@@ -197,6 +253,7 @@ pub async fn plan_against_server(
     crate::normalize::schema(&mut current, crate::normalize::Side::Server);
     let changes = crate::diff::diff(&current, desired);
     let mut plan = crate::plan::plan(&changes, options);
+    build_sizes(client, &current, &mut plan).await;
     if data_checks {
         safety::run_checks(client, &mut plan).await?;
     }

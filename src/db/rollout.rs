@@ -38,6 +38,7 @@ pub async fn finish(
     client: &Client,
     spec: &SchemaSpec,
     staged: &[Staged],
+    step: &super::step::StepOptions,
     reporter: &mut dyn Reporter,
 ) -> Result<Rollout> {
     let mut out = Rollout::default();
@@ -51,9 +52,8 @@ pub async fn finish(
             defaults: crate::backfill::collection_defaults(c),
         };
         let opts = super::backfill::Options {
-            batch_size: 1000,
-            max_docs_per_sec: None,
-            checkpoint_db: None,
+            retry_for: step.retry_for,
+            ..Default::default()
         };
         let filled = super::backfill::run(client, &target, &opts, reporter).await?;
         let failing = client
@@ -71,7 +71,7 @@ pub async fn finish(
                 level: s.level,
                 action: s.action,
             };
-            super::execute::execute(client, &op).await?;
+            super::step::execute(client, &op, step, reporter).await?;
         } else {
             out.remaining
                 .push(super::audit::audit(client, c, &s.validator, None).await?);

@@ -19,8 +19,24 @@ use std::time::{Duration, Instant};
 pub trait Backend {
     /// Fail when this run no longer holds the lock (checked before every step).
     async fn ensure_lease(&self) -> anyhow::Result<()>;
-    /// Run one operation on the server.
-    async fn execute(&self, op: &Operation) -> anyhow::Result<()>;
+    /// Run one operation on the server (riding out elections, reporting index builds).
+    async fn execute(&self, op: &Operation, reporter: &mut dyn Reporter) -> anyhow::Result<()>;
+    /// Run the index builds of one wave at once; on failure, the position of the first that
+    /// failed. The default runs them one after another.
+    async fn execute_wave(
+        &self,
+        ops: &[&Operation],
+        reporter: &mut dyn Reporter,
+    ) -> Result<(), (usize, anyhow::Error)> {
+        for (i, op) in ops.iter().enumerate() {
+            self.execute(op, reporter).await.map_err(|e| (i, e))?;
+        }
+        Ok(())
+    }
+    /// How many index builds may start at once now (the server's limit less running builds).
+    async fn build_slots(&self) -> usize {
+        1
+    }
     /// The changelog entry of a migration that starts (or resumes).
     async fn record_start(&self, entry: &Entry) -> anyhow::Result<()>;
     async fn record_progress(&self, version: &str, steps_done: u32) -> anyhow::Result<()>;
@@ -136,7 +152,9 @@ pub async fn execute(
             steps.len() as u64,
             p.from_step as u64,
         );
-        for (i, op) in steps.iter().enumerate().skip(p.from_step) {
+        let ops: Vec<&Operation> = steps.iter().collect();
+        let mut i = p.from_step;
+        while i < ops.len() {
             backend.ensure_lease().await.map_err(|e| {
                 e.context(format!(
                     "{} {}: stopped before step {} of {}",
@@ -146,18 +164,35 @@ pub async fn execute(
                     steps.len()
                 ))
             })?;
-            let summary = op.summary();
+            // Consecutive index builds go in waves the server runs at once; other steps alone.
+            let slots = if matches!(ops[i], Operation::CreateIndex { .. }) {
+                backend.build_slots().await
+            } else {
+                1
+            };
+            let end = crate::resilience::wave_end(&ops, i, slots);
+            let wave = &ops[i..end];
+            let summary = match wave {
+                [one] => one.summary(),
+                many => format!("{} index builds at once", many.len()),
+            };
             reporter.working_on(&summary);
             let step_started = Instant::now();
-            let result = match op {
-                Operation::Irreversible { reason } if force => {
+            let result = match wave {
+                [Operation::Irreversible { reason }] if force => {
                     reporter.note(&format!("skipping irreversible step (--force): {reason}"));
                     Ok(())
                 }
-                _ => backend.execute(op).await,
+                [one] => backend.execute(one, reporter).await.map_err(|e| (0, e)),
+                many => backend.execute_wave(many, reporter).await,
             };
-            if let Err(e) = result {
-                let message = format!("step {} of {} ({summary}): {e:#}", i + 1, steps.len());
+            if let Err((k, e)) = result {
+                let message = format!(
+                    "step {} of {} ({}): {e:#}",
+                    i + k + 1,
+                    steps.len(),
+                    ops[i + k].summary()
+                );
                 let headline = anyhow::anyhow!("{} {}: {message}", m.version, m.name);
                 // The step's own error comes first; a failure to record it is added to it.
                 return Err(match backend.record_failure(&m.version, &message).await {
@@ -167,20 +202,23 @@ pub async fn execute(
                     ),
                 });
             }
-            test_hook(&m.version, i + 1, "after-exec");
+            test_hook(&m.version, end, "after-exec");
             // Paused or partitioned while the step ran? Then another run may own the work now.
             backend.ensure_lease().await.map_err(|e| {
                 e.context(format!(
                     "{} {}: step {} of {} ran, but is not recorded by this run",
                     m.version,
                     m.name,
-                    i + 1,
+                    end,
                     steps.len()
                 ))
             })?;
-            backend.record_progress(&m.version, (i + 1) as u32).await?;
-            test_hook(&m.version, i + 1, "after-record");
-            reporter.step_done(&summary, step_started.elapsed());
+            backend.record_progress(&m.version, end as u32).await?;
+            test_hook(&m.version, end, "after-record");
+            for op in wave {
+                reporter.step_done(&op.summary(), step_started.elapsed());
+            }
+            i = end;
         }
         backend.ensure_lease().await?;
         backend
@@ -229,7 +267,7 @@ mod tests {
                 _ => Ok(()),
             }
         }
-        async fn execute(&self, op: &Operation) -> anyhow::Result<()> {
+        async fn execute(&self, op: &Operation, _r: &mut dyn Reporter) -> anyhow::Result<()> {
             let s = op.summary();
             if self.fail_on.as_deref() == Some(s.as_str()) {
                 anyhow::bail!("server refused: boom");

@@ -30,12 +30,48 @@ pub fn server_uri() -> String {
         .unwrap_or_else(|e| panic!("no MongoDB server for the tests: {e}"))
 }
 
+static REPLSET: OnceLock<Result<String, String>> = OnceLock::new();
+
+/// The URI of a 3-member replica set for this test binary (started on first use), or the one
+/// `MONGODB_RS_URI` names. Tests that step its primary down take turns: see [`replset_guard`].
+pub fn replset_uri() -> String {
+    REPLSET
+        .get_or_init(|| match std::env::var("MONGODB_RS_URI") {
+            Ok(uri) if !uri.is_empty() => Ok(uri),
+            _ => start_mongod(3),
+        })
+        .clone()
+        .unwrap_or_else(|e| panic!("no 3-member replica set for the tests: {e}"))
+}
+
+static REPLSET_TURN: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
+/// One test at a time on the 3-member set (a stepdown concerns every test on it).
+pub async fn replset_guard() -> tokio::sync::MutexGuard<'static, ()> {
+    REPLSET_TURN.lock().await
+}
+
+/// A client of the 3-member set that waits out elections.
+pub async fn replset_client() -> mongodb::Client {
+    let mut opts = mongodb::options::ClientOptions::parse(replset_uri())
+        .await
+        .expect("replica set URI parses");
+    opts.server_selection_timeout = Some(std::time::Duration::from_secs(30));
+    mongodb::Client::with_options(opts).expect("client")
+}
+
 fn start_server() -> Result<String, String> {
     if let Ok(uri) = std::env::var("MONGODB_URI")
         && !uri.is_empty()
     {
         return Ok(uri);
     }
+    start_mongod(1)
+}
+
+/// Start `members` mongods as a replica set with `scripts/mongod.py`, stopped (and their
+/// folder removed) when this test binary exits.
+fn start_mongod(members: u32) -> Result<String, String> {
     let dir = std::env::temp_dir().join(format!(
         "mongrate-test-{}-{}",
         std::process::id(),
@@ -46,7 +82,9 @@ fn start_server() -> Result<String, String> {
     ));
     let out = Command::new("python3")
         .arg(repo().join("scripts/mongod.py"))
-        .args(["start", "--ttl-monitor-sleep", "1", "--dir"])
+        .args(["start", "--ttl-monitor-sleep", "1", "--members"])
+        .arg(members.to_string())
+        .arg("--dir")
         .arg(&dir)
         .arg("--watch-pid")
         .arg(std::process::id().to_string())
