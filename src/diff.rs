@@ -4,7 +4,7 @@
 //! only when the spec declares it. Objects the desired side marks as owned elsewhere
 //! (`ignore_indexes`, `ignore_collections`) are never reported.
 
-use crate::model::{Collection, CollectionKind, Database, Index, Schema, Validator};
+use crate::model::{Collection, CollectionKind, Database, Index, Schema, ShardKey, Validator};
 use crate::normalize::canonical_validator;
 use serde::Serialize;
 
@@ -71,6 +71,21 @@ pub enum ChangeKind {
         from: Option<Validator>,
         to: Option<Validator>,
     },
+    /// Declared shard key, collection not sharded: shard it. `simple_collation`: the
+    /// collection has a default collation, so the command asks for the simple one.
+    ShardCollection {
+        key: ShardKey,
+        simple_collation: bool,
+    },
+    /// The declared key extends the server's with suffix fields: refined in place.
+    RefineShardKey {
+        from: ShardKey,
+        to: ShardKey,
+    },
+    /// A shard key that cannot change in place (or is not declared): a notice.
+    ShardKeyMismatch {
+        reason: String,
+    },
 }
 
 /// Compare `current` (usually the server) with `desired` (usually the spec).
@@ -119,6 +134,7 @@ fn diff_database(db: &str, have: &Database, want: &Database, out: &mut Vec<Chang
                         },
                     ));
                 }
+                diff_shard_key(None, w, &mut |k| out.push(change(db, name, k)));
             }
             Some(h) => diff_collection(db, h, w, out),
         }
@@ -246,6 +262,7 @@ fn diff_collection(db: &str, have: &Collection, want: &Collection, out: &mut Vec
     }
 
     diff_indexes(have, want, &mut |k| push(out, k));
+    diff_shard_key(have.shard_key.as_ref(), want, &mut |k| push(out, k));
 
     if !validator_eq(&have.validator, &want.validator) {
         push(
@@ -255,6 +272,42 @@ fn diff_collection(db: &str, have: &Collection, want: &Collection, out: &mut Vec
                 to: want.validator.clone(),
             },
         );
+    }
+}
+
+/// The server's shard key (`have`, `None` when unsharded or not a sharded cluster) against the
+/// declared one.
+fn diff_shard_key(have: Option<&ShardKey>, want: &Collection, emit: &mut dyn FnMut(ChangeKind)) {
+    match (have, &want.shard_key) {
+        (None, None) => {}
+        (None, Some(k)) => emit(ChangeKind::ShardCollection {
+            key: k.clone(),
+            simple_collation: want
+                .options
+                .collation
+                .as_ref()
+                .is_some_and(|c| c.get_str("locale") != Ok("simple")),
+        }),
+        (Some(h), Some(w)) if h.same(w) => {}
+        (Some(h), Some(w)) if h.refines_to(w) => emit(ChangeKind::RefineShardKey {
+            from: h.clone(),
+            to: w.clone(),
+        }),
+        (Some(h), Some(w)) => emit(ChangeKind::ShardKeyMismatch {
+            reason: format!(
+                "sharded on {}{} on the server, {}{} in the schemas: only suffix fields can be added in place (refineCollectionShardKey); anything else is resharding (reshardCollection), which mongrate does not plan",
+                h.key_document(),
+                if h.unique { " (unique)" } else { "" },
+                w.key_document(),
+                if w.unique { " (unique)" } else { "" },
+            ),
+        }),
+        (Some(h), None) => emit(ChangeKind::ShardKeyMismatch {
+            reason: format!(
+                "sharded on {} on the server, and the schemas declare no `shard_key`: declare it (a collection cannot be unsharded)",
+                h.key_document()
+            ),
+        }),
     }
 }
 

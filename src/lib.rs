@@ -40,5 +40,6 @@ pub mod pull;
 pub mod redact;
 pub mod render;
 pub mod resilience;
+pub mod shard;
 pub mod spec;
 pub mod yaml;

@@ -36,6 +36,58 @@ pub struct Collection {
     pub indexes: Vec<Index>,
     /// Index names or glob patterns owned by something else.
     pub ignore_indexes: Vec<String>,
+    /// The shard key, on a sharded cluster.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub shard_key: Option<ShardKey>,
+}
+
+/// How a sharded collection's documents are spread over the shards.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ShardKey {
+    /// The key's fields in order, each ranged (`1`) or `hashed`.
+    pub keys: Vec<(String, ShardKeyKind)>,
+    pub unique: bool,
+    /// Chunks created up front for a hashed key on an empty collection (`numInitialChunks`):
+    /// an instruction for sharding, not something the server reports back.
+    pub initial_chunks: Option<u32>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ShardKeyKind {
+    Range,
+    Hashed,
+}
+
+impl ShardKey {
+    /// The key as the server takes it: `{ tenant: 1, _id: "hashed" }`.
+    pub fn key_document(&self) -> Document {
+        let mut d = Document::new();
+        for (f, k) in &self.keys {
+            match k {
+                ShardKeyKind::Range => d.insert(f.clone(), 1i32),
+                ShardKeyKind::Hashed => d.insert(f.clone(), "hashed"),
+            };
+        }
+        d
+    }
+
+    /// The same distribution: the same fields and kinds in order, and the same uniqueness.
+    pub fn same(&self, other: &ShardKey) -> bool {
+        self.keys == other.keys && self.unique == other.unique
+    }
+
+    /// `other` extends this key with more fields at its end (what
+    /// `refineCollectionShardKey` can do in place).
+    pub fn refines_to(&self, other: &ShardKey) -> bool {
+        other.keys.len() > self.keys.len()
+            && other.keys.starts_with(&self.keys)
+            && self.unique == other.unique
+    }
+
+    pub fn hashed(&self) -> bool {
+        self.keys.iter().any(|(_, k)| *k == ShardKeyKind::Hashed)
+    }
 }
 
 /// What a namespace is on the server.

@@ -95,6 +95,28 @@ pub enum Operation {
         from: String,
         to: String,
     },
+    /// `shardCollection` (run on `admin`, through mongos): shard the collection on `key`
+    /// (`{ field: 1 | hashed, ... }`). `simple_collation`: the collection has a default
+    /// collation, so the command says `collation: { locale: simple }`.
+    ShardCollection {
+        db: String,
+        collection: String,
+        #[schemars(with = "serde_json::Map<String, serde_json::Value>")]
+        key: Document,
+        #[serde(default)]
+        unique: bool,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        initial_chunks: Option<u32>,
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        simple_collation: bool,
+    },
+    /// `refineCollectionShardKey` (run on `admin`): the shard key grows by suffix fields.
+    RefineShardKey {
+        db: String,
+        collection: String,
+        #[schemars(with = "serde_json::Map<String, serde_json::Value>")]
+        key: Document,
+    },
     /// A raw database command: the escape hatch (mongrate cannot see its effect on the schema).
     Command {
         db: String,
@@ -122,6 +144,8 @@ impl Operation {
             | Self::Backfill { db, .. }
             | Self::UpdateMany { db, .. }
             | Self::RenameField { db, .. }
+            | Self::ShardCollection { db, .. }
+            | Self::RefineShardKey { db, .. }
             | Self::Command { db, .. } => db,
             Self::Irreversible { .. } => "",
         }
@@ -139,7 +163,9 @@ impl Operation {
             | Self::SetValidator { collection, .. }
             | Self::Backfill { collection, .. }
             | Self::UpdateMany { collection, .. }
-            | Self::RenameField { collection, .. } => collection,
+            | Self::RenameField { collection, .. }
+            | Self::ShardCollection { collection, .. }
+            | Self::RefineShardKey { collection, .. } => collection,
             Self::Command { .. } | Self::Irreversible { .. } => "",
         }
     }
@@ -211,11 +237,69 @@ impl Operation {
             Self::Backfill { field, value, .. } => format!("backfill {ns} {field}={value}"),
             Self::UpdateMany { filter, .. } => format!("update_many {ns} filter={filter}"),
             Self::RenameField { from, to, .. } => format!("rename_field {ns} {from} → {to}"),
+            Self::ShardCollection {
+                key,
+                unique,
+                initial_chunks,
+                ..
+            } => {
+                let mut parts = vec![format!("shard_collection {ns} key={key}")];
+                if *unique {
+                    parts.push("unique=true".into());
+                }
+                if let Some(n) = initial_chunks {
+                    parts.push(format!("initial_chunks={n}"));
+                }
+                parts.join(" ")
+            }
+            Self::RefineShardKey { key, .. } => format!("refine_shard_key {ns} key={key}"),
             Self::Command { db, command } => format!(
                 "command {db} {}",
                 command.keys().next().map(String::as_str).unwrap_or("?")
             ),
             Self::Irreversible { reason } => format!("irreversible: {reason}"),
+        }
+    }
+}
+
+impl Operation {
+    /// The `admin` command of a sharding step (`None` for every other operation).
+    pub fn admin_command(&self) -> Option<Document> {
+        let key_of = |key: &Document, unique: bool, initial_chunks: Option<u32>| {
+            crate::shard::parse_key(key).map(|keys| crate::model::ShardKey {
+                keys,
+                unique,
+                initial_chunks,
+            })
+        };
+        match self {
+            Self::ShardCollection {
+                db,
+                collection,
+                key,
+                unique,
+                initial_chunks,
+                simple_collation,
+            } => {
+                let k = key_of(key, *unique, *initial_chunks)?;
+                let non_simple = bson::doc! { "locale": "und" };
+                Some(crate::shard::shard_collection_command(
+                    db,
+                    collection,
+                    &k,
+                    simple_collation.then_some(&non_simple),
+                ))
+            }
+            Self::RefineShardKey {
+                db,
+                collection,
+                key,
+            } => Some(crate::shard::refine_command(
+                db,
+                collection,
+                &key_of(key, false, None)?,
+            )),
+            _ => None,
         }
     }
 }

@@ -181,6 +181,8 @@ pub enum NoticeKind {
     UnmanagedCollection,
     UnmanagedIndex,
     NeedsRecreate,
+    /// A shard key that cannot change in place, or is not declared.
+    ShardKey,
 }
 
 /// The whole plan.
@@ -205,10 +207,12 @@ impl Plan {
 // Phases, in execution order.
 const CREATE_COLLECTION: u8 = 0;
 const CREATE_INDEX: u8 = 1;
-const IN_PLACE: u8 = 2;
-const VALIDATOR: u8 = 3;
-const REPLACE_DROP: u8 = 4;
-const DROP: u8 = 5;
+/// After the indexes: sharding needs the index that supports the key.
+const SHARD: u8 = 2;
+const IN_PLACE: u8 = 3;
+const VALIDATOR: u8 = 4;
+const REPLACE_DROP: u8 = 5;
+const DROP: u8 = 6;
 
 struct Draft {
     phase: u8,
@@ -536,6 +540,65 @@ pub fn plan(changes: &[Change], opts: &PlanOptions) -> Plan {
                     step: s,
                 });
             }
+            ChangeKind::ShardCollection {
+                key,
+                simple_collation,
+            } => {
+                let op = Operation::ShardCollection {
+                    db: db.into(),
+                    collection: coll.into(),
+                    key: key.key_document(),
+                    unique: key.unique,
+                    initial_chunks: key.initial_chunks,
+                    simple_collation: *simple_collation,
+                };
+                let irreversible = Operation::Irreversible {
+                    reason: format!("{db}.{coll} cannot be unsharded"),
+                };
+                drafts.push(Draft {
+                    phase: SHARD,
+                    step: step(
+                        c,
+                        Marker::Create,
+                        op,
+                        Some(irreversible),
+                        format!(
+                            "declared shard key {}; the collection is not sharded",
+                            key.key_document()
+                        ),
+                    ),
+                });
+            }
+            ChangeKind::RefineShardKey { from, to } => {
+                let op = Operation::RefineShardKey {
+                    db: db.into(),
+                    collection: coll.into(),
+                    key: to.key_document(),
+                };
+                let irreversible = Operation::Irreversible {
+                    reason: format!("a refined shard key of {db}.{coll} cannot be shortened"),
+                };
+                drafts.push(Draft {
+                    phase: SHARD,
+                    step: step(
+                        c,
+                        Marker::Modify,
+                        op,
+                        Some(irreversible),
+                        format!(
+                            "shard key {} → {} (suffix fields, refined in place)",
+                            from.key_document(),
+                            to.key_document()
+                        ),
+                    ),
+                });
+            }
+            ChangeKind::ShardKeyMismatch { reason } => notices.push(Notice {
+                db: db.into(),
+                collection: coll.into(),
+                kind: NoticeKind::ShardKey,
+                message: reason.clone(),
+            }),
             ChangeKind::NeedsRecreate { reason } => notices.push(Notice {
                 db: db.into(),
                 collection: coll.into(),

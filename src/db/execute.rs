@@ -208,6 +208,19 @@ pub async fn execute_with(
                 .map_err(driver_error)?;
             Ok(())
         }
+        Operation::ShardCollection { .. } | Operation::RefineShardKey { .. } => {
+            let Some(cmd) = op.admin_command() else {
+                bail!("{}: not a valid shard key", op.summary());
+            };
+            // Already sharded on this very key (a retry, a resumed run): nothing to do.
+            if let Some(current) =
+                super::inspect::shard_key_of(client, op.db(), op.collection()).await?
+                && cmd.get_document("key").ok() == Some(&current.key_document())
+            {
+                return Ok(());
+            }
+            run(client, "admin", cmd, &[]).await
+        }
         Operation::Command { db, command } => run(client, db, command.clone(), &[]).await,
         Operation::Irreversible { reason } => bail!("this step cannot be undone: {reason}"),
         Operation::SetValidator {

@@ -98,7 +98,63 @@ pub async fn inspect(client: &Client, scope: &Scope) -> Result<model::Schema> {
             c.indexes = specs.iter().filter_map(parse_index).collect();
         }
     }
+    // On a sharded cluster (through mongos), the shard keys.
+    if is_mongos(client).await {
+        for (db, coll, key) in shard_keys(client).await? {
+            if let Some(c) = schema
+                .databases
+                .get_mut(&db)
+                .and_then(|d| d.collections.get_mut(&coll))
+            {
+                c.shard_key = Some(key);
+            }
+        }
+    }
     Ok(schema)
+}
+
+/// Is this a `mongos` (a sharded cluster's router)?
+pub async fn is_mongos(client: &Client) -> bool {
+    client
+        .database("admin")
+        .run_command(doc! { "hello": 1 })
+        .await
+        .is_ok_and(|h| h.get_str("msg") == Ok("isdbgrid"))
+}
+
+/// Every sharded collection's key, from `config.collections`.
+async fn shard_keys(client: &Client) -> Result<Vec<(String, String, model::ShardKey)>> {
+    let entries: Vec<Document> = client
+        .database("config")
+        .collection::<Document>("collections")
+        .find(doc! {})
+        .await
+        .map_err(super::step::driver_error)
+        .context("reading shard keys (config.collections)")?
+        .try_collect()
+        .await
+        .map_err(super::step::driver_error)
+        .context("reading shard keys (config.collections)")?;
+    Ok(entries
+        .iter()
+        .filter_map(crate::shard::from_config)
+        .collect())
+}
+
+/// The shard key of `db.collection` (`None`: not sharded, or not a sharded cluster).
+pub async fn shard_key_of(
+    client: &Client,
+    db: &str,
+    collection: &str,
+) -> Result<Option<model::ShardKey>> {
+    if !is_mongos(client).await {
+        return Ok(None);
+    }
+    Ok(shard_keys(client)
+        .await?
+        .into_iter()
+        .find(|(d, c, _)| d == db && c == collection)
+        .map(|(_, _, k)| k))
 }
 
 /// One namespace as the catalog describes it.

@@ -63,6 +63,8 @@ fn op_key(op: &Operation) -> &'static str {
         Operation::Backfill { .. } => "backfill",
         Operation::UpdateMany { .. } => "update_many",
         Operation::RenameField { .. } => "rename_field",
+        Operation::ShardCollection { .. } => "shard_collection",
+        Operation::RefineShardKey { .. } => "refine_shard_key",
         Operation::Command { .. } => "command",
         Operation::Irreversible { .. } => "irreversible",
     }
@@ -91,6 +93,39 @@ fn check_op(op: &Operation, push: &mut dyn FnMut(&[&str], String)) {
             }
         }
         Operation::CreateIndex { index, .. } => check_index_spec(index, push),
+        Operation::ShardCollection {
+            key,
+            unique,
+            initial_chunks,
+            ..
+        } => match crate::shard::parse_key(key) {
+            Some(keys) if !keys.is_empty() => {
+                let k = crate::model::ShardKey {
+                    keys,
+                    unique: *unique,
+                    initial_chunks: *initial_chunks,
+                };
+                // The rules that do not need the collection's indexes.
+                for why in crate::shard::problems(&k, &[], false, false)
+                    .into_iter()
+                    .filter(|w| !w.starts_with("no declared index"))
+                {
+                    push(&[], why);
+                }
+            }
+            _ => push(
+                &["key"],
+                "a shard key is `{ field: 1 | hashed, ... }` with at least one field".into(),
+            ),
+        },
+        Operation::RefineShardKey { key, .. } => {
+            if crate::shard::parse_key(key).is_none_or(|k| k.is_empty()) {
+                push(
+                    &["key"],
+                    "a shard key is `{ field: 1 | hashed, ... }` with at least one field".into(),
+                );
+            }
+        }
         Operation::ModifyCollection { options, .. } => {
             if options.is_empty() {
                 push(&["options"], "says nothing to change".into());

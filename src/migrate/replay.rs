@@ -136,6 +136,32 @@ pub fn apply(schema: &mut Schema, op: &Operation) -> Option<String> {
                         });
             }
         }
+        Operation::ShardCollection {
+            key,
+            unique,
+            initial_chunks,
+            ..
+        } => {
+            if let (Some(c), Some(keys)) = (
+                database(schema, &db_name).collections.get_mut(&coll_name),
+                crate::shard::parse_key(key),
+            ) {
+                c.shard_key = Some(crate::model::ShardKey {
+                    keys,
+                    unique: *unique,
+                    initial_chunks: *initial_chunks,
+                });
+            }
+        }
+        Operation::RefineShardKey { key, .. } => {
+            if let (Some(c), Some(keys)) = (
+                database(schema, &db_name).collections.get_mut(&coll_name),
+                crate::shard::parse_key(key),
+            ) && let Some(k) = &mut c.shard_key
+            {
+                k.keys = keys;
+            }
+        }
         Operation::Backfill { .. }
         | Operation::UpdateMany { .. }
         | Operation::RenameField { .. }

@@ -188,6 +188,8 @@ pub struct CollectionDecl {
     pub indexes: Vec<IndexDecl>,
     pub ignore_indexes: Vec<(String, String)>,
     pub options: Vec<(String, String)>,
+    /// `shard_key:` in flow style, on a sharded cluster.
+    pub shard_key: Option<String>,
     /// Notes for the user about what could not be said exactly.
     pub notes: Vec<String>,
 }
@@ -275,6 +277,9 @@ pub fn render(c: &CollectionDecl) -> String {
         for (k, v) in &c.options {
             let _ = writeln!(out, "  {k}: {v}");
         }
+    }
+    if let Some(k) = &c.shard_key {
+        let _ = writeln!(out, "shard_key: {k}");
     }
     out
 }
@@ -533,6 +538,13 @@ pub fn collection_decl(c: &Collection, input: DeclInput) -> CollectionDecl {
                 decl.validation.disabled = true;
             }
         }
+    }
+    if let Some(k) = &c.shard_key {
+        let mut pairs = vec![("keys".to_string(), emit::flow(&k.key_document()))];
+        if k.unique {
+            pairs.push(("unique".into(), "true".into()));
+        }
+        decl.shard_key = Some(emit::flow_pairs(&pairs));
     }
     let default_collation = o.collation.as_ref();
     for index in &c.indexes {

@@ -436,6 +436,11 @@ fn check_collection(
         );
     }
 
+    let shard_key = raw
+        .shard_key
+        .as_ref()
+        .and_then(|k| check_shard_key(ctx, k, &indexes, &options));
+
     let spec = CollectionSpec {
         database: database.to_string(),
         name,
@@ -447,6 +452,7 @@ fn check_collection(
         options,
         ignore_indexes: raw.ignore_indexes,
         raw_validator,
+        shard_key,
     };
     if spec.validation.enabled && spec.raw_validator.is_none() {
         let size = crate::jsonschema::validator_size(&spec);
@@ -945,6 +951,64 @@ fn extjson_value(v: &Value) -> Result<Bson, String> {
     let json = v.to_json();
     let text = json.to_string();
     crate::extjson::to_bson(json).map_err(|e| format!("`{text}` is not valid Extended JSON: {e}"))
+}
+
+/// A declared shard key: its fields, then the rules of [`crate::shard::problems`] against the
+/// collection's declared indexes.
+fn check_shard_key(
+    ctx: &mut Ctx,
+    raw: &super::raw::ShardKeySpec,
+    indexes: &[model::Index],
+    options: &model::CollectionOptions,
+) -> Option<model::ShardKey> {
+    let path = vec!["shard_key".to_string()];
+    let kpath = p(&path, &["keys"]);
+    if raw.keys.is_empty() {
+        ctx.error(
+            &kpath,
+            "a shard key has at least one field, e.g. `keys: { tenant_id: 1 }`",
+        );
+        return None;
+    }
+    let mut keys = Vec::new();
+    for (field, value) in &raw.keys {
+        let vpath = p(&kpath, &[field]);
+        if let Some(why) = crate::names::field_path_problem(field) {
+            ctx.error_key(&vpath, format!("shard key field `{field}`: {why}"));
+            continue;
+        }
+        match value {
+            Value::Int(1) => keys.push((field.clone(), model::ShardKeyKind::Range)),
+            Value::String(s) if s == "hashed" => {
+                keys.push((field.clone(), model::ShardKeyKind::Hashed))
+            }
+            other => ctx.error(
+                &vpath,
+                format!(
+                    "shard key field `{field}`: {} is not a shard key kind; expected 1 (ranged) or hashed",
+                    other.display()
+                ),
+            ),
+        }
+    }
+    if keys.len() != raw.keys.len() {
+        return None;
+    }
+    let key = model::ShardKey {
+        keys,
+        unique: raw.unique,
+        initial_chunks: raw.initial_chunks,
+    };
+    let problems = crate::shard::problems(
+        &key,
+        indexes,
+        options.capped.is_some(),
+        options.view.is_some(),
+    );
+    for why in &problems {
+        ctx.error_key(&path, why.clone());
+    }
+    problems.is_empty().then_some(key)
 }
 
 /// Does the server's regular expression engine (PCRE) accept `pattern`?

@@ -432,6 +432,8 @@ pub struct CollectionSpec {
     pub ignore_indexes: Vec<String>,
     /// A validator written as is (`validator:`), which then replaces the generated one.
     pub raw_validator: Option<bson::Document>,
+    /// The shard key, on a sharded cluster.
+    pub shard_key: Option<model::ShardKey>,
 }
 
 /// One database folder.

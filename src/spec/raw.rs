@@ -33,6 +33,23 @@ pub struct CollectionFile {
     /// cannot say); when given, it is the collection's validator and `fields` only document
     /// the shape and carry defaults.
     pub validator: Option<Value>,
+    /// The shard key, on a sharded cluster (through mongos): the collection is sharded on it.
+    pub shard_key: Option<ShardKeySpec>,
+}
+
+/// A collection's shard key.
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ShardKeySpec {
+    /// The key's fields in order, each `1` (ranged) or `hashed`.
+    #[schemars(with = "IndexMap<String, serde_json::Value>")]
+    pub keys: IndexMap<String, Value>,
+    /// Enforce uniqueness of the whole key (ranged keys only).
+    #[serde(default)]
+    pub unique: bool,
+    /// Chunks to create up front when an empty collection is sharded on a hashed key
+    /// (`numInitialChunks`).
+    pub initial_chunks: Option<u32>,
 }
 
 /// A view: the collection it reads and its aggregation pipeline.
