@@ -96,6 +96,16 @@ pub fn diff(current: &Schema, desired: &Schema) -> Vec<Change> {
         let have = current.databases.get(name).unwrap_or(&empty);
         diff_database(name, have, want, &mut out);
     }
+    if current.unsharded {
+        out.retain(|c| {
+            !matches!(
+                c.kind,
+                ChangeKind::ShardCollection { .. }
+                    | ChangeKind::RefineShardKey { .. }
+                    | ChangeKind::ShardKeyMismatch { .. }
+            )
+        });
+    }
     // Databases only on the current side (inspected with --all-databases).
     for (name, have) in &current.databases {
         if desired.databases.contains_key(name) {

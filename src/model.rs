@@ -13,6 +13,10 @@ use std::collections::BTreeMap;
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct Schema {
     pub databases: BTreeMap<String, Database>,
+    /// Read from a server that is not a sharded cluster (no `mongos`): a declared shard key
+    /// cannot apply there, so shard keys are not compared against it.
+    #[serde(skip)]
+    pub unsharded: bool,
 }
 
 /// One database and the collections it declares.

@@ -1,7 +1,10 @@
 //! Sharded clusters, planned on paper (no mongos runs here): from schema files with a
 //! `shard_key` to the exact `shardCollection` / `refineCollectionShardKey` commands the plan
 //! runs, in order after the indexes that support them; keys that cannot change in place are
-//! notices; migration files carry the same steps. No server: these are the pure paths.
+//! notices; migration files carry the same steps. No mongos: these are the pure paths, and
+//! what a declared shard key does against a replica set (nothing, and no false drift).
+
+mod support;
 
 use bson::{Document, doc};
 use mongrate::model::{ShardKey, ShardKeyKind};
@@ -211,4 +214,80 @@ fn migration_files_carry_sharding_steps_and_replay_them() {
         e.contains("a shard key is `{ field: 1 | hashed, ... }`"),
         "{e}"
     );
+}
+
+#[test]
+fn a_server_that_is_not_a_sharded_cluster_is_not_compared_on_shard_keys() {
+    let desired = model(
+        "orders",
+        "collection: orders\nindexes:\n  - keys: { tenant: 1 }\nshard_key: { keys: { tenant: 1 } }\n",
+    );
+    let mut replica_set = mongrate::model::Schema {
+        unsharded: true,
+        ..Default::default()
+    };
+    let p = plan(&replica_set, &desired);
+    assert!(shard_commands(&p).is_empty());
+    assert_eq!(p.steps.len(), 2, "{:?}", p.steps);
+    // Even a server-side key that differs is not reported when the server cannot have one.
+    replica_set = desired.clone();
+    replica_set.unsharded = true;
+    assert!(plan(&replica_set, &desired).is_empty());
+}
+
+/// Against a real replica set: a schema with a shard key applies (collection and index), then
+/// checks in sync; a migration that shards refuses with a clear message and records no success.
+#[test]
+fn on_a_replica_set_a_declared_shard_key_is_validated_but_not_applied() {
+    let db = support::unique_db("shardrs");
+    let root = support::one_collection_schemas(
+        &db,
+        "orders",
+        "collection: orders\nindexes:\n  - keys: { tenant: 1, created: 1 }\nshard_key: { keys: { tenant: 1, created: 1 } }\n",
+    );
+    let schemas = root.path().to_str().unwrap();
+    let apply = support::mongrate_on_server()
+        .args(["apply", "--yes", "--schemas", schemas])
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&apply.stdout);
+    assert_eq!(
+        apply.status.code(),
+        Some(0),
+        "{text}{}",
+        String::from_utf8_lossy(&apply.stderr)
+    );
+    assert!(!text.contains("shard_collection"), "{text}");
+    let check = support::mongrate_on_server()
+        .args(["check", "--schemas", schemas])
+        .output()
+        .unwrap();
+    assert_eq!(
+        check.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&check.stdout)
+    );
+
+    let migrations = tempfile::tempdir().unwrap();
+    std::fs::write(
+        migrations.path().join("20260101000000_shard.yaml"),
+        format!(
+            "up:\n  - shard_collection: {{ db: {db}, collection: orders, key: {{ tenant: 1 }} }}\ndown:\n  - irreversible: {{ reason: cannot unshard }}\n"
+        ),
+    )
+    .unwrap();
+    let up = support::mongrate_on_server()
+        .args([
+            "migrate",
+            "up",
+            "--migrations",
+            migrations.path().to_str().unwrap(),
+        ])
+        .args(["--state-db", &format!("{db}_state")])
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&up.stderr);
+    assert_eq!(up.status.code(), Some(1), "{err}");
+    assert!(err.contains("not a sharded cluster"), "{err}");
 }

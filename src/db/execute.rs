@@ -212,6 +212,12 @@ pub async fn execute_with(
             let Some(cmd) = op.admin_command() else {
                 bail!("{}: not a valid shard key", op.summary());
             };
+            if !super::inspect::is_mongos(client).await {
+                bail!(
+                    "{}: the server is not a sharded cluster; connect through a mongos to shard a collection",
+                    op.summary()
+                );
+            }
             // Already sharded on this very key (a retry, a resumed run): nothing to do.
             if let Some(current) =
                 super::inspect::shard_key_of(client, op.db(), op.collection()).await?

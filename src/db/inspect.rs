@@ -99,7 +99,8 @@ pub async fn inspect(client: &Client, scope: &Scope) -> Result<model::Schema> {
         }
     }
     // On a sharded cluster (through mongos), the shard keys.
-    if is_mongos(client).await {
+    schema.unsharded = !is_mongos(client).await;
+    if !schema.unsharded {
         for (db, coll, key) in shard_keys(client).await? {
             if let Some(c) = schema
                 .databases

@@ -167,6 +167,39 @@ pub(crate) fn is_duplicate_key(e: &mongodb::error::Error) -> bool {
     }
 }
 
+/// The driver's server-selection message without its topology dump: the timeout sentence, then
+/// each member's address and why it did not answer (`localhost:27017: Connection refused`).
+fn server_selection_summary(message: &str) -> String {
+    let first = message.lines().next().unwrap_or(message);
+    let Some((head, topology)) = first.split_once(" Topology: ") else {
+        return first.to_string();
+    };
+    let mut members = Vec::new();
+    for part in topology.split("Address: ").skip(1) {
+        let address = part.split(',').next().unwrap_or_default().trim();
+        let why = part
+            .split_once("Error: ")
+            .map(|(_, e)| {
+                let e = e.split(", labels:").next().unwrap_or(e);
+                let e = e.trim_start_matches("Kind: ");
+                e.trim_start_matches("I/O error: ")
+                    .trim_end_matches([' ', '}', ']', ','])
+            })
+            .map(str::to_string)
+            .unwrap_or_else(|| {
+                let kind = part.split_once("Type: ").map_or("", |(_, t)| t);
+                let kind = kind.split([',', ' ', '}']).next().unwrap_or_default();
+                format!("answers as {kind}")
+            });
+        members.push(format!("{address}: {why}"));
+    }
+    if members.is_empty() {
+        head.trim().to_string()
+    } else {
+        format!("{} ({})", head.trim(), members.join("; "))
+    }
+}
+
 /// One line for a driver error: the server's code and message when the server refused, the
 /// driver's own words otherwise (never its debug dump).
 pub fn describe_driver_error(e: &mongodb::error::Error) -> String {
@@ -184,8 +217,7 @@ pub fn describe_driver_error(e: &mongodb::error::Error) -> String {
             w.message, w.code
         ),
         ErrorKind::ServerSelection { message, .. } => {
-            let first = message.lines().next().unwrap_or(message);
-            format!("no server available: {first}")
+            format!("no server available: {}", server_selection_summary(message))
         }
         ErrorKind::Authentication { message, .. } => format!("authentication failed: {message}"),
         ErrorKind::InvalidArgument { message, .. } => message.clone(),
@@ -258,4 +290,24 @@ pub async fn plan_against_server(
         safety::run_checks(client, &mut plan).await?;
     }
     Ok(plan)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::server_selection_summary;
+
+    #[test]
+    fn server_selection_keeps_each_member_and_its_reason_not_the_dump() {
+        let m = "Server selection timeout: No available servers. Topology: { Type: Unknown, Servers: [ { Address: localhost:27017, Type: Unknown, Error: Kind: I/O error: Connection refused (os error 111), labels: {\"SystemOverloadedError\", \"RetryableError\"}, source: None, server response: None } ] }";
+        assert_eq!(
+            server_selection_summary(m),
+            "Server selection timeout: No available servers. (localhost:27017: Connection refused (os error 111))"
+        );
+        let two = "Server selection timeout: None of the available servers suitable for criteria Predicate. Topology: { Type: ReplicaSetNoPrimary, Set Name: rs0, Servers: [ { Address: a:1, Type: RsSecondary }, { Address: b:2, Type: Unknown, Error: Kind: I/O error: timed out, labels: {} } ] }";
+        assert_eq!(
+            server_selection_summary(two),
+            "Server selection timeout: None of the available servers suitable for criteria Predicate. (a:1: answers as RsSecondary; b:2: timed out)"
+        );
+        assert_eq!(server_selection_summary("plain words"), "plain words");
+    }
 }
