@@ -68,6 +68,28 @@ pub struct GlobalArgs {
     /// `commit_quorum` in mongrate.yaml, then the server's].
     #[arg(long = "commit-quorum", value_name = "QUORUM", global = true)]
     pub commit_quorum_arg: Option<String>,
+    /// Only these databases: comma-separated names or patterns (`tenant_*,billing`). A name
+    /// that a template folder (`schemas/tenant_*/`) matches but that is not on the server yet
+    /// is created from the template by `apply`.
+    #[arg(long = "databases", value_name = "PATTERNS", global = true)]
+    pub databases: Option<String>,
+    /// Over many databases: how many are worked on at once (a primary builds at most 3
+    /// indexes at once; more waits on the server).
+    #[arg(long, value_name = "N", global = true, default_value_t = 4,
+          value_parser = clap::value_parser!(u16).range(1..=256))]
+    pub parallel: u16,
+    /// Over many databases: run the first K on their own, and stop without touching the rest
+    /// if any of them fails.
+    #[arg(long, value_name = "K", global = true, default_value_t = 0)]
+    pub canary: u16,
+    /// Over many databases: `continue` reports a failed database and carries on with the
+    /// others; `stop` starts no further database after the first failure.
+    #[arg(long = "on-error", value_enum, global = true, default_value_t = crate::fleet::OnError::Continue)]
+    pub on_error: crate::fleet::OnError,
+    /// Over many databases: start no further database once this many have failed.
+    #[arg(long = "max-failures", value_name = "M", global = true,
+          value_parser = clap::value_parser!(u32).range(1..))]
+    pub max_failures: Option<u32>,
     /// The connection string in effect (resolved after parsing).
     #[arg(skip)]
     pub uri: String,
@@ -384,6 +406,19 @@ pub enum MigrateCommand {
         /// Do not read the changelog (no server needed).
         #[arg(long)]
         offline: bool,
+    },
+    /// Record migrations as applied without running them: every migration up to --to (all
+    /// without it) that has no changelog entry. For a database adopted mid-history, or a new
+    /// tenant that already holds what those migrations make; `migrate up` then runs only the
+    /// later ones. With fleet migrations (`databases:`), per matching database.
+    ///
+    /// Example: mongrate migrate baseline --to 20260101000000 --databases 'tenant_*'
+    Baseline {
+        /// The last version to record (inclusive).
+        #[arg(long, value_name = "VERSION")]
+        to: Option<String>,
+        #[command(flatten)]
+        lock: LockArgs,
     },
     /// Break the lock of a run that died (asks for confirmation unless --yes).
     ///

@@ -28,6 +28,7 @@ pub mod commands;
 pub mod db;
 pub mod diff;
 pub mod extjson;
+pub mod fleet;
 pub mod jsonschema;
 pub mod migrate;
 pub mod model;

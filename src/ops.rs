@@ -13,6 +13,8 @@ pub enum Operation {
     /// `create` with options (validator, collation, capped, ...): `options` is the command
     /// without its `create` field.
     CreateCollection {
+        /// Left out in a migration with `databases:` (each matching database in turn).
+        #[serde(default, skip_serializing_if = "String::is_empty")]
         db: String,
         collection: String,
         #[serde(default)]
@@ -20,17 +22,23 @@ pub enum Operation {
         options: Document,
     },
     DropCollection {
+        /// Left out in a migration with `databases:` (each matching database in turn).
+        #[serde(default, skip_serializing_if = "String::is_empty")]
         db: String,
         collection: String,
     },
     /// `createIndexes` with one index spec (`{ key, name, unique?, ... }`).
     CreateIndex {
+        /// Left out in a migration with `databases:` (each matching database in turn).
+        #[serde(default, skip_serializing_if = "String::is_empty")]
         db: String,
         collection: String,
         #[schemars(with = "serde_json::Map<String, serde_json::Value>")]
         index: Document,
     },
     DropIndex {
+        /// Left out in a migration with `databases:` (each matching database in turn).
+        #[serde(default, skip_serializing_if = "String::is_empty")]
         db: String,
         collection: String,
         name: String,
@@ -38,6 +46,8 @@ pub enum Operation {
     /// `collMod` of collection options that change in place (`expireAfterSeconds`,
     /// `changeStreamPreAndPostImages`, a view's `viewOn` and `pipeline`).
     ModifyCollection {
+        /// Left out in a migration with `databases:` (each matching database in turn).
+        #[serde(default, skip_serializing_if = "String::is_empty")]
         db: String,
         collection: String,
         #[schemars(with = "serde_json::Map<String, serde_json::Value>")]
@@ -45,6 +55,8 @@ pub enum Operation {
     },
     /// `collMod` of an index's TTL and/or hidden flag.
     ModifyIndex {
+        /// Left out in a migration with `databases:` (each matching database in turn).
+        #[serde(default, skip_serializing_if = "String::is_empty")]
         db: String,
         collection: String,
         name: String,
@@ -55,12 +67,16 @@ pub enum Operation {
     },
     /// `collMod` `prepareUnique: true`, then `unique: true`.
     MakeIndexUnique {
+        /// Left out in a migration with `databases:` (each matching database in turn).
+        #[serde(default, skip_serializing_if = "String::is_empty")]
         db: String,
         collection: String,
         name: String,
     },
     /// `collMod` validator, level and action (`validator: None` removes the validator).
     SetValidator {
+        /// Left out in a migration with `databases:` (each matching database in turn).
+        #[serde(default, skip_serializing_if = "String::is_empty")]
         db: String,
         collection: String,
         #[schemars(with = "Option<serde_json::Map<String, serde_json::Value>>")]
@@ -71,6 +87,8 @@ pub enum Operation {
     /// Set `field` (a dotted path) to `value` on documents that lack it. A parent that exists
     /// but is not an object is left alone. `value: $$NOW` writes the server's time.
     Backfill {
+        /// Left out in a migration with `databases:` (each matching database in turn).
+        #[serde(default, skip_serializing_if = "String::is_empty")]
         db: String,
         collection: String,
         field: String,
@@ -80,6 +98,8 @@ pub enum Operation {
     /// `updateMany` with a filter and an update document or pipeline. Idempotent only if the
     /// update is (e.g. its filter excludes documents already updated).
     UpdateMany {
+        /// Left out in a migration with `databases:` (each matching database in turn).
+        #[serde(default, skip_serializing_if = "String::is_empty")]
         db: String,
         collection: String,
         /// Required: `{}` updates every document, and must be said.
@@ -90,6 +110,8 @@ pub enum Operation {
     },
     /// Rename a field on documents that have `from` and lack `to`.
     RenameField {
+        /// Left out in a migration with `databases:` (each matching database in turn).
+        #[serde(default, skip_serializing_if = "String::is_empty")]
         db: String,
         collection: String,
         from: String,
@@ -99,6 +121,8 @@ pub enum Operation {
     /// (`{ field: 1 | hashed, ... }`). `simple_collation`: the collection has a default
     /// collation, so the command says `collation: { locale: simple }`.
     ShardCollection {
+        /// Left out in a migration with `databases:` (each matching database in turn).
+        #[serde(default, skip_serializing_if = "String::is_empty")]
         db: String,
         collection: String,
         #[schemars(with = "serde_json::Map<String, serde_json::Value>")]
@@ -112,6 +136,8 @@ pub enum Operation {
     },
     /// `refineCollectionShardKey` (run on `admin`): the shard key grows by suffix fields.
     RefineShardKey {
+        /// Left out in a migration with `databases:` (each matching database in turn).
+        #[serde(default, skip_serializing_if = "String::is_empty")]
         db: String,
         collection: String,
         #[schemars(with = "serde_json::Map<String, serde_json::Value>")]
@@ -119,18 +145,39 @@ pub enum Operation {
     },
     /// A raw database command: the escape hatch (mongrate cannot see its effect on the schema).
     Command {
+        /// Left out in a migration with `databases:` (each matching database in turn).
+        #[serde(default, skip_serializing_if = "String::is_empty")]
         db: String,
         #[schemars(with = "serde_json::Map<String, serde_json::Value>")]
         command: Document,
     },
     /// In a `down` list: this step of `up` cannot be undone; `migrate down` refuses it unless
     /// `--force`.
-    Irreversible {
-        reason: String,
-    },
+    Irreversible { reason: String },
 }
 
 impl Operation {
+    /// Point the operation at database `to` (a fleet migration runs in each database).
+    pub fn set_db(&mut self, to: &str) {
+        match self {
+            Self::CreateCollection { db, .. }
+            | Self::DropCollection { db, .. }
+            | Self::ModifyCollection { db, .. }
+            | Self::CreateIndex { db, .. }
+            | Self::DropIndex { db, .. }
+            | Self::ModifyIndex { db, .. }
+            | Self::MakeIndexUnique { db, .. }
+            | Self::SetValidator { db, .. }
+            | Self::Backfill { db, .. }
+            | Self::UpdateMany { db, .. }
+            | Self::RenameField { db, .. }
+            | Self::ShardCollection { db, .. }
+            | Self::RefineShardKey { db, .. }
+            | Self::Command { db, .. } => *db = to.to_string(),
+            Self::Irreversible { .. } => {}
+        }
+    }
+
     pub fn db(&self) -> &str {
         match self {
             Self::CreateCollection { db, .. }

@@ -202,6 +202,19 @@ impl Plan {
     pub fn is_empty(&self) -> bool {
         self.steps.is_empty() && self.notices.is_empty()
     }
+
+    /// The part of the plan that concerns database `db`, in the same order.
+    pub fn for_database(&self, db: &str) -> Plan {
+        Plan {
+            steps: self.steps.iter().filter(|s| s.db == db).cloned().collect(),
+            notices: self
+                .notices
+                .iter()
+                .filter(|n| n.db == db)
+                .cloned()
+                .collect(),
+        }
+    }
 }
 
 // Phases, in execution order.

@@ -36,6 +36,8 @@ pub fn human_duration(d: Duration) -> String {
 pub enum Unit {
     Steps,
     Documents,
+    /// Databases of a fleet run (each counts as one step of the bar).
+    Databases,
 }
 
 /// Receives progress events. Every method has a default that ignores the event.

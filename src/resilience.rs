@@ -79,6 +79,35 @@ pub fn wave_end(ops: &[&Operation], start: usize, slots: usize) -> usize {
     end
 }
 
+/// Index builds on a collection this same run created (so it is empty) need no watching and
+/// no waves: the consecutive builds from `start` on that collection go to the server as one
+/// `createIndexes` command. Returns the end of that run of builds (`start + 1` or more), or
+/// `None` when `ops[start]` is not such a build.
+pub fn empty_collection_builds_end(ops: &[&Operation], start: usize) -> Option<usize> {
+    let Some(Operation::CreateIndex { db, collection, .. }) = ops.get(start) else {
+        return None;
+    };
+    let created = ops[..start].iter().any(|o| {
+        matches!(o, Operation::CreateCollection { db: d, collection: c, .. } if d == db && c == collection)
+    });
+    if !created {
+        return None;
+    }
+    let mut end = start + 1;
+    while let Some(Operation::CreateIndex {
+        db: d,
+        collection: c,
+        ..
+    }) = ops.get(end)
+    {
+        if d != db || c != collection {
+            break;
+        }
+        end += 1;
+    }
+    Some(end)
+}
+
 /// How many builds a new wave may start: the server's limit on concurrent user index builds
 /// (`maxNumActiveUserIndexBuilds`, 3 by default) less those already running, at least one.
 pub fn free_build_slots(limit: Option<i64>, running: usize) -> usize {
@@ -285,6 +314,32 @@ mod tests {
         assert_eq!(wave_end(&ops, 0, 1), 1);
         assert_eq!(wave_end(&ops, 0, 0), 1);
         assert_eq!(free_build_slots(Some(3), 0), 3);
+        let create = |c: &str| Operation::CreateCollection {
+            db: "d".into(),
+            collection: c.into(),
+            options: Document::new(),
+        };
+        let build = |c: &str, n: &str| Operation::CreateIndex {
+            db: "d".into(),
+            collection: c.into(),
+            index: doc! { "key": { n: 1 }, "name": n },
+        };
+        let ops = [
+            create("new"),
+            build("new", "a"),
+            build("new", "b"),
+            build("old", "c"),
+            build("new", "d"),
+        ];
+        let refs: Vec<&Operation> = ops.iter().collect();
+        assert_eq!(empty_collection_builds_end(&refs, 1), Some(3));
+        assert_eq!(
+            empty_collection_builds_end(&refs, 3),
+            None,
+            "not created by this run"
+        );
+        assert_eq!(empty_collection_builds_end(&refs, 4), Some(5));
+        assert_eq!(empty_collection_builds_end(&refs, 0), None);
         assert_eq!(free_build_slots(Some(3), 2), 1);
         assert_eq!(free_build_slots(Some(3), 5), 1);
         assert_eq!(free_build_slots(None, 1), 2);

@@ -119,7 +119,9 @@ fn every_command_prints_one_json_document_of_its_documented_shape_with_its_exit_
     assert_eq!(v["in_sync"], false);
     assert!(v["summary"]["runnable"].as_u64().unwrap() > 0);
     p.json("plan", &["plan", "--exit-code"], 2);
-    p.json("check", &["check"], 2);
+    let v = p.json("check", &["check"], 2);
+    assert_eq!(v["databases"][0]["database"], db.as_str());
+    assert_eq!(v["databases"][0]["outcome"], "drift");
     // apply: dry run, then for real, then nothing to apply.
     let v = p.json("apply", &["apply", "--dry-run"], 0);
     assert_eq!(v["result"], "dry_run");
@@ -164,6 +166,9 @@ fn every_command_prints_one_json_document_of_its_documented_shape_with_its_exit_
     assert_eq!(v["migrations"].as_array().unwrap().len(), 1);
     let v = p.json("migrate down", &["migrate", "down", "--yes"], 0);
     assert_eq!(v["direction"], "down");
+    let v = p.json("migrate baseline", &["migrate", "baseline"], 0);
+    assert_eq!(v["databases"][0]["database"], "(shared)");
+    assert_eq!(v["databases"][0]["recorded"].as_array().unwrap().len(), 1);
     let v = p.json("migrate unlock", &["migrate", "unlock", "--yes"], 0);
     assert_eq!(v["held"], false);
     // pull (into a separate folder): one file per collection, already in sync.

@@ -401,6 +401,7 @@ async fn a_changelog_write_with_an_older_token_is_refused() {
         tool_version: "t".into(),
         error: None,
         lock_token: 0,
+        database: None,
     };
     let old = Changelog::new(&client, &state, 4);
     let new = Changelog::new(&client, &state, 5);

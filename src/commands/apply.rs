@@ -1,10 +1,11 @@
 //! `mongrate apply`: plan, confirm, execute with progress.
 
 use super::out::{Critical, Progress, confirm, errln, stdout};
-use super::{Refused, engine, exit, load_valid_spec, print_json};
+use super::{Refused, engine, exit, print_json};
 use crate::cli::{ApplyArgs, Format, GlobalArgs};
 use crate::db::apply::apply_steps;
 use crate::db::rollout::RolloutStep;
+use crate::fleet::{DatabaseReport, Outcome};
 use crate::{db, render};
 use anyhow::Result;
 use serde::Serialize;
@@ -20,10 +21,42 @@ struct ApplyJson {
     applied: usize,
     /// With --rollout: per staged collection, the backfill and whether it was tightened.
     rollout: Vec<RolloutStep>,
+    /// Per database: `in_sync`, `changed`, `failed` (with its error) or `skipped`.
+    databases: Vec<DatabaseReport>,
+    /// Why a run over many databases stopped starting them, if it did.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    stopped: Option<String>,
 }
 
 pub fn run(global: &GlobalArgs, args: &ApplyArgs) -> Result<i32> {
-    let (mut plan, server) = engine::compute(global, &args.engine, true)?;
+    let engine::Computed {
+        mut plan,
+        server,
+        spec,
+        fleet,
+    } = engine::compute(global, &args.engine, true)?;
+    if fleet && !args.rollout {
+        return run_fleet(global, args, &plan, &server, &spec);
+    }
+    let databases = |plan: &crate::plan::Plan, applied: bool| -> Vec<DatabaseReport> {
+        spec.databases
+            .keys()
+            .map(|db| {
+                let steps = plan.for_database(db).runnable().count();
+                DatabaseReport {
+                    database: db.clone(),
+                    outcome: if applied && steps > 0 {
+                        Outcome::Changed
+                    } else {
+                        Outcome::InSync
+                    },
+                    steps,
+                    error: None,
+                    elapsed_ms: 0,
+                }
+            })
+            .collect()
+    };
     // With --yes the user has decided: a closed stdout (`| head`) must not stop the change.
     let _committed = (args.yes && !args.dry_run).then(Critical::enter);
     let json = global.format == Format::Json;
@@ -36,6 +69,8 @@ pub fn run(global: &GlobalArgs, args: &ApplyArgs) -> Result<i32> {
                     result,
                     applied,
                     rollout,
+                    databases: databases(plan, result == "applied"),
+                    stopped: None,
                 },
             );
         }
@@ -125,10 +160,9 @@ pub fn run(global: &GlobalArgs, args: &ApplyArgs) -> Result<i32> {
         finish(&plan, "applied", applied, Vec::new());
         return Ok(exit::OK);
     }
-    let loaded = load_valid_spec(&global.schemas, &global.state_db)?;
     let rollout = server.run(db::rollout::finish(
         server.client(),
-        &loaded.spec,
+        &spec,
         &staged,
         &super::engine::step_options(global),
         &mut progress,
@@ -161,4 +195,145 @@ pub fn run(global: &GlobalArgs, args: &ApplyArgs) -> Result<i32> {
         rollout.remaining.len()
     ))
     .into())
+}
+
+/// `apply` over many databases: each database's part of the plan runs on its own, at most
+/// `--parallel` at once; a refused or failed database is reported and, with `--on-error
+/// continue` (the default), does not stop the others. One report at the end.
+fn run_fleet(
+    global: &GlobalArgs,
+    args: &ApplyArgs,
+    plan: &crate::plan::Plan,
+    server: &super::Server,
+    spec: &crate::spec::SchemaSpec,
+) -> Result<i32> {
+    let started = std::time::Instant::now();
+    let json = global.format == Format::Json;
+    let names: Vec<String> = spec.databases.keys().cloned().collect();
+    let parts: std::collections::BTreeMap<&str, crate::plan::Plan> = names
+        .iter()
+        .map(|d| (d.as_str(), plan.for_database(d)))
+        .collect();
+    let changing = parts
+        .values()
+        .filter(|p| p.runnable().next().is_some())
+        .count();
+    let runnable = plan.runnable().count();
+    if !json {
+        if changing <= 3 {
+            stdout(&render::plan_text(plan, engine::style()));
+        } else {
+            stdout(&format!(
+                "Plan: {runnable} step(s) in {changing} of {} database(s) (`mongrate plan --databases NAME` shows one).\n",
+                names.len()
+            ));
+        }
+    }
+    let policy = super::fleet::policy(global);
+    let emit = |result: &'static str, report: &crate::fleet::Report| {
+        if json {
+            print_json(
+                "apply",
+                &ApplyJson {
+                    plan: render::plan_view(plan),
+                    result,
+                    applied: report
+                        .databases
+                        .iter()
+                        .filter(|d| d.outcome == Outcome::Changed)
+                        .map(|d| d.steps)
+                        .sum(),
+                    rollout: Vec::new(),
+                    databases: report.databases.clone(),
+                    stopped: report.stopped.clone(),
+                },
+            );
+        }
+    };
+    let pending = |outcome_if_changing: Outcome| crate::fleet::Report {
+        databases: parts
+            .iter()
+            .map(|(db, p)| {
+                let steps = p.runnable().count();
+                DatabaseReport {
+                    database: db.to_string(),
+                    outcome: if steps == 0 {
+                        Outcome::InSync
+                    } else {
+                        outcome_if_changing
+                    },
+                    steps,
+                    error: None,
+                    elapsed_ms: 0,
+                }
+            })
+            .collect(),
+        stopped: None,
+    };
+    if runnable == 0 {
+        let report = pending(Outcome::InSync);
+        emit("nothing_to_apply", &report);
+        if !json {
+            super::fleet::print_report(&report, started.elapsed(), global.quiet, "step");
+        }
+        return Ok(exit::OK);
+    }
+    // With --on-error stop, refuse before anything runs, as for one database.
+    if policy.on_error == crate::fleet::OnError::Stop {
+        let refusals = plan.refusals(args.allow_violations, &[]);
+        if !refusals.is_empty() {
+            return Err(Refused(format!(
+                "refusing to apply; nothing was changed:\n  {}",
+                refusals.join("\n  ")
+            ))
+            .into());
+        }
+    }
+    if args.dry_run {
+        let report = pending(Outcome::Drift);
+        emit("dry_run", &report);
+        if !json {
+            errln!(
+                "Dry run: {runnable} step(s) in {changing} database(s) would run; nothing was changed."
+            );
+        }
+        return Ok(exit::OK);
+    }
+    let target = db::redact_uri(&global.uri);
+    if !args.yes
+        && !confirm(
+            &format!("Apply {runnable} step(s) in {changing} database(s) on {target}?"),
+            "refusing to apply without confirmation: stdin is not a terminal; pass --yes",
+        )?
+    {
+        emit("not_confirmed", &pending(Outcome::Drift));
+        errln!("Not applied.");
+        return Ok(exit::ERROR);
+    }
+    let _changing = Critical::enter();
+    let mut progress = Progress::new(global.quiet || json);
+    let options = super::engine::step_options(global);
+    let client = server.client();
+    let report = server.run(async {
+        Ok(db::apply::apply_each(
+            client,
+            plan,
+            &names,
+            policy,
+            args.allow_violations,
+            &options,
+            &mut progress,
+        )
+        .await)
+    })?;
+    let result = if report.exit_code() == exit::OK {
+        "applied"
+    } else {
+        "failed"
+    };
+    emit(result, &report);
+    if !json {
+        super::fleet::print_report(&report, started.elapsed(), global.quiet, "step");
+    }
+    Ok(report.exit_code())
 }

@@ -54,8 +54,15 @@ pub fn run(global: &GlobalArgs, args: &BackfillArgs) -> Result<i32> {
     if args.batch_size == 0 {
         return Err(UsageError("--batch-size must be at least 1".into()).into());
     }
+    for t in &args.targets {
+        split_target(t)?;
+    }
     let loaded = load_valid_spec(&global.schemas, &global.state_db)?;
-    let targets = targets(&loaded.spec, &args.targets)?;
+    super::fleet::selection(global)?;
+    let server = Server::connect(global)?;
+    // Templates cover every matching database on the server (narrowed by --databases).
+    let (spec, _) = server.run(super::fleet::expand(server.client(), global, loaded.spec))?;
+    let targets = targets(&spec, &args.targets)?;
     let opts = Options {
         batch_size: args.batch_size,
         max_docs_per_sec: args.max_docs_per_sec,
@@ -65,7 +72,6 @@ pub fn run(global: &GlobalArgs, args: &BackfillArgs) -> Result<i32> {
     };
     let json = global.format == Format::Json;
     let mut progress = Progress::new(global.quiet || json);
-    let server = Server::connect(global)?;
     let reports: Vec<Report> = {
         let _changing = (!args.dry_run).then(Critical::enter);
         server.run(async {

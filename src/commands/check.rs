@@ -1,7 +1,7 @@
 //! `mongrate check`: drift report for CI (schema, and with --data the documents too).
 
 use super::out::stdout;
-use super::{engine, exit, load_valid_spec, print_json};
+use super::{engine, exit, print_json};
 use crate::cli::{CheckArgs, EngineArgs, Format, GlobalArgs};
 use crate::db::audit::AuditReport;
 use crate::{jsonschema, render};
@@ -15,6 +15,8 @@ struct CheckJson {
     plan: render::PlanJson,
     /// With --data: documents failing their schema, per collection.
     data: Option<DataJson>,
+    /// Per database checked: `in_sync` or `drift`, with its number of differences.
+    databases: Vec<crate::fleet::DatabaseReport>,
 }
 
 #[derive(Serialize)]
@@ -29,12 +31,17 @@ pub fn run(global: &GlobalArgs, args: &CheckArgs) -> Result<i32> {
         allow_destructive: false,
         all_databases: args.all_databases,
     };
-    let (plan, server) = engine::compute(global, &engine_args, false)?;
+    let started = std::time::Instant::now();
+    let engine::Computed {
+        plan,
+        server,
+        spec,
+        fleet,
+    } = engine::compute(global, &engine_args, false)?;
     let audits: Vec<AuditReport> = if args.data {
-        let loaded = load_valid_spec(&global.schemas, &global.state_db)?;
         server.run(async {
             let mut out = Vec::new();
-            for db in loaded.spec.databases.values() {
+            for db in spec.databases.values() {
                 for c in db.collections.values() {
                     let Some(validator) = jsonschema::declared_validator(c) else {
                         continue;
@@ -52,6 +59,7 @@ pub fn run(global: &GlobalArgs, args: &CheckArgs) -> Result<i32> {
     };
     let failing: u64 = audits.iter().map(|a| a.failing).sum();
     let in_sync = plan.is_empty();
+    let report = per_database(&spec, &plan, &audits);
     match global.format {
         Format::Json => print_json(
             "check",
@@ -61,6 +69,7 @@ pub fn run(global: &GlobalArgs, args: &CheckArgs) -> Result<i32> {
                     failing,
                     collections: render::audit_view(&audits),
                 }),
+                databases: report.databases.clone(),
             },
         ),
         Format::Text => {
@@ -79,6 +88,9 @@ pub fn run(global: &GlobalArgs, args: &CheckArgs) -> Result<i32> {
             if args.data {
                 text.push_str(&render::audit_text(&audits));
             }
+            if fleet {
+                text.push_str(&report.text(started.elapsed(), "difference"));
+            }
             stdout(&text);
         }
     }
@@ -87,4 +99,48 @@ pub fn run(global: &GlobalArgs, args: &CheckArgs) -> Result<i32> {
     } else {
         exit::DIFFERENCES
     })
+}
+
+/// Per database of the schemas: in sync, or drifted (its differences and failing documents).
+fn per_database(
+    spec: &crate::spec::SchemaSpec,
+    plan: &crate::plan::Plan,
+    audits: &[AuditReport],
+) -> crate::fleet::Report {
+    use crate::fleet::{DatabaseReport, Outcome, Report};
+    let mut names: Vec<&String> = spec.databases.keys().collect();
+    // Databases only on the server (--all-databases) drift too.
+    for s in &plan.steps {
+        names.push(&s.db);
+    }
+    for n in &plan.notices {
+        names.push(&n.db);
+    }
+    names.sort();
+    names.dedup();
+    Report {
+        databases: names
+            .into_iter()
+            .map(|db| {
+                let part = plan.for_database(db);
+                let failing = audits
+                    .iter()
+                    .filter(|a| &a.db == db && a.failing > 0)
+                    .count();
+                let differences = part.steps.len() + part.notices.len() + failing;
+                DatabaseReport {
+                    database: db.clone(),
+                    outcome: if differences == 0 {
+                        Outcome::InSync
+                    } else {
+                        Outcome::Drift
+                    },
+                    steps: differences,
+                    error: None,
+                    elapsed_ms: 0,
+                }
+            })
+            .collect(),
+        stopped: None,
+    }
 }

@@ -32,17 +32,25 @@ pub fn step_options(global: &GlobalArgs) -> crate::db::step::StepOptions {
     }
 }
 
-/// Load, connect, inspect, diff and plan; with `data_checks`, also count violators and
-/// duplicates. Returns the plan and the connected server.
-pub fn compute(
-    global: &GlobalArgs,
-    engine: &EngineArgs,
-    data_checks: bool,
-) -> Result<(Plan, Server)> {
+/// What `plan`, `apply` and `check` computed.
+pub struct Computed {
+    pub plan: Plan,
+    pub server: Server,
+    /// The schemas with every template expanded to the databases it covers.
+    pub spec: spec::SchemaSpec,
+    /// A run over a fleet: the schemas hold a template, or `--databases` was given.
+    pub fleet: bool,
+}
+
+/// Load, connect, expand templates, inspect, diff and plan; with `data_checks`, also count
+/// violators and duplicates.
+pub fn compute(global: &GlobalArgs, engine: &EngineArgs, data_checks: bool) -> Result<Computed> {
     let loaded = load_valid_spec(&global.schemas, &global.state_db)?;
-    let mut desired = spec::to_model(&loaded.spec);
-    normalize::schema(&mut desired, Side::Spec);
+    super::fleet::selection(global)?;
     let server = Server::connect(global)?;
+    let (spec, fleet) = server.run(super::fleet::expand(server.client(), global, loaded.spec))?;
+    let mut desired = spec::to_model(&spec);
+    normalize::schema(&mut desired, Side::Spec);
     let plan = server
         .run(db::plan_against_server(
             server.client(),
@@ -56,7 +64,12 @@ pub fn compute(
             &global.state_db,
         ))
         .with_context(|| format!("planning against {}", db::redact_uri(&global.uri)))?;
-    Ok((plan, server))
+    Ok(Computed {
+        plan,
+        server,
+        spec,
+        fleet,
+    })
 }
 
 /// Colours for stdout: on a terminal, unless `NO_COLOR` is set.

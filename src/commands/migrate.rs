@@ -45,12 +45,15 @@ pub fn run(global: &GlobalArgs, args: &MigrateArgs) -> Result<i32> {
             run_migrations(global, &request, *dry_run, *yes, lock)
         }
         MigrateCommand::Status { exit_code } => status(global, *exit_code),
+        MigrateCommand::Baseline { to, lock } => {
+            super::migrate_fleet::baseline(global, to.as_deref(), &run_options(global, lock))
+        }
         MigrateCommand::Verify { offline } => verify(global, *offline),
         MigrateCommand::Unlock { yes } => unlock(global, *yes),
     }
 }
 
-fn load(dir: &Path) -> Result<Vec<Migration>> {
+pub(super) fn load(dir: &Path) -> Result<Vec<Migration>> {
     migrate::load_dir(dir).with_context(|| format!("reading migrations in `{}`", dir.display()))
 }
 
@@ -92,7 +95,15 @@ fn replayed_and_desired(
     migrations: &[Migration],
     only: &[String],
 ) -> Result<(crate::model::Schema, crate::model::Schema, Vec<String>)> {
-    let (mut current, warnings) = replay::replay(migrations);
+    // A fleet migration is replayed on its template: the folder named like its `databases:`.
+    let placed: Vec<Migration> = migrations
+        .iter()
+        .map(|m| match &m.file.databases {
+            Some(pattern) => m.in_database(pattern),
+            None => m.clone(),
+        })
+        .collect();
+    let (mut current, warnings) = replay::replay(&placed);
     normalize::schema(&mut current, Side::Server);
     let loaded = load_valid_spec(&global.schemas, &global.state_db)?;
     let mut desired = spec::to_model(&loaded.spec);
@@ -186,11 +197,29 @@ fn generate(global: &GlobalArgs, name: &str, only: &[String]) -> Result<i32> {
         }
         return Ok(exit::OK);
     }
-    let file = migrate::generated_file(
+    let mut file = migrate::generated_file(
         &current,
         &plan,
         format!("{name} (generated from `{}`)", global.schemas.display()),
     );
+    // Steps for a template (`tenant_*`) become a fleet migration: `databases:` at the top,
+    // no `db` in its operations. One template per file, and not mixed with plain databases.
+    let mut dbs: Vec<&str> = plan.steps.iter().map(|s| s.db.as_str()).collect();
+    dbs.sort_unstable();
+    dbs.dedup();
+    if dbs.iter().any(|d| crate::fleet::is_template(d)) {
+        let [template] = dbs.as_slice() else {
+            return Err(UsageError(format!(
+                "the changes concern {}: a migration for a template (`tenant_*`) holds that template alone; generate one per database with --database NAME",
+                dbs.join(", ")
+            ))
+            .into());
+        };
+        file.databases = Some(template.to_string());
+        for op in file.up.iter_mut().chain(file.down.iter_mut()) {
+            op.set_db("");
+        }
+    }
     let version = next_version(&migrations);
     std::fs::create_dir_all(dir).with_context(|| format!("creating `{}`", dir.display()))?;
     let path = dir.join(format!("{version}_{name}.yaml"));
@@ -268,6 +297,7 @@ fn new(global: &GlobalArgs, name: &str) -> Result<i32> {
 fn run_options(global: &GlobalArgs, lock: &LockArgs) -> RunOptions {
     RunOptions {
         state_db: global.state_db.clone(),
+        scope: None,
         lock_lease: Duration::from_secs(lock.lock_lease.max(3)),
         lock_timeout: Duration::from_secs(lock.lock_timeout),
         step: super::engine::step_options(global),
@@ -276,7 +306,7 @@ fn run_options(global: &GlobalArgs, lock: &LockArgs) -> RunOptions {
 
 /// One migration of a run, in JSON.
 #[derive(Serialize)]
-struct RunMigrationJson {
+pub(super) struct RunMigrationJson {
     version: String,
     name: String,
     /// The first step run (0-based): > 0 when an interrupted run was resumed.
@@ -288,11 +318,17 @@ struct RunMigrationJson {
 
 /// `migrate up` / `migrate down` in JSON.
 #[derive(Serialize)]
-struct RunJson {
-    direction: Direction,
-    dry_run: bool,
-    migrations: Vec<RunMigrationJson>,
-    took_over_from: Option<String>,
+pub(super) struct RunJson {
+    pub direction: Direction,
+    pub dry_run: bool,
+    /// The migrations of the shared history (empty in a fleet run: see `databases`).
+    pub migrations: Vec<RunMigrationJson>,
+    pub took_over_from: Option<String>,
+    /// A fleet run: per history (`(shared)` or a database), its outcome and the number of
+    /// migrations run (or pending, in a dry run). Empty otherwise.
+    pub databases: Vec<crate::fleet::DatabaseReport>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub stopped: Option<String>,
 }
 
 fn planned_json(plan: &RunPlan) -> Vec<RunMigrationJson> {
@@ -355,6 +391,10 @@ fn run_migrations(
 ) -> Result<i32> {
     let migrations = load(&global.migrations)?;
     let opts = run_options(global, lock);
+    let selection = super::fleet::selection(global)?;
+    if crate::fleet::is_fleet_run(&migrations, selection.as_ref()) {
+        return super::migrate_fleet::run(global, request, dry_run, yes, &opts, &migrations);
+    }
     let json = global.format == Format::Json;
     let direction = match request {
         Request::Up { .. } => Direction::Up,
@@ -370,6 +410,7 @@ fn run_migrations(
         let plan = server.run(db::migrations::dry_run(
             server.client(),
             &global.state_db,
+            None,
             &migrations,
             request,
         ))?;
@@ -387,6 +428,8 @@ fn run_migrations(
                         dry_run: true,
                         migrations: planned_json(&plan),
                         took_over_from: None,
+                        databases: Vec::new(),
+                        stopped: None,
                     },
                 );
             } else {
@@ -407,6 +450,8 @@ fn run_migrations(
                         dry_run: false,
                         migrations: Vec::new(),
                         took_over_from: None,
+                        databases: Vec::new(),
+                        stopped: None,
                     },
                 );
             } else {
@@ -448,6 +493,8 @@ fn run_migrations(
                 dry_run: false,
                 migrations: ran_json(&outcome.ran),
                 took_over_from: outcome.took_over_from.clone(),
+                databases: Vec::new(),
+                stopped: None,
             },
         );
     } else if outcome.ran.is_empty() {
@@ -473,19 +520,27 @@ fn run_migrations(
 
 /// `migrate status` in JSON.
 #[derive(Serialize)]
-struct StatusJson<'a> {
-    migrations: &'a [StatusRow],
+pub(super) struct StatusJson<'a> {
+    /// The shared history's migrations (empty in a fleet run: see `databases`).
+    pub migrations: &'a [StatusRow],
     /// Migrations that are not applied as their file says (pending, running, failed, changed,
-    /// missing).
-    pending: usize,
+    /// missing), over every history.
+    pub pending: usize,
+    /// A fleet run: per history (`(shared)` or a database). Empty otherwise.
+    pub databases: Vec<super::migrate_fleet::HistoryJson>,
 }
 
 fn status(global: &GlobalArgs, exit_code: bool) -> Result<i32> {
     let migrations = load(&global.migrations)?;
+    let selection = super::fleet::selection(global)?;
+    if crate::fleet::is_fleet_run(&migrations, selection.as_ref()) {
+        return super::migrate_fleet::status(global, exit_code, &migrations);
+    }
     let server = Server::connect(global)?;
     let rows = server.run(db::migrations::status(
         server.client(),
         &global.state_db,
+        None,
         &migrations,
     ))?;
     let pending = rows.iter().filter(|r| r.status.is_pending_work()).count();
@@ -495,6 +550,7 @@ fn status(global: &GlobalArgs, exit_code: bool) -> Result<i32> {
             &StatusJson {
                 migrations: &rows,
                 pending,
+                databases: Vec::new(),
             },
         ),
         Format::Text => {
@@ -590,31 +646,52 @@ fn verify(global: &GlobalArgs, offline: bool) -> Result<i32> {
         let server = Server::connect(global).context(
             "`migrate verify` reads the changelog to check applied files; pass --offline to skip that",
         )?;
-        let entries = server
-            .run(db::migrations::entries(server.client(), &global.state_db))
-            .context(
-                "`migrate verify` reads the changelog to check applied files; pass --offline to skip that",
-            )?;
-        for m in migrate::plan::checksum_mismatches(&migrations, &entries) {
-            problems.push(Problem {
-                kind: "checksum_changed",
-                message: m,
-            });
-        }
-        for e in entries
-            .iter()
-            .filter(|e| e.status == crate::db::changelog::Status::Applied)
-        {
-            if !migrations.iter().any(|m| m.version == e.version) {
+        // Each history: the shared one, and in a fleet each database's.
+        let selection = super::fleet::selection(global)?;
+        let histories: Vec<(Option<String>, Vec<Migration>)> =
+            if crate::fleet::is_fleet_run(&migrations, selection.as_ref()) {
+                super::migrate_fleet::units_of(&server, global, &migrations)?
+                    .into_iter()
+                    .map(|u| (u.scope, u.migrations))
+                    .collect()
+            } else {
+                vec![(None, migrations.clone())]
+            };
+        for (scope, migrations) in &histories {
+            let entries = server
+                .run(db::migrations::entries(
+                    server.client(),
+                    &global.state_db,
+                    scope.as_deref(),
+                ))
+                .context(
+                    "`migrate verify` reads the changelog to check applied files; pass --offline to skip that",
+                )?;
+            let whose = scope
+                .as_deref()
+                .map(|d| format!("{d}: "))
+                .unwrap_or_default();
+            for m in migrate::plan::checksum_mismatches(migrations, &entries) {
                 problems.push(Problem {
-                    kind: "missing_file",
-                    message: format!(
-                        "{} {} is applied but its file is missing from `{}`",
-                        e.version,
-                        e.name,
-                        global.migrations.display()
-                    ),
+                    kind: "checksum_changed",
+                    message: format!("{whose}{m}"),
                 });
+            }
+            for e in entries
+                .iter()
+                .filter(|e| e.status == crate::db::changelog::Status::Applied)
+            {
+                if !migrations.iter().any(|m| m.version == e.version) {
+                    problems.push(Problem {
+                        kind: "missing_file",
+                        message: format!(
+                            "{whose}{} {} is applied but its file is missing from `{}`",
+                            e.version,
+                            e.name,
+                            global.migrations.display()
+                        ),
+                    });
+                }
             }
         }
     }

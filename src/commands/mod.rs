@@ -7,7 +7,9 @@ pub mod check;
 pub mod config;
 pub mod diff;
 pub mod engine;
+pub mod fleet;
 pub mod migrate;
+pub mod migrate_fleet;
 pub mod out;
 pub mod plan;
 pub mod project;
@@ -155,6 +157,7 @@ pub fn command_name(cmd: &Command) -> &'static str {
             M::Down { .. } => "migrate down",
             M::Status { .. } => "migrate status",
             M::Verify { .. } => "migrate verify",
+            M::Baseline { .. } => "migrate baseline",
             M::Unlock { .. } => "migrate unlock",
         },
     }

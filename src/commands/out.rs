@@ -267,11 +267,14 @@ impl Reporter for Progress {
             Mode::Lines => {
                 let what = match unit {
                     Unit::Steps => format!("{} step(s)", total),
+                    Unit::Databases => format!("{} database(s)", total),
                     Unit::Documents => format!("about {} document(s)", thousands(total)),
                 };
                 let resume = if done > 0 {
                     match unit {
-                        Unit::Steps => format!(", resuming at step {}", done + 1),
+                        Unit::Steps | Unit::Databases => {
+                            format!(", resuming at step {}", done + 1)
+                        }
                         Unit::Documents => format!(", resuming after {}", thousands(done)),
                     }
                 } else {
@@ -285,7 +288,7 @@ impl Reporter for Progress {
                 bar.set_position(done);
                 let (start, start_done) = (Instant::now(), done);
                 let template = match unit {
-                    Unit::Steps => "{prefix} {bar:30} {pos}/{len} {msg}",
+                    Unit::Steps | Unit::Databases => "{prefix} {bar:30} {pos}/{len} {msg}",
                     Unit::Documents => "{prefix} {bar:30} {pos}/{len} {rate} ETA {eta_own}",
                 };
                 let style = ProgressStyle::with_template(template)

@@ -7,7 +7,7 @@ use crate::render;
 use anyhow::Result;
 
 pub fn run(global: &GlobalArgs, args: &PlanArgs) -> Result<i32> {
-    let (plan, _server) = engine::compute(global, &args.engine, true)?;
+    let plan = engine::compute(global, &args.engine, true)?.plan;
     match global.format {
         Format::Json => print_json("plan", &render::plan_view(&plan)),
         Format::Text => stdout(&render::plan_text(&plan, engine::style())),

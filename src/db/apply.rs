@@ -2,11 +2,11 @@
 //! at the first failure with a record of what was and was not applied. Each step rides out an
 //! election (`db::step`); consecutive index builds run in waves the server can take at once.
 
-use super::step::{StepOptions, build_slots, execute_wave};
+use super::step::{StepOptions, build_slots, execute, execute_wave};
 use crate::ops::Operation;
 use crate::plan::Step;
 use crate::progress::{Reporter, Unit};
-use crate::resilience::wave_end;
+use crate::resilience::{empty_collection_builds_end, wave_end};
 use mongodb::Client;
 use std::time::Instant;
 
@@ -38,6 +38,28 @@ pub async fn apply_steps(
     reporter.begin("apply", Unit::Steps, runnable.len() as u64, 0);
     let mut i = 0;
     while i < ops.len() {
+        // Builds on a collection this run created: one command for all of them.
+        if let Some(end) = empty_collection_builds_end(&ops, i).filter(|e| e - i > 1) {
+            let step_started = Instant::now();
+            let batch = &ops[i..end];
+            reporter.working_on(&format!("{} index builds on a new collection", batch.len()));
+            if let Err(e) = execute(client, &combined_builds(batch, opts), opts, reporter).await {
+                reporter.end("", started.elapsed());
+                return Err(ApplyError {
+                    failed_index: i + 1,
+                    total: runnable.len(),
+                    summary: batch[0].summary(),
+                    message: format!("{e:#}"),
+                    applied: ops[..i].iter().map(|o| o.summary()).collect(),
+                    not_applied: ops[i..].iter().map(|o| o.summary()).collect(),
+                });
+            }
+            for op in batch {
+                reporter.step_done(&op.summary(), step_started.elapsed());
+            }
+            i = end;
+            continue;
+        }
         let slots = if matches!(ops[i], Operation::CreateIndex { .. }) {
             build_slots(client).await
         } else {
@@ -82,4 +104,72 @@ pub async fn apply_steps(
         started.elapsed(),
     );
     Ok(runnable.len())
+}
+
+/// One `createIndexes` for builds on the same (new, empty) collection: idempotent like each of
+/// them (an index that exists with the same definition is left alone).
+fn combined_builds(batch: &[&Operation], opts: &StepOptions) -> Operation {
+    let (db, collection) = (batch[0].db().to_string(), batch[0].collection().to_string());
+    let indexes: Vec<bson::Bson> = batch
+        .iter()
+        .filter_map(|op| match op {
+            Operation::CreateIndex { index, .. } => Some(bson::Bson::Document(index.clone())),
+            _ => None,
+        })
+        .collect();
+    let mut command = bson::doc! { "createIndexes": collection, "indexes": indexes };
+    if let Some(q) = &opts.commit_quorum {
+        command.insert("commitQuorum", q.clone());
+    }
+    Operation::Command { db, command }
+}
+
+/// Apply each database's part of `plan` on its own, as `policy` says (at most `parallel` at
+/// once, a canary first, stopping on errors as told): a database whose part would be refused
+/// (duplicates under a new unique index, documents failing a new validator) or whose step
+/// fails is reported `failed` with the first line of why, and leaves the others alone.
+pub async fn apply_each(
+    client: &Client,
+    plan: &crate::plan::Plan,
+    databases: &[String],
+    policy: crate::fleet::Policy,
+    allow_violations: bool,
+    opts: &StepOptions,
+    reporter: &mut dyn Reporter,
+) -> crate::fleet::Report {
+    use crate::fleet::Outcome;
+    let parts: std::collections::BTreeMap<&str, crate::plan::Plan> = databases
+        .iter()
+        .map(|d| (d.as_str(), plan.for_database(d)))
+        .collect();
+    crate::fleet::run_each(databases, policy, "apply", "step", reporter, |db| {
+        let part = parts.get(db.as_str());
+        async move {
+            let Some(part) = part else {
+                return Ok((Outcome::InSync, 0));
+            };
+            let steps = part.runnable().count();
+            if steps == 0 {
+                return Ok((Outcome::InSync, 0));
+            }
+            let refusals = part.refusals(allow_violations, &[]);
+            if !refusals.is_empty() {
+                anyhow::bail!("refused, nothing changed: {}", refusals.join("; "));
+            }
+            apply_steps(client, &part.steps, opts, &mut crate::progress::Silent)
+                .await
+                .map_err(|e| {
+                    anyhow::anyhow!(
+                        "step {} of {} ({}) failed: {} ({} applied before it)",
+                        e.failed_index,
+                        e.total,
+                        e.summary,
+                        e.message,
+                        e.applied.len()
+                    )
+                })?;
+            Ok((Outcome::Changed, steps))
+        }
+    })
+    .await
 }

@@ -58,6 +58,10 @@ pub struct Entry {
     /// tokens existed).
     #[serde(default)]
     pub lock_token: i64,
+    /// For a fleet's per-database history: the database this entry is about (its `_id` is then
+    /// `<database>/<version>`). Absent in the history of the whole schemas.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub database: Option<String>,
 }
 
 /// A write refused because a newer run (a higher lock token) wrote the entry meanwhile.
@@ -76,6 +80,8 @@ pub struct Fenced {
 pub struct Changelog {
     coll: Collection<Entry>,
     token: i64,
+    /// `None`: the history of the whole schemas; `Some(db)`: one database of a fleet.
+    scope: Option<String>,
 }
 
 fn as_bson<T: Serialize>(v: T) -> Bson {
@@ -85,6 +91,12 @@ fn as_bson<T: Serialize>(v: T) -> Bson {
 impl Changelog {
     /// The changelog for reading, and for writing with lock token `token` (0 to only read).
     pub fn new(client: &Client, state_db: &str, token: i64) -> Self {
+        Self::scoped(client, state_db, None, token)
+    }
+
+    /// The history of one database of a fleet (`scope: Some(db)`) or of the whole schemas,
+    /// kept in the state database keyed by database.
+    pub fn scoped(client: &Client, state_db: &str, scope: Option<&str>, token: i64) -> Self {
         let options = CollectionOptions::builder()
             .write_concern(WriteConcern::majority())
             .read_concern(ReadConcern::majority())
@@ -95,26 +107,47 @@ impl Changelog {
                 .database(state_db)
                 .collection_with_options("changelog", options),
             token,
+            scope: scope.map(str::to_string),
+        }
+    }
+
+    /// The `_id` of `version`'s entry in this scope.
+    fn key(&self, version: &str) -> String {
+        match &self.scope {
+            None => version.to_string(),
+            Some(db) => format!("{db}/{version}"),
         }
     }
 
     /// Every entry, by version.
     pub async fn entries(&self) -> Result<Vec<Entry>> {
+        let filter = match &self.scope {
+            None => doc! { "database": { "$exists": false } },
+            Some(db) => doc! { "database": db },
+        };
         let mut entries: Vec<Entry> = self
             .coll
-            .find(doc! {})
+            .find(filter)
             .await
             .map_err(|e| driver_error(e).context("reading the changelog"))?
             .try_collect()
             .await
             .map_err(|e| driver_error(e).context("reading the changelog"))?;
+        if let Some(db) = &self.scope {
+            let prefix = format!("{db}/");
+            for e in &mut entries {
+                if let Some(v) = e.version.strip_prefix(&prefix) {
+                    e.version = v.to_string();
+                }
+            }
+        }
         entries.sort_by(|a, b| a.version.cmp(&b.version));
         Ok(entries)
     }
 
     /// Entries this run may overwrite: none, or written with a token not newer than ours.
     fn fence(&self, version: &str) -> Document {
-        doc! { "_id": version, "$or": [
+        doc! { "_id": self.key(version), "$or": [
             { "lock_token": { "$lte": self.token } },
             { "lock_token": { "$exists": false } },
         ] }
@@ -124,7 +157,7 @@ impl Changelog {
         let theirs = self
             .coll
             .clone_with_type::<Document>()
-            .find_one(doc! { "_id": version })
+            .find_one(doc! { "_id": self.key(version) })
             .await
             .ok()
             .flatten()
@@ -140,17 +173,20 @@ impl Changelog {
 
     /// Insert or replace an entry (stamped with this run's token).
     pub async fn put(&self, entry: &Entry) -> Result<()> {
+        let version = entry.version.clone();
         let mut entry = entry.clone();
         entry.lock_token = self.token;
+        entry.version = self.key(&version);
+        entry.database = self.scope.clone();
         match self
             .coll
-            .replace_one(self.fence(&entry.version), &entry)
+            .replace_one(self.fence(&version), &entry)
             .upsert(true)
             .await
         {
             Ok(_) => Ok(()),
             // The upsert collided with an entry of a newer run.
-            Err(e) if is_duplicate_key(&e) => Err(self.fenced(&entry.version).await),
+            Err(e) if is_duplicate_key(&e) => Err(self.fenced(&version).await),
             Err(e) => Err(driver_error(e).context("writing the changelog")),
         }
     }

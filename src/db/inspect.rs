@@ -244,6 +244,17 @@ pub async fn user_databases(client: &Client, except: &[String]) -> Result<Vec<St
     Ok(names)
 }
 
+/// The databases on the server, less `admin`, `local`, `config` and `except`.
+pub async fn server_databases(client: &Client, except: &str) -> Result<Vec<String>> {
+    database_names(
+        client,
+        &Scope::All {
+            except: vec![except.to_string()],
+        },
+    )
+    .await
+}
+
 async fn database_names(client: &Client, scope: &Scope) -> Result<Vec<String>> {
     Ok(match scope {
         Scope::Databases(dbs) => dbs.clone(),

@@ -27,6 +27,15 @@ use std::time::{Duration, Instant};
 
 const LOCK_ID: &str = "migrate";
 
+/// The lock document's `_id` for a run over `scope`: the whole history (`None`) or one
+/// database of a fleet, whose runs never wait on another database's lock.
+pub fn lock_id(scope: Option<&str>) -> String {
+    match scope {
+        None => LOCK_ID.to_string(),
+        Some(db) => format!("{LOCK_ID}:{db}"),
+    }
+}
+
 /// Who holds the lock.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Owner {
@@ -134,8 +143,13 @@ fn locks(client: &Client, state_db: &str) -> Collection<Document> {
 
 /// Read the lock.
 pub async fn read(client: &Client, state_db: &str) -> Result<LockRead> {
+    read_id(client, state_db, LOCK_ID).await
+}
+
+/// Read the lock with `_id` `id` (see [`lock_id`]).
+pub async fn read_id(client: &Client, state_db: &str, id: &str) -> Result<LockRead> {
     let doc = locks(client, state_db)
-        .find_one(doc! { "_id": LOCK_ID })
+        .find_one(doc! { "_id": id })
         .await
         .map_err(|e| anyhow!(describe_driver_error(&e)))?;
     Ok(match doc {
@@ -154,11 +168,16 @@ pub async fn read(client: &Client, state_db: &str) -> Result<LockRead> {
 /// Break the lock whoever holds it (`migrate unlock`): mark it released and advance the token,
 /// so a holder that is in fact still alive is fenced off.
 pub async fn break_lock(client: &Client, state_db: &str) -> Result<bool> {
+    break_lock_id(client, state_db, LOCK_ID).await
+}
+
+/// [`break_lock`] of the lock with `_id` `id`.
+pub async fn break_lock_id(client: &Client, state_db: &str, id: &str) -> Result<bool> {
     let r = locks(client, state_db)
         .update_one(
-            doc! { "_id": LOCK_ID },
+            doc! { "_id": id },
             vec![doc! { "$replaceWith": {
-                "_id": LOCK_ID,
+                "_id": id,
                 "owner": Bson::Null,
                 "acquired_at": Bson::Null,
                 "expires_at": DateTime::from_millis(0),
@@ -201,6 +220,8 @@ pub struct LockLost(pub String);
 pub struct LeaseLock {
     coll: Collection<Document>,
     state_db: String,
+    /// The lock document's `_id` (see [`lock_id`]).
+    id: String,
     owner: Owner,
     token: i64,
     lease: Duration,
@@ -217,6 +238,17 @@ impl LeaseLock {
     pub async fn acquire(
         client: &Client,
         state_db: &str,
+        lease: Duration,
+        wait: Duration,
+    ) -> Result<Self, LockError> {
+        Self::acquire_id(client, state_db, LOCK_ID, lease, wait).await
+    }
+
+    /// Take the lock with `_id` `id` (see [`lock_id`]), waiting up to `wait` for its holder.
+    pub async fn acquire_id(
+        client: &Client,
+        state_db: &str,
+        id: &str,
         lease: Duration,
         wait: Duration,
     ) -> Result<Self, LockError> {
@@ -244,7 +276,7 @@ impl LeaseLock {
                 }
                 Err(e) => return Err(LockError::Server(describe_driver_error(&e))),
             };
-            let taken = take(doc! { "_id": LOCK_ID, "expires_at": { "$lt": now } }, true).await;
+            let taken = take(doc! { "_id": id, "expires_at": { "$lt": now } }, true).await;
             match taken {
                 Ok(Some(d)) => break (token_of(&d), sent),
                 Ok(None) => {}
@@ -256,7 +288,7 @@ impl LeaseLock {
                 Err(e) => return Err(LockError::Server(describe_driver_error(&e))),
             }
             // Held. A dead process of this host cannot renew: take it over now.
-            match read(client, state_db)
+            match read_id(client, state_db, id)
                 .await
                 .map_err(|e| LockError::Server(e.to_string()))?
             {
@@ -268,7 +300,7 @@ impl LeaseLock {
                     {
                         let sent = clock();
                         let r = take(
-                            doc! { "_id": LOCK_ID, "owner.id": &holder.id, "token": state.token },
+                            doc! { "_id": id, "owner.id": &holder.id, "token": state.token },
                             false,
                         )
                         .await
@@ -302,6 +334,7 @@ impl LeaseLock {
         let lost = Arc::new(AtomicBool::new(false));
         let renewer = tokio::spawn(renew(
             coll.clone(),
+            id.to_string(),
             owner.id.clone(),
             token,
             lease,
@@ -311,6 +344,7 @@ impl LeaseLock {
         Ok(Self {
             coll,
             state_db: state_db.to_string(),
+            id: id.to_string(),
             owner,
             token,
             lease,
@@ -353,7 +387,7 @@ impl LeaseLock {
         let still_mine = loop {
             match self
                 .coll
-                .find_one(doc! { "_id": LOCK_ID, "owner.id": &self.owner.id, "token": self.token })
+                .find_one(doc! { "_id": &self.id, "owner.id": &self.owner.id, "token": self.token })
                 .projection(doc! { "_id": 1 })
                 .await
             {
@@ -391,7 +425,7 @@ impl LeaseLock {
             let r = self
                 .coll
                 .update_one(
-                    doc! { "_id": LOCK_ID, "owner.id": &self.owner.id, "token": self.token },
+                    doc! { "_id": &self.id, "owner.id": &self.owner.id, "token": self.token },
                     doc! { "$set": {
                         "owner": Bson::Null,
                         "acquired_at": Bson::Null,
@@ -451,6 +485,7 @@ async fn take_lock(
 
 async fn renew(
     coll: Collection<Document>,
+    lock: String,
     id: String,
     token: i64,
     lease: Duration,
@@ -463,7 +498,7 @@ async fn renew(
         let sent = clock();
         let r = coll
             .update_one(
-                doc! { "_id": LOCK_ID, "owner.id": &id, "token": token },
+                doc! { "_id": &lock, "owner.id": &id, "token": token },
                 vec![
                     doc! { "$set": { "expires_at": { "$add": ["$$NOW", Bson::Int64(lease_ms)] } } },
                 ],

@@ -18,6 +18,9 @@ use std::time::Duration;
 #[derive(Debug, Clone)]
 pub struct RunOptions {
     pub state_db: String,
+    /// `None`: the history of the whole schemas; `Some(db)`: one database of a fleet, with its
+    /// own changelog entries and its own lock (in the state database, keyed by database).
+    pub scope: Option<String>,
     pub lock_lease: Duration,
     pub lock_timeout: Duration,
     /// How each step runs (retries after elections, commit quorum).
@@ -41,8 +44,10 @@ pub struct Outcome {
 }
 
 /// The changelog entries of `state_db`.
-pub async fn entries(client: &Client, state_db: &str) -> Result<Vec<Entry>> {
-    Changelog::new(client, state_db, 0).entries().await
+pub async fn entries(client: &Client, state_db: &str, scope: Option<&str>) -> Result<Vec<Entry>> {
+    Changelog::scoped(client, state_db, scope, 0)
+        .entries()
+        .await
 }
 
 fn decide(migrations: &[Migration], entries: &[Entry], request: &Request) -> Result<RunPlan> {
@@ -60,21 +65,27 @@ fn decide(migrations: &[Migration], entries: &[Entry], request: &Request) -> Res
 pub async fn dry_run(
     client: &Client,
     state_db: &str,
+    scope: Option<&str>,
     migrations: &[Migration],
     request: &Request,
 ) -> Result<RunPlan> {
-    decide(migrations, &entries(client, state_db).await?, request)
+    decide(
+        migrations,
+        &entries(client, state_db, scope).await?,
+        request,
+    )
 }
 
 /// Every migration and where it stands.
 pub async fn status(
     client: &Client,
     state_db: &str,
+    scope: Option<&str>,
     migrations: &[Migration],
 ) -> Result<Vec<StatusRow>> {
     Ok(plan::status_rows(
         migrations,
-        &entries(client, state_db).await?,
+        &entries(client, state_db, scope).await?,
     ))
 }
 
@@ -166,8 +177,15 @@ pub async fn run(
     request: &Request,
     reporter: &mut dyn Reporter,
 ) -> Result<Outcome> {
-    let lock =
-        LeaseLock::acquire(client, &opts.state_db, opts.lock_lease, opts.lock_timeout).await?;
+    let scope = opts.scope.as_deref();
+    let lock = LeaseLock::acquire_id(
+        client,
+        &opts.state_db,
+        &super::lock::lock_id(scope),
+        opts.lock_lease,
+        opts.lock_timeout,
+    )
+    .await?;
     let took_over_from = lock.took_over_from.as_ref().map(|o| o.to_string());
     if let Some(o) = &took_over_from {
         reporter.note(&format!(
@@ -175,7 +193,7 @@ pub async fn run(
         ));
     }
     let result = async {
-        let changelog = Changelog::new(client, &opts.state_db, lock.token());
+        let changelog = Changelog::scoped(client, &opts.state_db, scope, lock.token());
         let entries = changelog.entries().await?;
         let (force, plan) = match request {
             Request::Down { force, .. } => (*force, decide(migrations, &entries, request)?),
@@ -203,4 +221,64 @@ pub async fn run(
         ran,
         took_over_from,
     })
+}
+
+/// `migrate baseline`: record every migration up to `to` (all without it) that has no entry as
+/// applied, without running it — for a database adopted mid-history, or a new tenant made from
+/// a template that already has what those migrations make. Under the lock; returns the
+/// versions recorded. A migration with an entry already (applied, failed, running) is left.
+pub async fn baseline(
+    client: &Client,
+    opts: &RunOptions,
+    migrations: &[Migration],
+    to: Option<&str>,
+) -> Result<Vec<String>> {
+    let scope = opts.scope.as_deref();
+    let lock = LeaseLock::acquire_id(
+        client,
+        &opts.state_db,
+        &super::lock::lock_id(scope),
+        opts.lock_lease,
+        opts.lock_timeout,
+    )
+    .await?;
+    let result = async {
+        let changelog = Changelog::scoped(client, &opts.state_db, scope, lock.token());
+        let existing = changelog.entries().await?;
+        let mut recorded = Vec::new();
+        for m in plan::baseline(migrations, &existing, to) {
+            lock.ensure().await?;
+            let now = DateTime::now();
+            let steps = m.file.up.len() as u32;
+            changelog
+                .put(&Entry {
+                    version: m.version.clone(),
+                    name: m.name.clone(),
+                    checksum: m.checksum.clone(),
+                    status: super::changelog::Status::Applied,
+                    direction: Direction::Up,
+                    steps_done: steps,
+                    steps_total: steps,
+                    started_at: now,
+                    finished_at: Some(now),
+                    duration_ms: Some(0),
+                    applied_at: Some(now),
+                    host: hostname(),
+                    pid: std::process::id(),
+                    tool_version: env!("CARGO_PKG_VERSION").to_string(),
+                    error: Some("baseline: recorded as applied without running".into()),
+                    lock_token: 0,
+                    database: None,
+                })
+                .await?;
+            recorded.push(m.version.clone());
+        }
+        anyhow::Ok(recorded)
+    }
+    .await;
+    let released = lock.release().await;
+    match (result, released) {
+        (Ok(r), Ok(())) => Ok(r),
+        (Err(e), _) | (Ok(_), Err(e)) => Err(e),
+    }
 }

@@ -18,6 +18,16 @@ struct Problem {
 /// Every problem of `file` as (line, column, message).
 pub fn check_file(text: &str, file: &MigrationFile) -> Vec<(usize, usize, String)> {
     let mut problems = Vec::new();
+    if let Some(pattern) = &file.databases {
+        let literal = pattern.replace(['*', '?'], "x");
+        if let Some(why) = names::database_problem(&literal) {
+            problems.push(Problem {
+                path: vec!["databases".into()],
+                message: format!("`databases: {pattern}`: {why}"),
+            });
+        }
+    }
+    let fleet = file.databases.is_some();
     for (list, ops) in [("up", &file.up), ("down", &file.down)] {
         for (i, op) in ops.iter().enumerate() {
             let base = vec![list.to_string(), i.to_string(), op_key(op).to_string()];
@@ -33,7 +43,29 @@ pub fn check_file(text: &str, file: &MigrationFile) -> Vec<(usize, usize, String
                 push(&[], "`irreversible` belongs in `down`".into());
                 continue;
             }
-            check_op(op, &mut push);
+            if fleet && !op.db().is_empty() {
+                push(
+                    &["db"],
+                    "leave out `db`: this migration runs in each database matching `databases:`"
+                        .into(),
+                );
+                continue;
+            }
+            if !fleet && op.db().is_empty() && !matches!(op, Operation::Irreversible { .. }) {
+                push(
+                    &[],
+                    "missing key `db`, or it is empty: name the database it runs in (or put `databases: <pattern>` at the top of the file to run it in every matching database)".into(),
+                );
+                continue;
+            }
+            if fleet {
+                // Checked as it will run: in some database of the fleet.
+                let mut placed = op.clone();
+                placed.set_db("fleet");
+                check_op(&placed, &mut push);
+            } else {
+                check_op(op, &mut push);
+            }
         }
     }
     if problems.is_empty() {
@@ -358,7 +390,12 @@ mod tests {
         let e = err("up:\n  - backfill: { db: a, collection: b, field: '$x..y', value: 1 }\n");
         assert!(e.contains("the part `$x` starts with `$`"), "{e}");
         let e = err("up:\n  - drop_collection: { db: '', collection: b }\n");
-        assert!(e.contains("1 to 63 bytes"), "{e}");
+        assert!(e.contains("missing key `db`, or it is empty"), "{e}");
+        let e = err("databases: 'tenant_*'\nup:\n  - drop_collection: { db: a, collection: b }\n");
+        assert!(
+            e.contains(":3:28: error: up[0] drop_collection: leave out `db`"),
+            "{e}"
+        );
         let e = err("up:\n  - update_many: { db: a, collection: b, update: { $set: { y: 1 } } }\n");
         assert!(e.contains("missing key `filter`"), "{e}");
         let e = parse(Path::new("20251399000000_x.yaml"), "up: []\n").unwrap_err();

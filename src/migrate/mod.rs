@@ -16,6 +16,10 @@ use std::path::{Path, PathBuf};
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct MigrationFile {
+    /// A fleet migration: runs in every database matching this name or pattern
+    /// (`tenant_*`), with its own history per database; its operations leave out `db`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub databases: Option<String>,
     #[serde(default)]
     pub description: String,
     /// Written as `- create_index: { ... }` (one-key maps), not YAML tags.
@@ -41,6 +45,25 @@ pub struct Migration {
     pub path: PathBuf,
     pub checksum: String,
     pub file: MigrationFile,
+}
+
+impl Migration {
+    /// Does this migration run in database `db` (a fleet migration whose pattern matches)?
+    pub fn runs_in(&self, db: &str) -> bool {
+        self.file
+            .databases
+            .as_deref()
+            .is_some_and(|p| crate::fleet::matches(p, db))
+    }
+
+    /// This fleet migration as it runs in database `db`: every operation pointed at it.
+    pub fn in_database(&self, db: &str) -> Migration {
+        let mut m = self.clone();
+        for op in m.file.up.iter_mut().chain(m.file.down.iter_mut()) {
+            op.set_db(db);
+        }
+        m
+    }
 }
 
 /// Problems reading a migrations folder; each names the file (and line:column when known).
@@ -253,6 +276,7 @@ pub fn generated_file(
         }
     }
     MigrationFile {
+        databases: None,
         description,
         up,
         down,

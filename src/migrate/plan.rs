@@ -348,6 +348,27 @@ pub fn status_rows(migrations: &[Migration], entries: &[Entry]) -> Vec<StatusRow
     rows
 }
 
+/// `migrate baseline`: the migrations up to `to` (every one without it) that the changelog
+/// has no entry for, or that were rolled back, in order — those a baseline records as applied.
+/// One applied, failed or running is left as it is (a failed or interrupted run is finished or
+/// rolled back by `up`/`down`, not papered over).
+pub fn baseline<'a>(
+    migrations: &'a [Migration],
+    entries: &[Entry],
+    to: Option<&str>,
+) -> Vec<&'a Migration> {
+    migrations
+        .iter()
+        .filter(|m| to.is_none_or(|t| m.version.as_str() <= t))
+        .filter(|m| {
+            entries
+                .iter()
+                .find(|e| e.version == m.version)
+                .is_none_or(|e| e.status == Status::RolledBack)
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -370,6 +391,7 @@ mod tests {
             path: PathBuf::from(format!("migrations/{version}_m.yaml")),
             checksum: checksum(version),
             file: MigrationFile {
+                databases: None,
                 description: String::new(),
                 up: (0..up).map(op).collect(),
                 down,
@@ -395,7 +417,26 @@ mod tests {
             tool_version: "t".into(),
             error: None,
             lock_token: 1,
+            database: None,
         }
+    }
+
+    #[test]
+    fn baseline_records_what_is_not_applied_up_to_the_target_and_leaves_failed_runs() {
+        let ms = three();
+        let versions =
+            |v: Vec<&Migration>| -> Vec<String> { v.iter().map(|m| m.version.clone()).collect() };
+        assert_eq!(versions(baseline(&ms, &[], None)).len(), 3);
+        assert_eq!(
+            versions(baseline(&ms, &[], Some("20250102000000"))),
+            ["20250101000000", "20250102000000"]
+        );
+        let entries = vec![
+            entry(&ms[0], Status::Applied, Direction::Up, 2),
+            entry(&ms[1], Status::Failed, Direction::Up, 1),
+            entry(&ms[2], Status::RolledBack, Direction::Down, 1),
+        ];
+        assert_eq!(versions(baseline(&ms, &entries, None)), ["20250103000000"]);
     }
 
     fn three() -> Vec<Migration> {

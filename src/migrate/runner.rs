@@ -107,6 +107,8 @@ fn new_entry(
         tool_version: env!("CARGO_PKG_VERSION").to_string(),
         error: None,
         lock_token: 0,
+        // Set by the changelog of the run's scope when written.
+        database: None,
     }
 }
 
@@ -319,6 +321,7 @@ mod tests {
             path: PathBuf::from("m.yaml"),
             checksum: checksum("x"),
             file: MigrationFile {
+                databases: None,
                 description: String::new(),
                 up: (0..3).map(op).collect(),
                 down: vec![],

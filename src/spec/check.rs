@@ -157,9 +157,24 @@ pub(super) fn check_database(source: &DatabaseSource, diags: &mut Vec<Diagnostic
     {
         db.description = raw.description;
         db.ignore_collections = raw.ignore_collections;
+        if !raw.exclude.is_empty() && !crate::fleet::is_template(&source.name) {
+            diags.push(Diagnostic {
+                severity: Severity::Error,
+                file: file.clone(),
+                line: 1,
+                column: 1,
+                message: format!(
+                    "`exclude` applies to a template folder (a name with `*` or `?`, e.g. `tenant_*`); `{}` names one database",
+                    source.name
+                ),
+            });
+        }
+        db.exclude = raw.exclude;
         defaults = raw.validation.unwrap_or_default();
     }
-    if let Some(problem) = crate::names::database_problem(&source.name) {
+    // A template (`tenant_*`) names many databases: each must be a valid name.
+    let literal = source.name.replace(['*', '?'], "x");
+    if let Some(problem) = crate::names::database_problem(&literal) {
         let file = source
             .database_file
             .as_ref()

@@ -443,6 +443,8 @@ pub struct DatabaseSpec {
     pub description: Option<String>,
     pub collections: BTreeMap<String, CollectionSpec>,
     pub ignore_collections: Vec<String>,
+    /// A template's (`tenant_*`) databases it does not cover, as names or patterns.
+    pub exclude: Vec<String>,
 }
 
 /// A whole schemas root, checked.

@@ -69,6 +69,10 @@ pub struct DatabaseFile {
     pub validation: Option<ValidationSpec>,
     #[serde(default)]
     pub ignore_collections: Vec<String>,
+    /// In a template folder (`tenant_*`): databases it matches but does not cover (names or
+    /// patterns).
+    #[serde(default)]
+    pub exclude: Vec<String>,
 }
 
 /// Validation settings of a collection (or the defaults of a database).

@@ -1,0 +1,350 @@
+//! `migrate up/down/status/baseline` over a fleet: the shared history (migrations without
+//! `databases:`) first, then each database a fleet migration covers, each with its own
+//! changelog entries and lock in the state database (keyed by database), at most `--parallel`
+//! at once, failures contained, one report.
+
+use super::out::{Critical, Progress, errln, outln, stdout};
+use super::{Refused, Server, exit, print_json};
+use crate::cli::{Format, GlobalArgs};
+use crate::db;
+use crate::db::changelog::Direction;
+use crate::db::migrations::{Request, RunOptions};
+use crate::fleet::{self, DatabaseReport, Outcome, Report, Unit};
+use crate::migrate::Migration;
+use crate::migrate::plan::StatusRow;
+use anyhow::Result;
+use serde::Serialize;
+use std::time::Instant;
+
+/// The histories this run covers, read against the server's databases.
+fn units(server: &Server, global: &GlobalArgs, migrations: &[Migration]) -> Result<Vec<Unit>> {
+    let selection = super::fleet::selection(global)?;
+    let on_server = server.run(db::inspect::server_databases(
+        server.client(),
+        &global.state_db,
+    ))?;
+    Ok(fleet::migration_units(
+        migrations,
+        &on_server,
+        selection.as_ref(),
+        &global.state_db,
+    ))
+}
+
+/// The histories a migrate run covers (for `verify`).
+pub fn units_of(
+    server: &Server,
+    global: &GlobalArgs,
+    migrations: &[Migration],
+) -> Result<Vec<Unit>> {
+    units(server, global, migrations)
+}
+
+fn scoped(opts: &RunOptions, unit: &Unit) -> RunOptions {
+    RunOptions {
+        scope: unit.scope.clone(),
+        ..opts.clone()
+    }
+}
+
+pub fn run(
+    global: &GlobalArgs,
+    request: &Request,
+    dry_run: bool,
+    yes: bool,
+    opts: &RunOptions,
+    migrations: &[Migration],
+) -> Result<i32> {
+    let started = Instant::now();
+    let json = global.format == Format::Json;
+    let direction = match request {
+        Request::Up { .. } => Direction::Up,
+        Request::Down { .. } => Direction::Down,
+    };
+    let command = match direction {
+        Direction::Up => "migrate up",
+        Direction::Down => "migrate down",
+    };
+    let server = Server::connect(global)?;
+    let units = units(&server, global, migrations)?;
+    let emit = |report: &Report| {
+        if json {
+            print_json(
+                command,
+                &super::migrate::RunJson {
+                    direction,
+                    dry_run,
+                    migrations: Vec::new(),
+                    took_over_from: None,
+                    databases: report.databases.clone(),
+                    stopped: report.stopped.clone(),
+                },
+            );
+        } else {
+            super::fleet::print_report(report, started.elapsed(), global.quiet, "migration");
+        }
+    };
+    if dry_run {
+        let client = server.client();
+        let report = server.run(async {
+            let mut report = Report::default();
+            for u in &units {
+                let t = Instant::now();
+                let line = match db::migrations::dry_run(
+                    client,
+                    &opts.state_db,
+                    u.scope.as_deref(),
+                    &u.migrations,
+                    request,
+                )
+                .await
+                {
+                    Ok(plan) => DatabaseReport {
+                        database: u.label().to_string(),
+                        outcome: if plan.migrations.is_empty() {
+                            Outcome::InSync
+                        } else {
+                            Outcome::Drift
+                        },
+                        steps: plan.migrations.len(),
+                        error: None,
+                        elapsed_ms: t.elapsed().as_millis() as u64,
+                    },
+                    Err(e) => DatabaseReport {
+                        database: u.label().to_string(),
+                        outcome: Outcome::Failed,
+                        steps: 0,
+                        error: Some(fleet::first_line(&format!("{e:#}"))),
+                        elapsed_ms: t.elapsed().as_millis() as u64,
+                    },
+                };
+                report.databases.push(line);
+            }
+            anyhow::Ok(report)
+        })?;
+        emit(&report);
+        if !json {
+            errln!("Dry run: nothing was changed.");
+        }
+        // A dry run reports; only a history that cannot be read is an error.
+        return Ok(if report.counts().failed > 0 {
+            exit::ERROR
+        } else {
+            exit::OK
+        });
+    }
+    if direction == Direction::Down && !yes {
+        return Err(Refused(format!(
+            "refusing to roll back {} histories without --yes (see what would run with --dry-run)",
+            units.len()
+        ))
+        .into());
+    }
+    let _changing = Critical::enter();
+    let mut progress = Progress::new(global.quiet || json);
+    let client = server.client();
+    let policy = super::fleet::policy(global);
+    let run_one = |label: String| {
+        let unit = units.iter().find(|u| u.label() == label);
+        async move {
+            let Some(unit) = unit else {
+                anyhow::bail!("no history named {label}");
+            };
+            let outcome = db::migrations::run(
+                client,
+                &scoped(opts, unit),
+                &unit.migrations,
+                request,
+                &mut crate::progress::Silent,
+            )
+            .await?;
+            Ok(if outcome.ran.is_empty() {
+                (Outcome::InSync, 0)
+            } else {
+                (Outcome::Changed, outcome.ran.len())
+            })
+        }
+    };
+    let labels: Vec<String> = units.iter().map(|u| u.label().to_string()).collect();
+    let report = server.run(async {
+        // The shared history runs first and alone: the databases' migrations may rely on it.
+        let (shared, rest): (Vec<String>, Vec<String>) =
+            labels.into_iter().partition(|l| l == fleet::SHARED);
+        let mut report = Report::default();
+        if !shared.is_empty() {
+            report = crate::fleet::run_each(
+                &shared,
+                policy,
+                command,
+                "migration",
+                &mut progress,
+                run_one,
+            )
+            .await;
+            if report.exit_code() == exit::ERROR {
+                report.stopped =
+                    Some("the shared history failed: no database's migrations were started".into());
+                report.databases.extend(rest.iter().map(|d| DatabaseReport {
+                    database: d.clone(),
+                    outcome: Outcome::Skipped,
+                    steps: 0,
+                    error: None,
+                    elapsed_ms: 0,
+                }));
+                return anyhow::Ok(report);
+            }
+        }
+        let more =
+            crate::fleet::run_each(&rest, policy, command, "migration", &mut progress, run_one)
+                .await;
+        report.databases.extend(more.databases);
+        report.stopped = more.stopped;
+        anyhow::Ok(report)
+    })?;
+    emit(&report);
+    Ok(report.exit_code())
+}
+
+/// One history in `migrate status --format json` over a fleet.
+#[derive(Serialize)]
+pub(super) struct HistoryJson {
+    database: String,
+    pending: usize,
+    migrations: Vec<StatusRow>,
+}
+
+pub fn status(global: &GlobalArgs, exit_code: bool, migrations: &[Migration]) -> Result<i32> {
+    let server = Server::connect(global)?;
+    let units = units(&server, global, migrations)?;
+    let client = server.client();
+    let histories = server.run(async {
+        let mut out = Vec::new();
+        for u in &units {
+            let rows =
+                db::migrations::status(client, &global.state_db, u.scope.as_deref(), &u.migrations)
+                    .await?;
+            out.push(HistoryJson {
+                database: u.label().to_string(),
+                pending: rows.iter().filter(|r| r.status.is_pending_work()).count(),
+                migrations: rows,
+            });
+        }
+        anyhow::Ok(out)
+    })?;
+    let pending: usize = histories.iter().map(|h| h.pending).sum();
+    match global.format {
+        Format::Json => print_json(
+            "migrate status",
+            &super::migrate::StatusJson {
+                migrations: &[],
+                pending,
+                databases: histories,
+            },
+        ),
+        Format::Text => {
+            let mut text = format!(
+                "{:<40} {:>9} {:>9} LAST APPLIED\n",
+                "DATABASE", "APPLIED", "PENDING"
+            );
+            for h in &histories {
+                let applied = h.migrations.len() - h.pending;
+                let last = h
+                    .migrations
+                    .iter()
+                    .rev()
+                    .find(|r| !r.status.is_pending_work())
+                    .map(|r| r.version.as_str())
+                    .unwrap_or("-");
+                text.push_str(&format!(
+                    "{:<40} {:>9} {:>9} {last}\n",
+                    h.database, applied, h.pending
+                ));
+                for r in h.migrations.iter().filter(|r| r.error.is_some()) {
+                    text.push_str(&format!(
+                        "{:<40} {} error: {}\n",
+                        "",
+                        r.version,
+                        r.error.as_deref().unwrap_or_default()
+                    ));
+                }
+            }
+            text.push_str(&format!(
+                "{} histories, {pending} migration(s) not applied as their files say.\n",
+                histories.len()
+            ));
+            stdout(&text);
+        }
+    }
+    Ok(if exit_code && pending > 0 {
+        exit::DIFFERENCES
+    } else {
+        exit::OK
+    })
+}
+
+/// `migrate baseline --format json`.
+#[derive(Serialize)]
+struct BaselineJson {
+    /// Per history: the versions recorded as applied.
+    databases: Vec<BaselineHistory>,
+}
+
+#[derive(Serialize)]
+struct BaselineHistory {
+    database: String,
+    recorded: Vec<String>,
+}
+
+/// `migrate baseline`: for the shared history, or per database of a fleet.
+pub fn baseline(global: &GlobalArgs, to: Option<&str>, opts: &RunOptions) -> Result<i32> {
+    let migrations = super::migrate::load(&global.migrations)?;
+    if let Some(v) = to
+        && !migrations.iter().any(|m| m.version == v)
+    {
+        return Err(super::UsageError(format!(
+            "--to {v}: no migration has this version (see `mongrate migrate status`)"
+        ))
+        .into());
+    }
+    let selection = super::fleet::selection(global)?;
+    let server = Server::connect(global)?;
+    let units = if fleet::is_fleet_run(&migrations, selection.as_ref()) {
+        units(&server, global, &migrations)?
+    } else {
+        vec![Unit {
+            scope: None,
+            migrations: migrations.clone(),
+        }]
+    };
+    let _changing = Critical::enter();
+    let client = server.client();
+    let done = server.run(async {
+        let mut out = Vec::new();
+        for u in &units {
+            let recorded = db::migrations::baseline(client, &scoped(opts, u), &u.migrations, to)
+                .await
+                .map_err(|e| e.context(format!("baseline of {}", u.label())))?;
+            out.push(BaselineHistory {
+                database: u.label().to_string(),
+                recorded,
+            });
+        }
+        anyhow::Ok(out)
+    })?;
+    if global.format == Format::Json {
+        print_json("migrate baseline", &BaselineJson { databases: done });
+    } else {
+        for h in &done {
+            outln!(
+                "{}: recorded {} migration(s) as applied without running them{}",
+                h.database,
+                h.recorded.len(),
+                h.recorded
+                    .last()
+                    .map(|v| format!(" (up to {v})"))
+                    .unwrap_or_default()
+            );
+        }
+    }
+    Ok(exit::OK)
+}
