@@ -334,7 +334,10 @@ pub fn validator_eq(a: &Option<Validator>, b: &Option<Validator>) -> bool {
         (Some(a), Some(b)) => {
             a.level == b.level
                 && a.action == b.action
-                && canonical_validator(&a.document) == canonical_validator(&b.document)
+                // Equal as they are (the usual case: the server keeps the order it was given)
+                // or equal once canonical.
+                && (a.document == b.document
+                    || canonical_validator(&a.document) == canonical_validator(&b.document))
         }
         _ => false,
     }
