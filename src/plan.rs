@@ -6,7 +6,7 @@
 //! something, and a one-line reason. Objects no spec declares become notices, and drop steps
 //! only with `prune`; drops of undeclared objects need `allow_destructive` or are shown skipped.
 
-use crate::diff::{Change, ChangeKind, same_identity};
+use crate::diff::{Change, ChangeKind};
 use crate::model::{Index, ValidationAction, ValidationLevel};
 use crate::ops::Operation;
 use bson::{Bson, Document};
@@ -217,18 +217,23 @@ impl Plan {
     }
 }
 
-// Phases, in execution order.
-const CREATE_COLLECTION: u8 = 0;
-const CREATE_INDEX: u8 = 1;
-/// After the indexes: sharding needs the index that supports the key.
-const SHARD: u8 = 2;
-const IN_PLACE: u8 = 3;
-const VALIDATOR: u8 = 4;
-const REPLACE_DROP: u8 = 5;
-const DROP: u8 = 6;
+mod kinds;
+
+/// The phases of a plan, in execution order: a step's phase decides where it runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+enum Phase {
+    CreateCollection,
+    CreateIndex,
+    /// After the indexes: sharding needs the index that supports the key.
+    Shard,
+    InPlace,
+    Validator,
+    ReplaceDrop,
+    Drop,
+}
 
 struct Draft {
-    phase: u8,
+    phase: Phase,
     step: Step,
 }
 
@@ -303,7 +308,7 @@ fn prune_step(
         s.skipped = Some(why_skipped.to_string());
     }
     Draft {
-        phase: DROP,
+        phase: Phase::Drop,
         step: s,
     }
 }
@@ -318,8 +323,7 @@ fn free_name(base: &str, taken: &str) -> String {
 
 /// Turn changes into an ordered plan.
 pub fn plan(changes: &[Change], opts: &PlanOptions) -> Plan {
-    let mut drafts: Vec<Draft> = Vec::new();
-    let mut notices = Vec::new();
+    let mut out = kinds::Out::default();
     // Collections created by this plan: data checks there are pointless (they are empty).
     let created: Vec<(String, String)> = changes
         .iter()
@@ -328,355 +332,44 @@ pub fn plan(changes: &[Change], opts: &PlanOptions) -> Plan {
         .collect();
     let is_new = |c: &Change| created.contains(&(c.db.clone(), c.collection.clone()));
     for c in changes {
-        let (db, coll) = (c.db.as_str(), c.collection.as_str());
-        match &c.kind {
-            ChangeKind::CreateCollection { collection } => {
-                let mut options = collection.to_create_command();
-                options.remove("create");
-                let op = Operation::CreateCollection {
-                    db: db.into(),
-                    collection: coll.into(),
-                    options,
-                };
-                let reverse = Operation::DropCollection {
-                    db: db.into(),
-                    collection: coll.into(),
-                };
-                drafts.push(Draft {
-                    phase: CREATE_COLLECTION,
-                    step: step(
-                        c,
-                        Marker::Create,
-                        op,
-                        Some(reverse),
-                        "declared in the schemas, missing on the server".into(),
-                    ),
-                });
-            }
-            ChangeKind::CreateIndex { index } => {
-                let mut s = step(
-                    c,
-                    Marker::Create,
-                    create_index_op(db, coll, index),
-                    Some(drop_index_op(db, coll, &index.name)),
-                    "declared in the schemas, missing on the server".into(),
-                );
-                if index.unique && !is_new(c) {
-                    s.check = Some(SafetyCheck::DuplicateKeys {
-                        index: Box::new(index.clone()),
-                    });
-                }
-                drafts.push(Draft {
-                    phase: CREATE_INDEX,
-                    step: s,
-                });
-            }
-            ChangeKind::ReplaceIndex { from, to, reason } => {
-                // Two indexes with the same identity, or the same declared name, cannot coexist:
-                // then the old one goes first. Otherwise the new one is built first.
-                let mut to = to.clone();
-                let clash_identity = same_identity(from, &to);
-                let clash_name = from.name == to.name;
-                let drop_first = clash_identity || (clash_name && to.name_declared);
-                let mut why = format!("replace index `{}`: {reason}", from.name);
-                if !drop_first && clash_name {
-                    to.name = free_name(&to.name, &from.name);
-                    why.push_str(&format!(
-                        "; built as `{}` while `{}` still serves queries",
-                        to.name, from.name
-                    ));
-                }
-                if drop_first {
-                    why.push_str("; the old index is dropped first (both cannot exist at once), so queries lose it for the build");
-                }
-                let mut create = step(
-                    c,
-                    Marker::Create,
-                    create_index_op(db, coll, &to),
-                    Some(drop_index_op(db, coll, &to.name)),
-                    why.clone(),
-                );
-                if to.unique {
-                    create.check = Some(SafetyCheck::DuplicateKeys {
-                        index: Box::new(to.clone()),
-                    });
-                }
-                let drop = step(
-                    c,
-                    Marker::Remove,
-                    drop_index_op(db, coll, &from.name),
-                    Some(create_index_op(db, coll, from)),
-                    why,
-                );
-                if drop_first {
-                    drafts.push(Draft {
-                        phase: REPLACE_DROP,
-                        step: drop,
-                    });
-                    drafts.push(Draft {
-                        phase: REPLACE_DROP,
-                        step: create,
-                    });
-                } else {
-                    drafts.push(Draft {
-                        phase: CREATE_INDEX,
-                        step: create,
-                    });
-                    drafts.push(Draft {
-                        phase: REPLACE_DROP,
-                        step: drop,
-                    });
-                }
-            }
-            ChangeKind::SetIndexTtl { name, from, to } => {
-                let op = Operation::ModifyIndex {
-                    db: db.into(),
-                    collection: coll.into(),
-                    name: name.clone(),
-                    expire_after: Some(*to),
-                    hidden: None,
-                };
-                let reverse = from.map(|f| Operation::ModifyIndex {
-                    db: db.into(),
-                    collection: coll.into(),
-                    name: name.clone(),
-                    expire_after: Some(f),
-                    hidden: None,
-                });
-                let reason = match from {
-                    Some(f) => format!("TTL of `{name}` {f}s → {to}s (in place, no rebuild)"),
-                    None => format!("add TTL {to}s to `{name}` (in place, no rebuild)"),
-                };
-                drafts.push(Draft {
-                    phase: IN_PLACE,
-                    step: step(c, Marker::Modify, op, reverse, reason),
-                });
-            }
-            ChangeKind::ModifyCollection { set, undo, reason } => {
-                let op = |options: &Document| Operation::ModifyCollection {
-                    db: db.into(),
-                    collection: coll.into(),
-                    options: options.clone(),
-                };
-                drafts.push(Draft {
-                    phase: IN_PLACE,
-                    step: step(
-                        c,
-                        Marker::Modify,
-                        op(set),
-                        Some(op(undo)),
-                        format!("{reason} (in place)"),
-                    ),
-                });
-            }
-            ChangeKind::SetIndexHidden { name, hidden } => {
-                let mk = |h: bool| Operation::ModifyIndex {
-                    db: db.into(),
-                    collection: coll.into(),
-                    name: name.clone(),
-                    expire_after: None,
-                    hidden: Some(h),
-                };
-                let reason = format!(
-                    "{} index `{name}` (in place)",
-                    if *hidden { "hide" } else { "unhide" }
-                );
-                drafts.push(Draft {
-                    phase: IN_PLACE,
-                    step: step(c, Marker::Modify, mk(*hidden), Some(mk(!*hidden)), reason),
-                });
-            }
-            ChangeKind::MakeIndexUnique { index } => {
-                let op = Operation::MakeIndexUnique {
-                    db: db.into(),
-                    collection: coll.into(),
-                    name: index.name.clone(),
-                };
-                let mut s = step(
-                    c,
-                    Marker::Modify,
-                    op,
-                    None,
-                    format!(
-                        "make `{}` unique in place (prepareUnique, then unique)",
-                        index.name
-                    ),
-                );
-                s.check = Some(SafetyCheck::DuplicateKeys {
-                    index: Box::new(index.clone()),
-                });
-                drafts.push(Draft {
-                    phase: IN_PLACE,
-                    step: s,
-                });
-            }
-            ChangeKind::SetValidator { from, to } => {
-                let reason = match (from, to) {
-                    (None, Some(_)) => "add validator".to_string(),
-                    (Some(_), None) => "remove validator".to_string(),
-                    (Some(f), Some(t))
-                        if f.document == t.document
-                            || crate::normalize::canonical_validator(&f.document)
-                                == crate::normalize::canonical_validator(&t.document) =>
-                    {
-                        format!(
-                            "validation level/action {}/{} → {}/{}",
-                            f.level.as_str(),
-                            f.action.as_str(),
-                            t.level.as_str(),
-                            t.action.as_str()
-                        )
-                    }
-                    _ => "change validator".to_string(),
-                };
-                let mut s = step(
-                    c,
-                    Marker::Modify,
-                    set_validator_op(db, coll, to),
-                    Some(set_validator_op(db, coll, from)),
-                    reason,
-                );
-                if let Some(t) = to
-                    && !is_new(c)
-                    && t.level != ValidationLevel::Off
-                {
-                    s.check = Some(SafetyCheck::ValidatorViolations {
-                        validator: t.document.clone(),
-                    });
-                }
-                s.validator_change = Some((
-                    from.as_ref().map(|v| v.document.clone()),
-                    to.as_ref().map(|v| v.document.clone()),
-                ));
-                drafts.push(Draft {
-                    phase: VALIDATOR,
-                    step: s,
-                });
-            }
-            ChangeKind::ShardCollection {
-                key,
-                simple_collation,
-            } => {
-                let op = Operation::ShardCollection {
-                    db: db.into(),
-                    collection: coll.into(),
-                    key: key.key_document(),
-                    unique: key.unique,
-                    initial_chunks: key.initial_chunks,
-                    simple_collation: *simple_collation,
-                };
-                let irreversible = Operation::Irreversible {
-                    reason: format!("{db}.{coll} cannot be unsharded"),
-                };
-                drafts.push(Draft {
-                    phase: SHARD,
-                    step: step(
-                        c,
-                        Marker::Create,
-                        op,
-                        Some(irreversible),
-                        format!(
-                            "declared shard key {}; the collection is not sharded",
-                            key.key_document()
-                        ),
-                    ),
-                });
-            }
-            ChangeKind::RefineShardKey { from, to } => {
-                let op = Operation::RefineShardKey {
-                    db: db.into(),
-                    collection: coll.into(),
-                    key: to.key_document(),
-                };
-                let irreversible = Operation::Irreversible {
-                    reason: format!("a refined shard key of {db}.{coll} cannot be shortened"),
-                };
-                drafts.push(Draft {
-                    phase: SHARD,
-                    step: step(
-                        c,
-                        Marker::Modify,
-                        op,
-                        Some(irreversible),
-                        format!(
-                            "shard key {} → {} (suffix fields, refined in place)",
-                            from.key_document(),
-                            to.key_document()
-                        ),
-                    ),
-                });
-            }
-            ChangeKind::ShardKeyMismatch { reason } => notices.push(Notice {
-                db: db.into(),
-                collection: coll.into(),
-                kind: NoticeKind::ShardKey,
-                message: reason.clone(),
-            }),
-            ChangeKind::NeedsRecreate { reason } => notices.push(Notice {
-                db: db.into(),
-                collection: coll.into(),
-                kind: NoticeKind::NeedsRecreate,
-                message: format!(
-                    "needs to be recreated, which mongrate never does automatically: {reason}"
-                ),
-            }),
-            ChangeKind::UnmanagedCollection { kind } => {
-                let what = match kind {
-                    crate::model::CollectionKind::View => "view",
-                    crate::model::CollectionKind::Timeseries => "time-series collection",
-                    crate::model::CollectionKind::Collection => "collection",
-                };
-                if opts.prune {
-                    let drop = Operation::DropCollection {
-                        db: db.into(),
-                        collection: coll.into(),
-                    };
-                    drafts.push(prune_step(
-                        c,
-                        drop,
-                        None,
-                        format!("{what} declared by no schema (--prune)"),
-                        "destroys data; pass --allow-destructive to run it",
-                        opts,
-                    ));
-                } else {
-                    notices.push(Notice {
-                        db: db.into(),
-                        collection: coll.into(),
-                        kind: NoticeKind::UnmanagedCollection,
-                        message: format!("{what} declared by no schema: left alone (declare it, list it in `ignore_collections`, or drop it with --prune --allow-destructive)"),
-                    });
-                }
-            }
-            ChangeKind::UnmanagedIndex { index } => {
-                if opts.prune {
-                    drafts.push(prune_step(
-                        c,
-                        drop_index_op(db, coll, &index.name),
-                        Some(create_index_op(db, coll, index)),
-                        format!("index `{}` declared by no schema (--prune)", index.name),
-                        "drops an index; pass --allow-destructive to run it",
-                        opts,
-                    ));
-                } else {
-                    notices.push(Notice {
-                        db: db.into(),
-                        collection: coll.into(),
-                        kind: NoticeKind::UnmanagedIndex,
-                        message: format!(
-                            "index `{}` {} is declared by no schema: left alone (declare it, list it in `ignore_indexes`, or drop it with --prune --allow-destructive)",
-                            index.name,
-                            index.key_document()
-                        ),
-                    });
-                }
-            }
-        }
+        let ctx = kinds::Ctx {
+            opts,
+            is_new: is_new(c),
+        };
+        plan_change(c, &ctx, &mut out);
     }
     // Stable sort keeps the diff's (database, collection) order within each phase.
-    drafts.sort_by_key(|d| d.phase);
+    out.drafts.sort_by_key(|d| d.phase);
     Plan {
-        steps: drafts.into_iter().map(|d| d.step).collect(),
-        notices,
+        steps: out.drafts.into_iter().map(|d| d.step).collect(),
+        notices: out.notices,
+    }
+}
+
+/// One change to its steps or notice: the function of its kind (see `kinds`).
+fn plan_change(c: &Change, ctx: &kinds::Ctx, out: &mut kinds::Out) {
+    use kinds::*;
+    match &c.kind {
+        ChangeKind::CreateCollection { collection } => create_collection(c, ctx, out, collection),
+        ChangeKind::CreateIndex { index } => create_index(c, ctx, out, index),
+        ChangeKind::ReplaceIndex { from, to, reason } => {
+            replace_index(c, ctx, out, from, to, reason)
+        }
+        ChangeKind::SetIndexTtl { name, from, to } => set_index_ttl(c, ctx, out, name, from, to),
+        ChangeKind::ModifyCollection { set, undo, reason } => {
+            modify_collection(c, ctx, out, set, undo, reason)
+        }
+        ChangeKind::SetIndexHidden { name, hidden } => set_index_hidden(c, ctx, out, name, hidden),
+        ChangeKind::MakeIndexUnique { index } => make_index_unique(c, ctx, out, index),
+        ChangeKind::SetValidator { from, to } => set_validator(c, ctx, out, from, to),
+        ChangeKind::ShardCollection {
+            key,
+            simple_collation,
+        } => shard_collection(c, ctx, out, key, simple_collation),
+        ChangeKind::RefineShardKey { from, to } => refine_shard_key(c, ctx, out, from, to),
+        ChangeKind::ShardKeyMismatch { reason } => shard_key_mismatch(c, ctx, out, reason),
+        ChangeKind::NeedsRecreate { reason } => needs_recreate(c, ctx, out, reason),
+        ChangeKind::UnmanagedCollection { kind } => unmanaged_collection(c, ctx, out, kind),
+        ChangeKind::UnmanagedIndex { index } => unmanaged_index(c, ctx, out, index),
     }
 }
