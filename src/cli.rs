@@ -123,10 +123,23 @@ pub struct GlobalArgs {
 pub enum Format {
     Text,
     Json,
+    /// GitHub Actions annotations (`::warning file=…,line=…::…`), for `lint`; other commands
+    /// print text.
+    Github,
 }
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// Classify every change between two versions of the schemas as safe, risky or breaking.
+    ///
+    /// No server needed: OLD and NEW are schemas folders, or `--base REV` compares the schemas
+    /// folder at a git revision with the working tree. Each change gets a rule id, a severity,
+    /// a reason and what to do instead; `lint: { allow: [{ rule, reason }] }` in a schema file
+    /// acknowledges a deliberate change. Exit 2 when a change at or above --fail-on is not
+    /// acknowledged. `--format github` writes annotations for a pull request.
+    ///
+    /// Example: mongrate lint --base origin/main --format github
+    Lint(LintArgs),
     /// Check every spec file (no server needed). Exit 0 when valid, 1 on any error.
     ///
     /// Every problem is listed as `file:line:column: error: message`; warnings (e.g. an index on
@@ -480,6 +493,31 @@ pub struct ApplyArgs {
     /// action only when no document fails any more; otherwise stop and show what is left.
     #[arg(long)]
     pub rollout: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct LintArgs {
+    /// The schemas before the change (a folder).
+    #[arg(value_name = "OLD_SCHEMAS", conflicts_with = "base")]
+    pub old: Option<std::path::PathBuf>,
+    /// The schemas after the change (a folder; default: --schemas).
+    #[arg(value_name = "NEW_SCHEMAS", requires = "old")]
+    pub new: Option<std::path::PathBuf>,
+    /// Compare the schemas folder as it is at this git revision (e.g. `origin/main`) with the
+    /// working tree.
+    #[arg(long, value_name = "REV")]
+    pub base: Option<String>,
+    /// Exit 2 when an unacknowledged change is at least this severe.
+    #[arg(long, value_enum, default_value_t = crate::lint::Severity::Risky)]
+    pub fail_on: crate::lint::Severity,
+    /// List every rule with its severity and advice, and exit.
+    #[arg(long)]
+    pub rules: bool,
+    /// Inform the findings with the server's data (read-only): documents a tightened schema
+    /// refuses, documents a TTL deletes at once, use and size of indexes to drop, duplicates
+    /// under a new unique index. Implied by --uri.
+    #[arg(long)]
+    pub server: bool,
 }
 
 #[derive(Debug, Args)]

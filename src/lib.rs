@@ -30,6 +30,7 @@ pub mod diff;
 pub mod extjson;
 pub mod fleet;
 pub mod jsonschema;
+pub mod lint;
 pub mod migrate;
 pub mod model;
 pub mod names;

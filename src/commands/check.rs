@@ -72,7 +72,7 @@ pub fn run(global: &GlobalArgs, args: &CheckArgs) -> Result<i32> {
                 databases: report.databases.clone(),
             },
         ),
-        Format::Text => {
+        Format::Text | Format::Github => {
             let mut text = if in_sync {
                 format!(
                     "In sync: the server matches the schemas in `{}`.\n",

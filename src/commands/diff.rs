@@ -21,7 +21,7 @@ pub fn run(global: &GlobalArgs, args: &DiffArgs) -> Result<i32> {
     let plan = plan::plan(&changes, &PlanOptions::default());
     match global.format {
         Format::Json => print_json("diff", &render::plan_view(&plan)),
-        Format::Text => stdout(&render::plan_text(&plan, engine::style())),
+        Format::Text | Format::Github => stdout(&render::plan_text(&plan, engine::style())),
     }
     Ok(if plan.is_empty() {
         exit::OK

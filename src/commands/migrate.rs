@@ -289,7 +289,7 @@ fn new(global: &GlobalArgs, name: &str) -> Result<i32> {
                 warnings: Vec::new(),
             },
         ),
-        Format::Text => outln!("{}", path.display()),
+        Format::Text | Format::Github => outln!("{}", path.display()),
     }
     Ok(exit::OK)
 }
@@ -553,7 +553,7 @@ fn status(global: &GlobalArgs, exit_code: bool) -> Result<i32> {
                 databases: Vec::new(),
             },
         ),
-        Format::Text => {
+        Format::Text | Format::Github => {
             let mut text = format!(
                 "{:<16} {:<44} {:<18} {:<24} STEPS\n",
                 "VERSION", "NAME", "STATUS", "APPLIED AT"
@@ -706,13 +706,13 @@ fn verify(global: &GlobalArgs, offline: bool) -> Result<i32> {
                 "problems": problems,
             }),
         ),
-        Format::Text if ok => outln!(
+        Format::Text | Format::Github if ok => outln!(
             "ok: {} migration(s) in `{}` produce the schemas in `{}`",
             migrations.len(),
             global.migrations.display(),
             global.schemas.display()
         ),
-        Format::Text => {
+        Format::Text | Format::Github => {
             for p in &problems {
                 errln!("{}", p.message);
             }

@@ -241,7 +241,7 @@ pub fn status(global: &GlobalArgs, exit_code: bool, migrations: &[Migration]) ->
                 databases: histories,
             },
         ),
-        Format::Text => {
+        Format::Text | Format::Github => {
             let mut text = format!(
                 "{:<40} {:>9} {:>9} LAST APPLIED\n",
                 "DATABASE", "APPLIED", "PENDING"

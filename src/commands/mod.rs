@@ -8,6 +8,7 @@ pub mod config;
 pub mod diff;
 pub mod engine;
 pub mod fleet;
+pub mod lint;
 pub mod migrate;
 pub mod migrate_fleet;
 pub mod out;
@@ -114,7 +115,7 @@ pub fn report_error(e: &anyhow::Error, format: Format, command: &str) -> i32 {
             command,
             &serde_json::json!({ "error": { "message": out::scrub(&message), "kind": error_kind(e) } }),
         ),
-        Format::Text => errln!("error: {message}"),
+        Format::Text | Format::Github => errln!("error: {message}"),
     }
     exit::ERROR
 }
@@ -146,6 +147,7 @@ pub fn command_name(cmd: &Command) -> &'static str {
         Command::Diff(_) => "diff",
         Command::Backfill(_) => "backfill",
         Command::Pull(_) => "pull",
+        Command::Lint(_) => "lint",
         Command::Init(_) => "init",
         Command::SchemaJson(_) => "schema-json",
         Command::Completions(_) => "completions",
@@ -220,6 +222,7 @@ pub fn run(mut cli: Cli) -> Result<i32> {
         Command::Migrate(args) => migrate::run(&cli.global, &args),
         Command::Backfill(args) => backfill::run(&cli.global, &args),
         Command::Pull(args) => pull::run(&cli.global, &args),
+        Command::Lint(args) => lint::run(&cli.global, &args),
         Command::Init(args) => project::init(&cli.global, &args),
         Command::SchemaJson(args) => project::schema_json(&cli.global, &args),
         Command::Completions(args) => project::completions(&cli.global, &args),

@@ -10,7 +10,7 @@ pub fn run(global: &GlobalArgs, args: &PlanArgs) -> Result<i32> {
     let plan = engine::compute(global, &args.engine, true)?.plan;
     match global.format {
         Format::Json => print_json("plan", &render::plan_view(&plan)),
-        Format::Text => stdout(&render::plan_text(&plan, engine::style())),
+        Format::Text | Format::Github => stdout(&render::plan_text(&plan, engine::style())),
     }
     Ok(if args.exit_code && !plan.steps.is_empty() {
         exit::DIFFERENCES

@@ -118,7 +118,7 @@ pub fn schema_json(global: &GlobalArgs, args: &SchemaJsonArgs) -> Result<i32> {
                 "schema-json",
                 &serde_json::json!({ "written": written.iter().map(|p| p.display().to_string()).collect::<Vec<_>>() }),
             ),
-            Format::Text => {
+            Format::Text | Format::Github => {
                 for p in written {
                     outln!("{}", p.display());
                 }
@@ -132,8 +132,12 @@ pub fn schema_json(global: &GlobalArgs, args: &SchemaJsonArgs) -> Result<i32> {
         .collect();
     match (global.format, args.kind) {
         (Format::Json, _) => print_json("schema-json", &serde_json::json!({ "schemas": schemas })),
-        (Format::Text, Some(k)) => outln!("{}", serde_json::to_string_pretty(&editor_schema(k))?),
-        (Format::Text, None) => outln!("{}", serde_json::to_string_pretty(&schemas)?),
+        (Format::Text | Format::Github, Some(k)) => {
+            outln!("{}", serde_json::to_string_pretty(&editor_schema(k))?)
+        }
+        (Format::Text | Format::Github, None) => {
+            outln!("{}", serde_json::to_string_pretty(&schemas)?)
+        }
     }
     Ok(exit::OK)
 }
@@ -144,7 +148,7 @@ pub fn completions(global: &GlobalArgs, args: &CompletionsArgs) -> Result<i32> {
     let text = String::from_utf8_lossy(&buf).to_string();
     match global.format {
         Format::Json => print_json("completions", &serde_json::json!({ "script": text })),
-        Format::Text => stdout(&text),
+        Format::Text | Format::Github => stdout(&text),
     }
     Ok(exit::OK)
 }
@@ -155,7 +159,7 @@ pub fn man(global: &GlobalArgs) -> Result<i32> {
     let text = String::from_utf8_lossy(&buf).to_string();
     match global.format {
         Format::Json => print_json("man", &serde_json::json!({ "roff": text })),
-        Format::Text => stdout(&text),
+        Format::Text | Format::Github => stdout(&text),
     }
     Ok(exit::OK)
 }
@@ -222,7 +226,7 @@ pub fn init(global: &GlobalArgs, args: &InitArgs) -> Result<i32> {
         .collect();
     match global.format {
         Format::Json => print_json("init", &serde_json::json!({ "written": shown })),
-        Format::Text => {
+        Format::Text | Format::Github => {
             for p in &shown {
                 outln!("wrote {p}");
             }

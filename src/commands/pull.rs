@@ -309,7 +309,7 @@ fn pull_collection(
         }
         if !(args.force || args.merge) {
             report.status = FileStatus::Differs;
-            if global.format == Format::Text {
+            if global.format != Format::Json {
                 let diff = similar::TextDiff::from_lines(old.as_str(), text.as_str())
                     .unified_diff()
                     .context_radius(2)

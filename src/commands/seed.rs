@@ -19,7 +19,7 @@ pub fn run(global: &GlobalArgs, args: &SeedArgs) -> Result<i32> {
             "seed",
             &serde_json::json!({ "inserted": total, "collections": reports }),
         ),
-        Format::Text => {
+        Format::Text | Format::Github => {
             if !global.quiet {
                 for r in &reports {
                     outln!("{:>6}  {}.{}", r.inserted, r.database, r.collection);

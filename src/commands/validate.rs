@@ -28,7 +28,7 @@ pub fn run(global: &GlobalArgs) -> Result<i32> {
                 "diagnostics": loaded.diagnostics,
             }),
         ),
-        Format::Text => {
+        Format::Text | Format::Github => {
             for d in &loaded.diagnostics {
                 errln!("{d}");
             }

@@ -30,7 +30,7 @@ pub fn run(global: &GlobalArgs, args: &ValidatorArgs) -> Result<i32> {
         .into());
     };
     match global.format {
-        Format::Text => outln!("{}", extjson::to_relaxed_pretty(&validator)),
+        Format::Text | Format::Github => outln!("{}", extjson::to_relaxed_pretty(&validator)),
         Format::Json => print_json(
             "validator",
             &serde_json::json!({

@@ -8,6 +8,7 @@ pub mod backfill;
 pub mod changelog;
 pub mod execute;
 pub mod inspect;
+pub mod lint;
 pub mod lock;
 pub mod migrations;
 pub mod rollout;

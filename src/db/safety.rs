@@ -60,7 +60,10 @@ pub async fn run_checks(client: &Client, plan: &mut Plan) -> Result<()> {
 }
 
 /// Groups of documents sharing the key of `index` (as the unique index would see them).
-async fn duplicates(coll: &mongodb::Collection<Document>, index: &Index) -> Result<SafetyReport> {
+pub(crate) async fn duplicates(
+    coll: &mongodb::Collection<Document>,
+    index: &Index,
+) -> Result<SafetyReport> {
     let mut pipeline = Vec::new();
     let mut filter = index.partial.clone().unwrap_or_default();
     if index.sparse {

@@ -456,6 +456,29 @@ fn check_collection(
         .as_ref()
         .and_then(|k| check_shard_key(ctx, k, &indexes, &options));
 
+    let mut lint_allow = Vec::new();
+    for (i, a) in raw.lint.iter().flat_map(|l| l.allow.iter()).enumerate() {
+        let at = [
+            "lint".to_string(),
+            "allow".to_string(),
+            i.to_string(),
+            "rule".to_string(),
+        ];
+        if crate::lint::severity_of(&a.rule).is_none() {
+            ctx.error(
+                &at,
+                format!(
+                    "unknown lint rule {}; the rules are listed by `mongrate lint --rules`",
+                    crate::yaml::show(&a.rule)
+                ),
+            );
+        } else if a.reason.trim().is_empty() {
+            ctx.error(&at, "say why the change is deliberate in `reason`");
+        } else {
+            lint_allow.push((a.rule.clone(), a.reason.clone()));
+        }
+    }
+
     let spec = CollectionSpec {
         database: database.to_string(),
         name,
@@ -468,6 +491,7 @@ fn check_collection(
         ignore_indexes: raw.ignore_indexes,
         raw_validator,
         shard_key,
+        lint_allow,
     };
     if spec.validation.enabled && spec.raw_validator.is_none() {
         let size = crate::jsonschema::validator_size(&spec);

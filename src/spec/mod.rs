@@ -434,6 +434,8 @@ pub struct CollectionSpec {
     pub raw_validator: Option<bson::Document>,
     /// The shard key, on a sharded cluster.
     pub shard_key: Option<model::ShardKey>,
+    /// Lint rules acknowledged in this file: (rule, reason).
+    pub lint_allow: Vec<(String, String)>,
 }
 
 /// One database folder.

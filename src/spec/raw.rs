@@ -35,6 +35,26 @@ pub struct CollectionFile {
     pub validator: Option<Value>,
     /// The shard key, on a sharded cluster (through mongos): the collection is sharded on it.
     pub shard_key: Option<ShardKeySpec>,
+    /// `mongrate lint` settings: changes acknowledged on purpose.
+    pub lint: Option<LintSpec>,
+}
+
+/// `lint: { allow: [{ rule: ttl-added, reason: "..." }] }`.
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct LintSpec {
+    #[serde(default)]
+    pub allow: Vec<LintAllowSpec>,
+}
+
+/// One acknowledged lint rule, with why.
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct LintAllowSpec {
+    /// A rule id of `mongrate lint` (e.g. `ttl-added`).
+    pub rule: String,
+    /// Why the change is deliberate (shown in lint's output).
+    pub reason: String,
 }
 
 /// A collection's shard key.

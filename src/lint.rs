@@ -1,0 +1,743 @@
+//! `mongrate lint`: every change between two versions of the schemas, classified `safe`,
+//! `risky` or `breaking` by a rule, with a one-line reason and what to do instead. Pure: two
+//! checked schema trees in, findings out (positions are looked up by the command, which reads
+//! the files).
+
+use crate::model::{Index, ValidationAction, ValidationLevel};
+use crate::spec::{AdditionalFields, CollectionSpec, Field, FieldMap, SchemaSpec};
+use serde::Serialize;
+use std::path::PathBuf;
+
+/// How much a change can hurt.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, clap::ValueEnum)]
+#[serde(rename_all = "snake_case")]
+pub enum Severity {
+    Safe,
+    Risky,
+    Breaking,
+}
+
+impl Severity {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Safe => "safe",
+            Self::Risky => "risky",
+            Self::Breaking => "breaking",
+        }
+    }
+}
+
+/// Every rule: id, severity, what it means, what to do instead.
+pub const RULES: &[(&str, Severity, &str)] = &[
+    ("collection-added", Severity::Safe, "a new collection"),
+    (
+        "collection-dropped",
+        Severity::Breaking,
+        "the collection and its data are dropped by `apply --prune --allow-destructive`; code that reads it breaks. Stop using it first, then remove it (or list it in `ignore_collections` to keep the data)",
+    ),
+    (
+        "collection-recreate",
+        Severity::Breaking,
+        "an option fixed at creation changed (collation, capped, time-series, clustered): the collection must be recreated and its data copied by hand. Create a new collection and migrate the data instead",
+    ),
+    ("field-added", Severity::Safe, "a new optional field"),
+    (
+        "field-removed",
+        Severity::Breaking,
+        "documents keep the field but the schema no longer allows or documents it; code that reads it breaks. Keep it declared (optional) until no code reads it, then remove it",
+    ),
+    (
+        "field-renamed",
+        Severity::Breaking,
+        "a field disappeared and one declared the same way appeared: existing documents keep the old name. Rename with a migration (`rename_field`) and deploy code that reads both names first",
+    ),
+    (
+        "field-type-changed",
+        Severity::Breaking,
+        "the field no longer accepts a type it accepted (narrowed, changed, or no longer nullable): documents of the old type fail the validator. Widen first (accept both types), convert the data, then narrow",
+    ),
+    (
+        "field-type-widened",
+        Severity::Safe,
+        "the field accepts more types",
+    ),
+    (
+        "field-required-added",
+        Severity::Breaking,
+        "a field is now required and has no default: every existing document without it fails the validator, and writes from code that does not set it are refused. Add a `default` (and backfill) or keep it optional",
+    ),
+    (
+        "field-required-with-default",
+        Severity::Risky,
+        "a field is now required; existing documents without it fail until `mongrate backfill` writes the default. Backfill before tightening (or use `apply --rollout`)",
+    ),
+    (
+        "field-optional",
+        Severity::Safe,
+        "a required field became optional",
+    ),
+    (
+        "enum-value-removed",
+        Severity::Breaking,
+        "an allowed value was removed: documents holding it fail the validator and code still writing it is refused. Stop writing it, migrate the data, then remove it",
+    ),
+    (
+        "enum-value-added",
+        Severity::Safe,
+        "an allowed value was added (code reading the field must know it)",
+    ),
+    (
+        "constraint-tightened",
+        Severity::Risky,
+        "a constraint got stricter (pattern, length, range, items, `additional_fields: deny`, a new enum): existing documents may fail. Count them with `mongrate check --data` and fix them first",
+    ),
+    (
+        "constraint-loosened",
+        Severity::Safe,
+        "a constraint got looser",
+    ),
+    (
+        "validation-action-error",
+        Severity::Risky,
+        "`validation.action` warn → error: documents that were only logged are now refused. Check `mongrate check --data` is clean first",
+    ),
+    (
+        "validation-level-strict",
+        Severity::Risky,
+        "`validation.level` became stricter (off/moderate → strict, or validation enabled): updates of invalid documents are now refused",
+    ),
+    (
+        "validation-loosened",
+        Severity::Safe,
+        "validation got looser (level, action, or disabled)",
+    ),
+    (
+        "default-changed",
+        Severity::Risky,
+        "the default changed: documents backfilled before keep the old value, new ones get the new one. Migrate the old values if they must match",
+    ),
+    (
+        "index-added",
+        Severity::Safe,
+        "a new index (built online; it costs time and memory on a big collection)",
+    ),
+    (
+        "unique-index-added",
+        Severity::Risky,
+        "a new unique index (or an index made unique): the build fails on duplicates today, and writes that would duplicate a key are refused from then on. Check duplicates first (`mongrate plan` counts them)",
+    ),
+    (
+        "index-dropped",
+        Severity::Risky,
+        "an index is dropped by `apply --prune --allow-destructive`: queries that used it scan instead. Hide it first (`hidden: true`) and watch, then drop it",
+    ),
+    (
+        "index-replaced",
+        Severity::Risky,
+        "an index's definition changed: it is rebuilt (queries lose it while it is rebuilt when both cannot exist at once)",
+    ),
+    (
+        "ttl-added",
+        Severity::Breaking,
+        "a TTL now deletes documents older than it, in its first pass all of them at once. Check how many documents are older (`--uri`), back them up, or acknowledge it",
+    ),
+    (
+        "ttl-shortened",
+        Severity::Breaking,
+        "a shorter TTL deletes every document between the new and the old age at once",
+    ),
+    (
+        "ttl-lengthened",
+        Severity::Safe,
+        "a longer TTL (or none): documents are kept longer",
+    ),
+];
+
+/// The severity of a rule.
+pub fn severity_of(rule: &str) -> Option<Severity> {
+    RULES.iter().find(|r| r.0 == rule).map(|r| r.1)
+}
+
+/// What to know and do about a rule.
+pub fn advice_of(rule: &str) -> &'static str {
+    RULES
+        .iter()
+        .find(|r| r.0 == rule)
+        .map(|r| r.2)
+        .unwrap_or("")
+}
+
+/// One classified change.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Finding {
+    pub rule: &'static str,
+    pub severity: Severity,
+    pub database: String,
+    pub collection: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub field: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub index: Option<String>,
+    /// What changed, in one line.
+    pub message: String,
+    /// Why it matters and what to do instead.
+    pub advice: &'static str,
+    /// The schema file the change is in (the old one for a removed collection).
+    pub file: PathBuf,
+    /// Its line there (1-based; 0 when unknown), looked up by the command.
+    pub line: usize,
+    /// With a server (`--uri`): the number the data gives (documents refused or deleted,
+    /// operations served by an index, duplicate groups), and what it means.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub count: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub evidence: Option<String>,
+    /// Acknowledged in the schema file (`lint: { allow: [...] }`), with its reason.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub allowed: Option<String>,
+    /// Where in the YAML the change is (for the line).
+    #[serde(skip)]
+    pub yaml_path: Vec<String>,
+}
+
+struct Sink<'a> {
+    db: &'a str,
+    coll: &'a str,
+    file: &'a std::path::Path,
+    out: Vec<Finding>,
+}
+
+impl Sink<'_> {
+    fn push(
+        &mut self,
+        rule: &'static str,
+        message: String,
+        field: Option<&str>,
+        index: Option<&str>,
+        yaml_path: Vec<String>,
+    ) {
+        self.out.push(Finding {
+            rule,
+            severity: severity_of(rule).unwrap_or(Severity::Risky),
+            database: self.db.to_string(),
+            collection: self.coll.to_string(),
+            field: field.map(str::to_string),
+            index: index.map(str::to_string),
+            message,
+            advice: advice_of(rule),
+            file: self.file.to_path_buf(),
+            line: 0,
+            count: None,
+            evidence: None,
+            allowed: None,
+            yaml_path,
+        });
+    }
+}
+
+/// Every change from `old` to `new`, classified; acknowledged ones carry their reason.
+pub fn lint(old: &SchemaSpec, new: &SchemaSpec) -> Vec<Finding> {
+    let mut out = Vec::new();
+    for (db, n) in &new.databases {
+        for (name, c) in &n.collections {
+            let mut sink = Sink {
+                db,
+                coll: name,
+                file: &c.file,
+                out: Vec::new(),
+            };
+            match old.collection(db, name) {
+                None => sink.push(
+                    "collection-added",
+                    format!("collection `{db}.{name}` added"),
+                    None,
+                    None,
+                    vec!["collection".into()],
+                ),
+                Some(o) => collection(&mut sink, o, c),
+            }
+            for f in &mut sink.out {
+                if let Some((_, reason)) = c.lint_allow.iter().find(|(r, _)| r == f.rule) {
+                    f.allowed = Some(reason.clone());
+                }
+            }
+            out.extend(sink.out);
+        }
+    }
+    for (db, o) in &old.databases {
+        for (name, c) in &o.collections {
+            if new.collection(db, name).is_none() {
+                let mut sink = Sink {
+                    db,
+                    coll: name,
+                    file: &c.file,
+                    out: Vec::new(),
+                };
+                sink.push(
+                    "collection-dropped",
+                    format!("collection `{db}.{name}` is no longer declared"),
+                    None,
+                    None,
+                    vec!["collection".into()],
+                );
+                out.extend(sink.out);
+            }
+        }
+    }
+    out
+}
+
+fn collection(sink: &mut Sink, old: &CollectionSpec, new: &CollectionSpec) {
+    let (o, n) = (&old.options, &new.options);
+    if o.collation != n.collation
+        || o.capped != n.capped
+        || o.timeseries != n.timeseries
+        || o.clustered != n.clustered
+    {
+        sink.push(
+            "collection-recreate",
+            format!("options fixed at creation changed for `{}`", sink.coll),
+            None,
+            None,
+            vec!["options".into()],
+        );
+    }
+    validation(sink, old, new);
+    fields(sink, "", &["fields".to_string()], &old.fields, &new.fields);
+    indexes(sink, &old.indexes, &new.indexes);
+}
+
+fn validation(sink: &mut Sink, old: &CollectionSpec, new: &CollectionSpec) {
+    let (o, n) = (&old.validation, &new.validation);
+    let path = vec!["validation".to_string()];
+    let level = |v: &crate::spec::Validation| {
+        if !v.enabled {
+            0
+        } else {
+            match v.level {
+                ValidationLevel::Off => 0,
+                ValidationLevel::Moderate => 1,
+                ValidationLevel::Strict => 2,
+            }
+        }
+    };
+    let action = |a: ValidationAction| matches!(a, ValidationAction::Error) as u8;
+    if level(n) > level(o) {
+        sink.push(
+            "validation-level-strict",
+            format!(
+                "validation {} → {}",
+                if o.enabled {
+                    o.level.as_str()
+                } else {
+                    "disabled"
+                },
+                n.level.as_str()
+            ),
+            None,
+            None,
+            path.clone(),
+        );
+    }
+    if n.enabled && action(n.action) > action(o.action) {
+        sink.push(
+            "validation-action-error",
+            "validation action warn → error".into(),
+            None,
+            None,
+            path.clone(),
+        );
+    }
+    if level(n) < level(o) || action(n.action) < action(o.action) {
+        sink.push(
+            "validation-loosened",
+            "validation loosened".into(),
+            None,
+            None,
+            path.clone(),
+        );
+    }
+    if o.additional_fields == AdditionalFields::Allow
+        && n.additional_fields == AdditionalFields::Deny
+    {
+        sink.push(
+            "constraint-tightened",
+            "additional_fields allow → deny: documents with undeclared fields fail".into(),
+            None,
+            None,
+            path,
+        );
+    }
+}
+
+fn type_names(f: &Field) -> Vec<String> {
+    let mut t: Vec<String> = f.types.iter().map(|t| t.name().to_string()).collect();
+    if f.nullable {
+        t.push("null".into());
+    }
+    t.sort();
+    t
+}
+
+/// Do the two declarations look alike (for a rename)?
+fn alike(a: &Field, b: &Field) -> bool {
+    a.types == b.types && a.nullable == b.nullable && a.fields == b.fields && a.items == b.items
+}
+
+fn fields(sink: &mut Sink, prefix: &str, path: &[String], old: &FieldMap, new: &FieldMap) {
+    let full = |name: &str| {
+        if prefix.is_empty() {
+            name.to_string()
+        } else {
+            format!("{prefix}.{name}")
+        }
+    };
+    let at = |name: &str| {
+        let mut p = path.to_vec();
+        p.push(name.to_string());
+        p
+    };
+    let removed: Vec<(&String, &Field)> =
+        old.iter().filter(|(k, _)| !new.contains_key(k)).collect();
+    let mut renamed_to: Vec<&str> = Vec::new();
+    for (name, o) in &removed {
+        // Removed, and one added declared the same way: likely a rename.
+        let twin = new.iter().find(|(k, f)| {
+            !old.contains_key(k) && alike(o, f) && !renamed_to.contains(&k.as_str())
+        });
+        match twin {
+            Some((to, _)) => {
+                renamed_to.push(to);
+                sink.push(
+                    "field-renamed",
+                    format!(
+                        "field `{}` removed and `{}` added with the same declaration",
+                        full(name),
+                        full(to)
+                    ),
+                    Some(&full(to)),
+                    None,
+                    at(to),
+                );
+            }
+            None => sink.push(
+                "field-removed",
+                format!("field `{}` removed", full(name)),
+                Some(&full(name)),
+                None,
+                path.to_vec(),
+            ),
+        }
+    }
+    for (name, n) in new.iter() {
+        let Some(o) = old.get(name) else {
+            if renamed_to.contains(&name.as_str()) {
+                continue;
+            }
+            let (rule, what) = match (n.required, n.more().default.is_some()) {
+                (true, false) => ("field-required-added", "added, required, no default"),
+                (true, true) => (
+                    "field-required-with-default",
+                    "added, required, with a default",
+                ),
+                (false, _) => ("field-added", "added"),
+            };
+            sink.push(
+                rule,
+                format!("field `{}` {what}", full(name)),
+                Some(&full(name)),
+                None,
+                at(name),
+            );
+            continue;
+        };
+        field(sink, &full(name), &at(name), o, n);
+    }
+}
+
+fn field(sink: &mut Sink, name: &str, path: &[String], o: &Field, n: &Field) {
+    let push =
+        |sink: &mut Sink, rule, msg: String| sink.push(rule, msg, Some(name), None, path.to_vec());
+    // Types: `any` (empty) accepts everything.
+    let accepts_all_old =
+        n.types.is_empty() || (!o.types.is_empty() && o.types.iter().all(|t| n.types.contains(t)));
+    let null_kept = n.nullable || !o.nullable;
+    if !(accepts_all_old && null_kept) {
+        push(
+            sink,
+            "field-type-changed",
+            format!("field `{name}`: {:?} → {:?}", type_names(o), type_names(n)),
+        );
+    } else if type_names(o) != type_names(n) {
+        push(
+            sink,
+            "field-type-widened",
+            format!("field `{name}`: {:?} → {:?}", type_names(o), type_names(n)),
+        );
+    }
+    match (o.required, n.required) {
+        (false, true) if n.more().default.is_none() => push(
+            sink,
+            "field-required-added",
+            format!("field `{name}` is now required, with no default"),
+        ),
+        (false, true) => push(
+            sink,
+            "field-required-with-default",
+            format!("field `{name}` is now required"),
+        ),
+        (true, false) => push(
+            sink,
+            "field-optional",
+            format!("field `{name}` is now optional"),
+        ),
+        _ => {}
+    }
+    let (om, nm) = (o.more(), n.more());
+    if om.default != nm.default && om.default.is_some() && nm.default.is_some() {
+        push(
+            sink,
+            "default-changed",
+            format!("field `{name}`: the default changed"),
+        );
+    }
+    match (&om.enum_values, &nm.enum_values) {
+        (Some(a), Some(b)) => {
+            let gone: Vec<String> = a
+                .iter()
+                .filter(|v| !b.contains(v))
+                .map(|v| v.to_string())
+                .collect();
+            if !gone.is_empty() {
+                push(
+                    sink,
+                    "enum-value-removed",
+                    format!("field `{name}`: enum value(s) {} removed", gone.join(", ")),
+                );
+            }
+            if b.iter().any(|v| !a.contains(v)) {
+                push(
+                    sink,
+                    "enum-value-added",
+                    format!("field `{name}`: enum value(s) added"),
+                );
+            }
+        }
+        (None, Some(_)) => push(
+            sink,
+            "constraint-tightened",
+            format!("field `{name}`: an enum now limits its values"),
+        ),
+        (Some(_), None) => push(
+            sink,
+            "constraint-loosened",
+            format!("field `{name}`: its enum was removed"),
+        ),
+        (None, None) => {}
+    }
+    let mut tightened = Vec::new();
+    let mut loosened = Vec::new();
+    let mut bound = |what: &str, a: Option<u64>, b: Option<u64>, lower: bool| match (a, b) {
+        (a, b) if a == b => {}
+        (None, Some(_)) => tightened.push(what.to_string()),
+        (Some(_), None) => loosened.push(what.to_string()),
+        (Some(a), Some(b)) if (b > a) == lower => tightened.push(what.to_string()),
+        _ => loosened.push(what.to_string()),
+    };
+    bound("min_length", om.min_length, nm.min_length, true);
+    bound("max_length", om.max_length, nm.max_length, false);
+    bound("min_items", om.min_items, nm.min_items, true);
+    bound("max_items", om.max_items, nm.max_items, false);
+    let num = |b: &Option<Box<bson::Bson>>| {
+        b.as_deref().and_then(|v| match v {
+            bson::Bson::Int32(n) => Some(f64::from(*n)),
+            bson::Bson::Int64(n) => Some(*n as f64),
+            bson::Bson::Double(n) => Some(*n),
+            _ => None,
+        })
+    };
+    let mut range = |what: &str, a: Option<f64>, b: Option<f64>, lower: bool| match (a, b) {
+        (a, b) if a == b => {}
+        (None, Some(_)) => tightened.push(what.to_string()),
+        (Some(_), None) => loosened.push(what.to_string()),
+        (Some(a), Some(b)) if (b > a) == lower => tightened.push(what.to_string()),
+        _ => loosened.push(what.to_string()),
+    };
+    range("minimum", num(&om.minimum), num(&nm.minimum), true);
+    range("maximum", num(&om.maximum), num(&nm.maximum), false);
+    if om.pattern != nm.pattern {
+        if nm.pattern.is_some() {
+            tightened.push("pattern".into());
+        } else {
+            loosened.push("pattern".into());
+        }
+    }
+    if nm.unique_items == Some(true) && om.unique_items != Some(true) {
+        tightened.push("unique_items".into());
+    }
+    if nm.additional_fields == Some(AdditionalFields::Deny)
+        && om.additional_fields != Some(AdditionalFields::Deny)
+    {
+        tightened.push("additional_fields: deny".into());
+    }
+    if !tightened.is_empty() {
+        push(
+            sink,
+            "constraint-tightened",
+            format!("field `{name}`: {} tightened", tightened.join(", ")),
+        );
+    }
+    if !loosened.is_empty() {
+        push(
+            sink,
+            "constraint-loosened",
+            format!("field `{name}`: {} loosened", loosened.join(", ")),
+        );
+    }
+    // Nested objects and array elements.
+    if let (Some(a), Some(b)) = (&o.fields, &n.fields) {
+        let mut p = path.to_vec();
+        p.push("fields".into());
+        fields(sink, name, &p, a, b);
+    }
+    if let (Some(a), Some(b)) = (&o.items, &n.items) {
+        let mut p = path.to_vec();
+        p.push("items".into());
+        field(sink, &format!("{name}[]"), &p, a, b);
+    }
+}
+
+fn same_keys(a: &Index, b: &Index) -> bool {
+    a.keys == b.keys
+}
+
+fn indexes(sink: &mut Sink, old: &[Index], new: &[Index]) {
+    let path = |i: usize| vec!["indexes".to_string(), i.to_string()];
+    for o in old {
+        if new.iter().any(|n| n.name == o.name) {
+            continue;
+        }
+        if let Some((i, n)) = new
+            .iter()
+            .enumerate()
+            .find(|(_, n)| same_keys(o, n) && !old.iter().any(|x| x.name == n.name))
+        {
+            sink.push(
+                "index-replaced",
+                format!("index `{}` replaced by `{}`", o.name, n.name),
+                None,
+                Some(&n.name),
+                path(i),
+            );
+            continue;
+        }
+        sink.push(
+            "index-dropped",
+            format!(
+                "index `{}` {} is no longer declared",
+                o.name,
+                o.key_document()
+            ),
+            None,
+            Some(&o.name),
+            vec!["indexes".into()],
+        );
+    }
+    for (i, n) in new.iter().enumerate() {
+        let previous = old.iter().find(|o| o.name == n.name).or_else(|| {
+            old.iter()
+                .find(|o| same_keys(o, n) && !new.iter().any(|x| x.name == o.name))
+        });
+        let Some(o) = previous else {
+            let rule = if n.unique {
+                "unique-index-added"
+            } else {
+                "index-added"
+            };
+            sink.push(
+                rule,
+                format!("index `{}` {} added", n.name, n.key_document()),
+                None,
+                Some(&n.name),
+                path(i),
+            );
+            if let Some(ttl) = n.expire_after {
+                sink.push(
+                    "ttl-added",
+                    format!("index `{}`: TTL {ttl}s added", n.name),
+                    None,
+                    Some(&n.name),
+                    path(i),
+                );
+            }
+            continue;
+        };
+        if o.name == n.name {
+            let mut a = o.clone();
+            let mut b = n.clone();
+            (
+                a.expire_after,
+                b.expire_after,
+                a.hidden,
+                b.hidden,
+                a.unique,
+                b.unique,
+            ) = (None, None, false, false, false, false);
+            (a.name_declared, b.name_declared) = (false, false);
+            if a != b {
+                sink.push(
+                    "index-replaced",
+                    format!("index `{}`: its definition changed", n.name),
+                    None,
+                    Some(&n.name),
+                    path(i),
+                );
+            }
+        }
+        if n.unique && !o.unique {
+            sink.push(
+                "unique-index-added",
+                format!("index `{}` made unique", n.name),
+                None,
+                Some(&n.name),
+                path(i),
+            );
+        }
+        match (o.expire_after, n.expire_after) {
+            (None, Some(t)) => sink.push(
+                "ttl-added",
+                format!("index `{}`: TTL {t}s added", n.name),
+                None,
+                Some(&n.name),
+                path(i),
+            ),
+            (Some(a), Some(b)) if b < a => sink.push(
+                "ttl-shortened",
+                format!("index `{}`: TTL {a}s → {b}s", n.name),
+                None,
+                Some(&n.name),
+                path(i),
+            ),
+            (Some(a), b) if b.is_none_or(|b| b > a) => sink.push(
+                "ttl-lengthened",
+                format!(
+                    "index `{}`: TTL {a}s → {}",
+                    n.name,
+                    b.map(|b| format!("{b}s")).unwrap_or_else(|| "none".into())
+                ),
+                None,
+                Some(&n.name),
+                path(i),
+            ),
+            _ => {}
+        }
+    }
+}
+
+/// Findings at or above `fail_on` that nobody acknowledged: what makes `lint` exit 2.
+pub fn failing(findings: &[Finding], fail_on: Severity) -> usize {
+    findings
+        .iter()
+        .filter(|f| f.severity >= fail_on && f.allowed.is_none())
+        .count()
+}
