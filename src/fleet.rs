@@ -202,6 +202,39 @@ pub fn migration_units(
     units
 }
 
+/// The model of the expanded schemas, from the model of the schemas as written: each database
+/// a template covers gets a copy of the template's model, lowered once rather than once per
+/// database (a fleet of thousands). Equal to lowering the expanded schemas.
+pub fn expand_model(
+    base: &crate::model::Schema,
+    written: &SchemaSpec,
+    expanded: &SchemaSpec,
+) -> crate::model::Schema {
+    let mut out = crate::model::Schema {
+        unsharded: base.unsharded,
+        ..Default::default()
+    };
+    for name in expanded.databases.keys() {
+        let from = if written.databases.contains_key(name) {
+            Some(name.as_str())
+        } else {
+            written
+                .databases
+                .values()
+                .find(|t| {
+                    is_template(&t.name) && matches(&t.name, name) && !glob_any(&t.exclude, name)
+                })
+                .map(|t| t.name.as_str())
+        };
+        if let Some(d) = from.and_then(|f| base.databases.get(f)) {
+            let mut d = d.clone();
+            d.name = name.clone();
+            out.databases.insert(name.clone(), d);
+        }
+    }
+    out
+}
+
 /// `--on-error`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, Serialize)]
 #[serde(rename_all = "snake_case")]
@@ -608,6 +641,28 @@ mod tests {
         );
         assert!(Selection::parse(" , ").is_err());
         assert!(Selection::parse("a/b").is_err());
+    }
+
+    #[test]
+    fn the_expanded_model_is_the_template_lowered_once_and_copied() {
+        let root = tempfile::tempdir().unwrap();
+        for (dir, file) in [("tenant_*", "orders"), ("billing", "invoices")] {
+            std::fs::create_dir_all(root.path().join(dir)).unwrap();
+            std::fs::write(
+                root.path().join(dir).join(format!("{file}.yaml")),
+                "fields:\n  sku: { type: string, required: true }\nindexes:\n  - keys: { sku: 1 }\n",
+            )
+            .unwrap();
+        }
+        let written = crate::spec::load_dir(root.path()).unwrap().spec;
+        let server: Vec<String> = ["tenant_1", "tenant_2", "billing"]
+            .map(String::from)
+            .to_vec();
+        let expanded = expand(&written, &server, None, "mongrate").unwrap();
+        let direct = crate::spec::to_model(&expanded);
+        let copied = expand_model(&crate::spec::to_model(&written), &written, &expanded);
+        assert_eq!(copied, direct);
+        assert_eq!(copied.databases.len(), 3);
     }
 
     #[test]

@@ -48,9 +48,18 @@ pub fn compute(global: &GlobalArgs, engine: &EngineArgs, data_checks: bool) -> R
     let loaded = load_valid_spec(&global.schemas, &global.state_db)?;
     super::fleet::selection(global)?;
     let server = Server::connect(global)?;
-    let (spec, fleet) = server.run(super::fleet::expand(server.client(), global, loaded.spec))?;
-    let mut desired = spec::to_model(&spec);
+    let written = loaded.spec;
+    let (spec, fleet) = server.run(super::fleet::expand(
+        server.client(),
+        global,
+        written.clone(),
+    ))?;
+    // The templates are lowered once, then copied to each database they cover.
+    let mut desired = spec::to_model(&written);
     normalize::schema(&mut desired, Side::Spec);
+    if fleet {
+        desired = crate::fleet::expand_model(&desired, &written, &spec);
+    }
     let plan = server
         .run(db::plan_against_server(
             server.client(),
