@@ -23,6 +23,9 @@ pub const TRANSIENT_CODES: &[(i32, &str)] = &[
     (11602, "InterruptedDueToReplStateChange"),
     (13435, "NotPrimaryNoSecondaryOk"),
     (13436, "NotPrimaryOrSecondary"),
+    // After an election an index build may still be finishing on the new primary (committing)
+    // when the next step (a collMod) comes: the step waits and runs again.
+    (12587, "BackgroundOperationInProgressForNamespace"),
 ];
 
 /// Error labels the server and driver put on errors worth retrying.
@@ -260,7 +263,7 @@ mod tests {
 
     #[test]
     fn elections_and_shutdowns_are_transient_refusals_are_not() {
-        for code in [10107, 11602, 189, 91, 13436, 9001] {
+        for code in [10107, 11602, 189, 91, 13436, 9001, 12587] {
             assert!(is_transient_code(code), "{code}");
         }
         // Duplicate key, unauthorized, index options conflict, invalid options.
