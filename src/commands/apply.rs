@@ -100,14 +100,7 @@ pub fn run(global: &GlobalArgs, args: &ApplyArgs) -> Result<i32> {
         );
     }
     // Refuse before anything runs: never a half-applied change.
-    let refusals = plan.refusals(args.allow_violations, &staged);
-    if !refusals.is_empty() {
-        return Err(Refused(format!(
-            "refusing to apply; nothing was changed:\n  {}",
-            refusals.join("\n  ")
-        ))
-        .into());
-    }
+    refuse(plan.refusals(args.allow_violations, &staged))?;
     if args.dry_run {
         finish(&plan, "dry_run", 0, Vec::new());
         if !json {
@@ -280,14 +273,7 @@ fn run_fleet(
     }
     // With --on-error stop, refuse before anything runs, as for one database.
     if policy.on_error == crate::fleet::OnError::Stop {
-        let refusals = plan.refusals(args.allow_violations, &[]);
-        if !refusals.is_empty() {
-            return Err(Refused(format!(
-                "refusing to apply; nothing was changed:\n  {}",
-                refusals.join("\n  ")
-            ))
-            .into());
-        }
+        refuse(plan.refusals(args.allow_violations, &[]))?;
     }
     if args.dry_run {
         let report = pending(Outcome::Drift);
@@ -336,4 +322,16 @@ fn run_fleet(
         super::fleet::print_report(&report, started.elapsed(), global.quiet, "step");
     }
     Ok(report.exit_code())
+}
+
+/// Refuse before anything runs when the plan has refusals: never a half-applied change.
+fn refuse(refusals: Vec<String>) -> Result<()> {
+    if refusals.is_empty() {
+        return Ok(());
+    }
+    Err(Refused(format!(
+        "refusing to apply; nothing was changed:\n  {}",
+        refusals.join("\n  ")
+    ))
+    .into())
 }

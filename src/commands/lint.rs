@@ -2,10 +2,9 @@
 //! a git revision and the working tree), for review in CI.
 
 use super::out::{errln, stdout};
-use super::{SpecInvalid, UsageError, exit, print_json};
+use super::{UsageError, exit, load_valid_spec, print_json};
 use crate::cli::{Format, GlobalArgs, LintArgs};
 use crate::lint::{self, Finding, RULES, Severity};
-use crate::spec::{self, SchemaSpec};
 use anyhow::{Context, Result};
 use serde::Serialize;
 use std::path::{Path, PathBuf};
@@ -27,22 +26,6 @@ struct RuleJson {
     rule: &'static str,
     severity: Severity,
     advice: &'static str,
-}
-
-/// A schemas folder, checked; its errors are the user's to fix first.
-fn load(dir: &Path, what: &str) -> Result<SchemaSpec> {
-    let loaded = spec::load_dir(dir).with_context(|| format!("reading the {what} schemas"))?;
-    if loaded.has_errors() {
-        let lines: Vec<String> = loaded.errors().map(|d| d.to_string()).collect();
-        return Err(SpecInvalid(format!(
-            "the {what} schemas in `{}` have {} error(s):\n{}",
-            dir.display(),
-            lines.len(),
-            lines.join("\n")
-        ))
-        .into());
-    }
-    Ok(loaded.spec)
 }
 
 fn git(dir: &Path, args: &[&str]) -> Result<Vec<u8>> {
@@ -131,8 +114,12 @@ pub fn run(global: &GlobalArgs, args: &LintArgs) -> Result<i32> {
             .into());
         }
     };
-    let old = load(&old_dir, "old")?;
-    let new = load(&new_dir, "new")?;
+    let old = load_valid_spec(&old_dir, &global.state_db)
+        .context("reading the old schemas")?
+        .spec;
+    let new = load_valid_spec(&new_dir, &global.state_db)
+        .context("reading the new schemas")?
+        .spec;
     let mut findings = lint::lint(&old, &new);
     // Lines: each finding's place in its file (the new file; the old one for a removal, shown
     // at the path it had).

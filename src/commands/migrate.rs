@@ -650,7 +650,7 @@ fn verify(global: &GlobalArgs, offline: bool) -> Result<i32> {
         let selection = super::fleet::selection(global)?;
         let histories: Vec<(Option<String>, Vec<Migration>)> =
             if crate::fleet::is_fleet_run(&migrations, selection.as_ref()) {
-                super::migrate_fleet::units_of(&server, global, &migrations)?
+                super::migrate_fleet::units(&server, global, &migrations)?
                     .into_iter()
                     .map(|u| (u.scope, u.migrations))
                     .collect()

@@ -17,7 +17,11 @@ use serde::Serialize;
 use std::time::Instant;
 
 /// The histories this run covers, read against the server's databases.
-fn units(server: &Server, global: &GlobalArgs, migrations: &[Migration]) -> Result<Vec<Unit>> {
+pub(super) fn units(
+    server: &Server,
+    global: &GlobalArgs,
+    migrations: &[Migration],
+) -> Result<Vec<Unit>> {
     let selection = super::fleet::selection(global)?;
     let on_server = server.run(db::inspect::server_databases(
         server.client(),
@@ -29,15 +33,6 @@ fn units(server: &Server, global: &GlobalArgs, migrations: &[Migration]) -> Resu
         selection.as_ref(),
         &global.state_db,
     ))
-}
-
-/// The histories a migrate run covers (for `verify`).
-pub fn units_of(
-    server: &Server,
-    global: &GlobalArgs,
-    migrations: &[Migration],
-) -> Result<Vec<Unit>> {
-    units(server, global, migrations)
 }
 
 fn scoped(opts: &RunOptions, unit: &Unit) -> RunOptions {

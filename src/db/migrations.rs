@@ -178,14 +178,7 @@ pub async fn run(
     reporter: &mut dyn Reporter,
 ) -> Result<Outcome> {
     let scope = opts.scope.as_deref();
-    let lock = LeaseLock::acquire_id(
-        client,
-        &opts.state_db,
-        &super::lock::lock_id(scope),
-        opts.lock_lease,
-        opts.lock_timeout,
-    )
-    .await?;
+    let lock = acquire(client, opts).await?;
     let took_over_from = lock.took_over_from.as_ref().map(|o| o.to_string());
     if let Some(o) = &took_over_from {
         reporter.note(&format!(
@@ -209,13 +202,7 @@ pub async fn run(
         anyhow::Ok((plan, ran))
     }
     .await;
-    let released = lock.release().await;
-    let (plan, ran) = match (result, released) {
-        (Ok(r), Ok(())) => r,
-        (Ok(_), Err(e)) => return Err(e),
-        (Err(e), Ok(())) => return Err(e),
-        (Err(e), Err(r)) => return Err(anyhow::anyhow!("{e:#}\n  (also: {r:#})")),
-    };
+    let (plan, ran) = released(result, lock).await?;
     Ok(Outcome {
         plan,
         ran,
@@ -234,14 +221,7 @@ pub async fn baseline(
     to: Option<&str>,
 ) -> Result<Vec<String>> {
     let scope = opts.scope.as_deref();
-    let lock = LeaseLock::acquire_id(
-        client,
-        &opts.state_db,
-        &super::lock::lock_id(scope),
-        opts.lock_lease,
-        opts.lock_timeout,
-    )
-    .await?;
+    let lock = acquire(client, opts).await?;
     let result = async {
         let changelog = Changelog::scoped(client, &opts.state_db, scope, lock.token());
         let existing = changelog.entries().await?;
@@ -266,7 +246,7 @@ pub async fn baseline(
                     host: hostname(),
                     pid: std::process::id(),
                     tool_version: env!("CARGO_PKG_VERSION").to_string(),
-                    error: Some("baseline: recorded as applied without running".into()),
+                    error: None,
                     lock_token: 0,
                     database: None,
                 })
@@ -276,9 +256,27 @@ pub async fn baseline(
         anyhow::Ok(recorded)
     }
     .await;
-    let released = lock.release().await;
-    match (result, released) {
+    released(result, lock).await
+}
+
+/// The lease lock of the run's scope (the shared history, or one database of a fleet).
+async fn acquire(client: &Client, opts: &RunOptions) -> Result<LeaseLock> {
+    Ok(LeaseLock::acquire_id(
+        client,
+        &opts.state_db,
+        &super::lock::lock_id(opts.scope.as_deref()),
+        opts.lock_lease,
+        opts.lock_timeout,
+    )
+    .await?)
+}
+
+/// Release `lock` after the work under it, also after an error: the work's own error is the
+/// one reported (with the release's, when both failed).
+async fn released<T>(result: Result<T>, lock: LeaseLock) -> Result<T> {
+    match (result, lock.release().await) {
         (Ok(r), Ok(())) => Ok(r),
-        (Err(e), _) | (Ok(_), Err(e)) => Err(e),
+        (Ok(_), Err(e)) | (Err(e), Ok(())) => Err(e),
+        (Err(e), Err(r)) => Err(anyhow::anyhow!("{e:#}\n  (also: {r:#})")),
     }
 }
