@@ -27,7 +27,8 @@ pub enum ChangeKind {
     },
     /// On the server, declared by no spec.
     UnmanagedCollection {
-        kind: CollectionKind,
+        /// The collection as the server has it (what re-creating it takes).
+        collection: Box<Collection>,
     },
     /// Options that cannot change in place (capped, time-series, clustered, default collation).
     NeedsRecreate {
@@ -66,6 +67,8 @@ pub enum ChangeKind {
     },
     UnmanagedIndex {
         index: Index,
+        /// The collection's `retire_after`: retire in two phases rather than drop at once.
+        retire_after: Option<i64>,
     },
     SetValidator {
         from: Option<Validator>,
@@ -115,7 +118,9 @@ pub fn diff(current: &Schema, desired: &Schema) -> Vec<Change> {
             out.push(Change {
                 db: name.clone(),
                 collection: c.name.clone(),
-                kind: ChangeKind::UnmanagedCollection { kind: c.kind },
+                kind: ChangeKind::UnmanagedCollection {
+                    collection: Box::new(c.clone()),
+                },
             });
         }
     }
@@ -156,7 +161,9 @@ fn diff_database(db: &str, have: &Database, want: &Database, out: &mut Vec<Chang
         out.push(change(
             db,
             name,
-            ChangeKind::UnmanagedCollection { kind: h.kind },
+            ChangeKind::UnmanagedCollection {
+                collection: Box::new(h.clone()),
+            },
         ));
     }
 }
@@ -389,7 +396,10 @@ fn diff_indexes(have: &Collection, want: &Collection, emit: &mut dyn FnMut(Chang
     }
     for (j, h) in have.indexes.iter().enumerate() {
         if !used[j] && !glob_any(&want.ignore_indexes, &h.name) {
-            emit(ChangeKind::UnmanagedIndex { index: h.clone() });
+            emit(ChangeKind::UnmanagedIndex {
+                index: h.clone(),
+                retire_after: want.retire_after,
+            });
         }
     }
 }

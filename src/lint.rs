@@ -129,7 +129,12 @@ pub const RULES: &[(&str, Severity, &str)] = &[
     (
         "index-dropped",
         Severity::Risky,
-        "an index is dropped by `apply --prune --allow-destructive`: queries that used it scan instead. Hide it first (`hidden: true`) and watch, then drop it",
+        "an index is dropped by `apply --prune --allow-destructive`: queries that used it scan instead. Hide it first (`hidden: true`) and watch, then drop it, or declare `retire_after` on the collection (`index-retired`)",
+    ),
+    (
+        "index-retired",
+        Severity::Safe,
+        "an index is no longer declared on a collection with `retire_after`: `apply --prune` hides it (declaring it again unhides it at once, without a rebuild) and drops it only after it has stayed hidden that long. With `--uri` the finding says which phase it is in",
     ),
     (
         "index-replaced",
@@ -304,7 +309,7 @@ fn collection(sink: &mut Sink, old: &CollectionSpec, new: &CollectionSpec) {
     }
     validation(sink, old, new);
     fields(sink, "", &["fields".to_string()], &old.fields, &new.fields);
-    indexes(sink, &old.indexes, &new.indexes);
+    indexes(sink, &old.indexes, &new.indexes, new.retire_after);
 }
 
 fn validation(sink: &mut Sink, old: &CollectionSpec, new: &CollectionSpec) {
@@ -611,7 +616,7 @@ fn same_keys(a: &Index, b: &Index) -> bool {
     a.keys == b.keys
 }
 
-fn indexes(sink: &mut Sink, old: &[Index], new: &[Index]) {
+fn indexes(sink: &mut Sink, old: &[Index], new: &[Index], retire_after: Option<i64>) {
     let path = |i: usize| vec!["indexes".to_string(), i.to_string()];
     for o in old {
         if new.iter().any(|n| n.name == o.name) {
@@ -631,10 +636,20 @@ fn indexes(sink: &mut Sink, old: &[Index], new: &[Index]) {
             );
             continue;
         }
+        let (rule, how) = match retire_after {
+            Some(after) => (
+                "index-retired",
+                format!(
+                    ": retired in two phases (hidden by `apply --prune`, dropped once hidden for {})",
+                    crate::plan::show_duration(after)
+                ),
+            ),
+            None => ("index-dropped", String::new()),
+        };
         sink.push(
-            "index-dropped",
+            rule,
             format!(
-                "index `{}` {} is no longer declared",
+                "index `{}` {} is no longer declared{how}",
                 o.name,
                 o.key_document()
             ),

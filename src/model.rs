@@ -40,6 +40,10 @@ pub struct Collection {
     pub indexes: Vec<Index>,
     /// Index names or glob patterns owned by something else.
     pub ignore_indexes: Vec<String>,
+    /// Seconds an index no schema declares stays hidden before it may be dropped: such an
+    /// index is retired in two phases (hide, then drop) rather than dropped at once.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub retire_after: Option<i64>,
     /// The shard key, on a sharded cluster.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub shard_key: Option<ShardKey>,

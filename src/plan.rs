@@ -19,6 +19,97 @@ pub struct PlanOptions {
     pub prune: bool,
     /// Actually run destructive steps (otherwise they are listed as skipped).
     pub allow_destructive: bool,
+    /// Retire undeclared indexes of collections with `retire_after` in two phases (hide, then
+    /// drop); when off (migration files, which have no clock), they are pruned like any other.
+    pub retire: Retire,
+}
+
+/// An index by place: (database, collection, index name).
+pub type IndexKey = (String, String, String);
+
+/// The clock and the records of two-phase index retirement.
+#[derive(Debug, Clone, Default)]
+pub struct Retire {
+    pub enabled: bool,
+    /// Now, in seconds since the epoch.
+    pub now: i64,
+    /// When mongrate hid each retiring index (seconds since the epoch), from the state database.
+    pub hidden_at: std::collections::BTreeMap<IndexKey, i64>,
+}
+
+/// Where a retiring index stands (README "Retiring indexes").
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RetirePhase {
+    /// Still visible, or hidden with no record of when: `apply --prune` hides it and starts the
+    /// clock.
+    Visible,
+    /// Hidden by mongrate, waiting out `retire_after`.
+    Hidden,
+    /// Hidden for `retire_after` or longer: `apply --prune --allow-destructive` drops it.
+    Due,
+}
+
+/// An undeclared index of a collection with `retire_after`, and its phase.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Retiring {
+    #[serde(rename = "database")]
+    pub db: String,
+    pub collection: String,
+    pub index: String,
+    pub phase: RetirePhase,
+    /// `retire_after`, in seconds.
+    pub retire_after: i64,
+    /// When it was hidden (RFC 3339), once it is.
+    #[serde(serialize_with = "ser_time")]
+    pub hidden_at: Option<i64>,
+    /// When it may be dropped (RFC 3339), once it is hidden.
+    #[serde(serialize_with = "ser_time")]
+    pub drop_after: Option<i64>,
+}
+
+/// Where a retiring index stands, and when it may be dropped: visible (or hidden with no record
+/// of when) → `Visible`; hidden for less than `after` → `Hidden`; longer → `Due`.
+pub fn retire_phase(
+    hidden: bool,
+    hidden_at: Option<i64>,
+    after: i64,
+    now: i64,
+) -> (RetirePhase, Option<i64>) {
+    match hidden_at.filter(|_| hidden) {
+        None => (RetirePhase::Visible, None),
+        Some(t) => {
+            let drop_after = t.saturating_add(after);
+            let phase = if now < drop_after {
+                RetirePhase::Hidden
+            } else {
+                RetirePhase::Due
+            };
+            (phase, Some(drop_after))
+        }
+    }
+}
+
+/// A number of seconds as people write it: `7d`, `12h`, `30m`, `45s`.
+pub fn show_duration(secs: i64) -> String {
+    match crate::pull::emit::duration(secs) {
+        d if d.ends_with(|c: char| c.is_ascii_digit()) => format!("{d}s"),
+        d => d,
+    }
+}
+
+/// Seconds since the epoch as RFC 3339 (UTC).
+pub fn rfc3339(secs: i64) -> String {
+    bson::DateTime::from_millis(secs.saturating_mul(1000))
+        .try_to_rfc3339_string()
+        .unwrap_or_else(|_| format!("{secs}s after the epoch"))
+}
+
+fn ser_time<S: serde::Serializer>(t: &Option<i64>, s: S) -> Result<S::Ok, S::Error> {
+    match t {
+        Some(t) => s.serialize_str(&rfc3339(*t)),
+        None => s.serialize_none(),
+    }
 }
 
 /// `+` creates, `~` changes in place, `-` removes.
@@ -68,8 +159,9 @@ pub struct Step {
     pub collection: String,
     pub marker: Marker,
     pub op: Operation,
-    /// The operation that undoes this one, when there is one.
-    pub reverse: Option<Operation>,
+    /// The operations that undo this one, in order (empty: it cannot be undone). Most steps
+    /// have one; dropping a collection is undone by re-creating it and then each index.
+    pub reverse: Vec<Operation>,
     pub destructive: bool,
     pub reason: String,
     /// For an index build on an existing collection: the documents the build reads (the
@@ -85,6 +177,10 @@ pub struct Step {
     /// For validator changes: the old and new validator (for a unified diff).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub validator_change: Option<(Option<Document>, Option<Document>)>,
+    /// For a step of a two-phase index retirement: the phase it ends (`visible`: it hides the
+    /// index; `due`: it drops it).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub retire: Option<RetirePhase>,
 }
 
 impl Step {
@@ -190,6 +286,12 @@ pub enum NoticeKind {
 pub struct Plan {
     pub steps: Vec<Step>,
     pub notices: Vec<Notice>,
+    /// Undeclared indexes being retired in two phases, each with its phase.
+    pub retiring: Vec<Retiring>,
+    /// Retirement records that no longer describe a hidden, undeclared index (it was declared
+    /// again, unhidden or dropped by hand): `apply` deletes them.
+    #[serde(skip)]
+    pub forget: Vec<IndexKey>,
 }
 
 impl Plan {
@@ -213,6 +315,13 @@ impl Plan {
                 .filter(|n| n.db == db)
                 .cloned()
                 .collect(),
+            retiring: self
+                .retiring
+                .iter()
+                .filter(|r| r.db == db)
+                .cloned()
+                .collect(),
+            forget: self.forget.iter().filter(|k| k.0 == db).cloned().collect(),
         }
     }
 }
@@ -249,7 +358,7 @@ fn step(
         collection: c.collection.clone(),
         marker,
         op,
-        reverse,
+        reverse: reverse.into_iter().collect(),
         destructive: false,
         reason,
         documents: None,
@@ -257,6 +366,7 @@ fn step(
         check: None,
         safety: None,
         validator_change: None,
+        retire: None,
     }
 }
 
@@ -340,9 +450,22 @@ pub fn plan(changes: &[Change], opts: &PlanOptions) -> Plan {
     }
     // Stable sort keeps the diff's (database, collection) order within each phase.
     out.drafts.sort_by_key(|d| d.phase);
+    let forget = opts
+        .retire
+        .hidden_at
+        .keys()
+        .filter(|k| {
+            !out.retiring.iter().any(|r| {
+                r.hidden_at.is_some() && (&r.db, &r.collection, &r.index) == (&k.0, &k.1, &k.2)
+            })
+        })
+        .cloned()
+        .collect();
     Plan {
         steps: out.drafts.into_iter().map(|d| d.step).collect(),
         notices: out.notices,
+        retiring: out.retiring,
+        forget,
     }
 }
 
@@ -369,7 +492,15 @@ fn plan_change(c: &Change, ctx: &kinds::Ctx, out: &mut kinds::Out) {
         ChangeKind::RefineShardKey { from, to } => refine_shard_key(c, ctx, out, from, to),
         ChangeKind::ShardKeyMismatch { reason } => shard_key_mismatch(c, ctx, out, reason),
         ChangeKind::NeedsRecreate { reason } => needs_recreate(c, ctx, out, reason),
-        ChangeKind::UnmanagedCollection { kind } => unmanaged_collection(c, ctx, out, kind),
-        ChangeKind::UnmanagedIndex { index } => unmanaged_index(c, ctx, out, index),
+        ChangeKind::UnmanagedCollection { collection } => {
+            unmanaged_collection(c, ctx, out, collection)
+        }
+        ChangeKind::UnmanagedIndex {
+            index,
+            retire_after,
+        } => match retire_after.filter(|_| ctx.opts.retire.enabled) {
+            Some(after) => retiring_index(c, ctx, out, index, after),
+            None => unmanaged_index(c, ctx, out, index),
+        },
     }
 }

@@ -36,6 +36,7 @@ pub fn plan_text(plan: &Plan, style: Style) -> String {
     let mut out = String::new();
     if plan.is_empty() {
         out.push_str("No changes: the server matches the schemas.\n");
+        retiring_text(&mut out, plan);
         return out;
     }
     // Groups in first-appearance order of (db, collection), steps in plan order within each.
@@ -84,7 +85,36 @@ pub fn plan_text(plan: &Plan, style: Style) -> String {
         let _ = write!(out, ", {} notice(s)", plan.notices.len());
     }
     out.push_str(".\n");
+    retiring_text(&mut out, plan);
     out
+}
+
+/// Where each retiring index stands.
+fn retiring_text(out: &mut String, plan: &Plan) {
+    use crate::plan::{RetirePhase, rfc3339};
+    if plan.retiring.is_empty() {
+        return;
+    }
+    let _ = writeln!(
+        out,
+        "\nRetiring indexes (phase 1: hidden, phase 2: dropped):"
+    );
+    for r in &plan.retiring {
+        let at = |t: Option<i64>| t.map(rfc3339).unwrap_or_default();
+        let state = match r.phase {
+            RetirePhase::Visible => "not hidden yet: `apply --prune` hides it".to_string(),
+            RetirePhase::Hidden => format!(
+                "hidden since {}, may be dropped from {}",
+                at(r.hidden_at),
+                at(r.drop_after)
+            ),
+            RetirePhase::Due => format!(
+                "hidden since {}: `apply --prune --allow-destructive` drops it",
+                at(r.hidden_at)
+            ),
+        };
+        let _ = writeln!(out, "  {}.{} `{}`: {state}", r.db, r.collection, r.index);
+    }
 }
 
 fn step_text(out: &mut String, n: usize, s: &Step, style: Style) {
@@ -201,7 +231,11 @@ pub struct StepJson {
     /// Why the step will not run, when it will not.
     pub skipped: Option<String>,
     pub operation: serde_json::Value,
+    /// The first operation of `undo` (null when nothing undoes the step).
     pub reverse: Option<serde_json::Value>,
+    /// Every operation that undoes the step, in order (dropping a collection is undone by
+    /// re-creating it, then each index).
+    pub undo: Vec<serde_json::Value>,
     /// A data check the step needs, and (once run) what it found.
     pub check: Option<CheckJson>,
 }
@@ -243,6 +277,8 @@ pub struct PlanJson {
     pub summary: PlanSummary,
     pub steps: Vec<StepJson>,
     pub notices: Vec<NoticeJson>,
+    /// Undeclared indexes retired in two phases, each with its phase.
+    pub retiring: Vec<crate::plan::Retiring>,
 }
 
 /// The JSON view of a plan.
@@ -262,7 +298,8 @@ pub fn plan_view(plan: &Plan) -> PlanJson {
             documents: s.documents,
             skipped: s.skipped.clone(),
             operation: operation_json(&s.op),
-            reverse: s.reverse.as_ref().map(operation_json),
+            reverse: s.reverse.first().map(operation_json),
+            undo: s.reverse.iter().map(operation_json).collect(),
             check: s.check.as_ref().map(|c| CheckJson {
                 kind: match c {
                     crate::plan::SafetyCheck::ValidatorViolations { .. } => "validator_violations",
@@ -297,6 +334,7 @@ pub fn plan_view(plan: &Plan) -> PlanJson {
                 message: n.message.clone(),
             })
             .collect(),
+        retiring: plan.retiring.clone(),
     }
 }
 

@@ -140,6 +140,7 @@ fn plan_options(c: &Case) -> PlanOptions {
     PlanOptions {
         prune: c.options.prune,
         allow_destructive: c.options.allow_destructive,
+        ..Default::default()
     }
 }
 
@@ -179,6 +180,7 @@ async fn cases_live() {
         let everything = PlanOptions {
             prune: false,
             allow_destructive: true,
+            ..Default::default()
         };
         let first = mongrate::db::plan_against_server(
             &client,

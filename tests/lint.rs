@@ -194,6 +194,15 @@ fn cases() -> Vec<Case> {
             vec![("index-dropped", "risky")],
         ),
         (
+            "index retired in two phases",
+            base(),
+            Some(
+                BASE.replace("collection: c\n", "collection: c\nretire_after: 7d\n")
+                    .replace("  - keys: { a: 1 }\n", ""),
+            ),
+            vec![("index-retired", "safe")],
+        ),
+        (
             "index replaced",
             base(),
             edit(

@@ -80,8 +80,8 @@ fn a_new_collection_is_created_indexed_then_sharded_hashed_with_presplit_chunks(
     );
     // Undoing it is refused: a collection cannot be unsharded.
     assert!(matches!(
-        p.steps[shard].reverse,
-        Some(Operation::Irreversible { .. })
+        p.steps[shard].reverse.as_slice(),
+        [Operation::Irreversible { .. }]
     ));
 }
 

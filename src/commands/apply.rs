@@ -3,7 +3,7 @@
 use super::out::{Critical, Progress, confirm, errln, stdout};
 use super::{Refused, engine, exit, print_json};
 use crate::cli::{ApplyArgs, Format, GlobalArgs};
-use crate::db::apply::apply_steps;
+use crate::db::apply::apply_plan;
 use crate::db::rollout::RolloutStep;
 use crate::fleet::{DatabaseReport, Outcome};
 use crate::{db, render};
@@ -122,13 +122,14 @@ pub fn run(global: &GlobalArgs, args: &ApplyArgs) -> Result<i32> {
     let _changing = Critical::enter();
     let mut progress = Progress::new(global.quiet || json);
     let applied = server.run(async {
-        apply_steps(
+        apply_plan(
             server.client(),
-            &plan.steps,
+            &plan,
+            &global.state_db,
             &super::engine::step_options(global),
             &mut progress,
         )
-            .await
+            .await?
             .map_err(|e| {
                 let mut msg = format!(
                     "step {} of {} failed at {target}: {}\n  {}\n",
@@ -305,8 +306,11 @@ fn run_fleet(
             client,
             plan,
             &names,
-            policy,
-            args.allow_violations,
+            db::apply::EachOptions {
+                policy,
+                allow_violations: args.allow_violations,
+                state_db: &global.state_db,
+            },
             &options,
             &mut progress,
         )

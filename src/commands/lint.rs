@@ -140,6 +140,7 @@ pub fn run(global: &GlobalArgs, args: &LintArgs) -> Result<i32> {
         let server = super::Server::connect(global)?;
         server.run(crate::db::lint::inform(
             server.client(),
+            &global.state_db,
             &old,
             &new,
             &mut findings,

@@ -8,10 +8,9 @@ use crate::db::lock::LockRead;
 use crate::db::migrations::{Request, RunOptions};
 use crate::migrate::plan::{DownTarget, MigrationState, RunPlan, StatusRow};
 use crate::migrate::runner::RanMigration;
-use crate::migrate::{self, Migration, replay};
+use crate::migrate::{self, Migration};
 use crate::normalize::{self, Side};
-use crate::plan::PlanOptions;
-use crate::{db, diff, plan, spec};
+use crate::{db, spec};
 use anyhow::{Context, Result};
 use serde::Serialize;
 use std::path::Path;
@@ -80,73 +79,27 @@ fn next_version(existing: &[Migration]) -> String {
         .filter(char::is_ascii_digit)
         .take(14)
         .collect::<String>();
-    match existing.last() {
-        Some(last) if last.version >= now => {
-            let n: u64 = last.version.parse().unwrap_or(0);
-            format!("{:014}", n + 1)
-        }
-        _ => now,
-    }
+    migrate::generate::next_version(existing, now)
 }
 
-/// The schema the migrations produce, and the desired one, both normalised.
-fn replayed_and_desired(
-    global: &GlobalArgs,
-    migrations: &[Migration],
-    only: &[String],
-) -> Result<(crate::model::Schema, crate::model::Schema, Vec<String>)> {
-    // A fleet migration is replayed on its template: the folder named like its `databases:`.
-    let placed: Vec<Migration> = migrations
-        .iter()
-        .map(|m| match &m.file.databases {
-            Some(pattern) => m.in_database(pattern),
-            None => m.clone(),
-        })
-        .collect();
-    let (mut current, warnings) = replay::replay(&placed);
-    normalize::schema(&mut current, Side::Server);
+/// The schemas as a normalised model (what the migrations must produce).
+fn desired_model(global: &GlobalArgs) -> Result<crate::model::Schema> {
     let loaded = load_valid_spec(&global.schemas, &global.state_db)?;
     let mut desired = spec::to_model(&loaded.spec);
     normalize::schema(&mut desired, Side::Spec);
-    if !only.is_empty() {
-        for name in only {
-            if !desired.databases.contains_key(name) {
-                return Err(UsageError(format!(
-                    "--database {name}: the schemas in `{}` declare no such database",
-                    global.schemas.display()
-                ))
-                .into());
-            }
-        }
-        desired.databases.retain(|k, _| only.contains(k));
-        current.databases.retain(|k, _| only.contains(k));
-    } else {
-        // Databases the schemas do not name are not theirs to judge.
-        current
-            .databases
-            .retain(|k, _| desired.databases.contains_key(k));
-    }
-    Ok((current, desired, warnings))
+    Ok(desired)
 }
 
-/// What the migrations still lack to produce the schemas: the replayed schema, the plan from it
-/// to the schemas (drops of undeclared objects included: the chain must match exactly), and the
-/// warnings about steps that cannot be replayed.
-fn chain_plan(
-    global: &GlobalArgs,
-    migrations: &[Migration],
-    only: &[String],
-) -> Result<(crate::model::Schema, crate::plan::Plan, Vec<String>)> {
-    let (current, desired, warnings) = replayed_and_desired(global, migrations, only)?;
-    let changes = diff::diff(&current, &desired);
-    let plan = plan::plan(
-        &changes,
-        &PlanOptions {
-            prune: true,
-            allow_destructive: true,
-        },
-    );
-    Ok((current, plan, warnings))
+/// A refusal of `generate` as the command reports it (a usage error: exit 1, kind `usage`).
+fn generate_error(e: migrate::generate::GenerateError, global: &GlobalArgs) -> anyhow::Error {
+    match e {
+        migrate::generate::GenerateError::UnknownDatabase(name) => UsageError(format!(
+            "--database {name}: the schemas in `{}` declare no such database",
+            global.schemas.display()
+        ))
+        .into(),
+        other => UsageError(other.to_string()).into(),
+    }
 }
 
 /// `migrate generate` / `migrate new` in JSON.
@@ -164,20 +117,21 @@ fn generate(global: &GlobalArgs, name: &str, only: &[String]) -> Result<i32> {
     check_name(name)?;
     let dir = &global.migrations;
     let migrations = load(dir)?;
-    let (current, plan, mut warnings) = chain_plan(global, &migrations, only)?;
-    for n in &plan.notices {
-        warnings.push(format!(
-            "{}.{}: {} (not expressible as a migration step)",
-            n.db, n.collection, n.message
-        ));
-    }
+    let generated = migrate::generate::generate(
+        &migrations,
+        &desired_model(global)?,
+        only,
+        format!("{name} (generated from `{}`)", global.schemas.display()),
+    )
+    .map_err(|e| generate_error(e, global))?;
+    let warnings = generated.warnings;
     let json = global.format == Format::Json;
     if !json {
         for w in &warnings {
             errln!("warning: {w}");
         }
     }
-    if plan.steps.is_empty() {
+    let Some(file) = generated.file else {
         if json {
             print_json(
                 "migrate generate",
@@ -196,30 +150,7 @@ fn generate(global: &GlobalArgs, name: &str, only: &[String]) -> Result<i32> {
             );
         }
         return Ok(exit::OK);
-    }
-    let mut file = migrate::generated_file(
-        &current,
-        &plan,
-        format!("{name} (generated from `{}`)", global.schemas.display()),
-    );
-    // Steps for a template (`tenant_*`) become a fleet migration: `databases:` at the top,
-    // no `db` in its operations. One template per file, and not mixed with plain databases.
-    let mut dbs: Vec<&str> = plan.steps.iter().map(|s| s.db.as_str()).collect();
-    dbs.sort_unstable();
-    dbs.dedup();
-    if dbs.iter().any(|d| crate::fleet::is_template(d)) {
-        let [template] = dbs.as_slice() else {
-            return Err(UsageError(format!(
-                "the changes concern {}: a migration for a template (`tenant_*`) holds that template alone; generate one per database with --database NAME",
-                dbs.join(", ")
-            ))
-            .into());
-        };
-        file.databases = Some(template.to_string());
-        for op in file.up.iter_mut().chain(file.down.iter_mut()) {
-            op.set_db("");
-        }
-    }
+    };
     let version = next_version(&migrations);
     std::fs::create_dir_all(dir).with_context(|| format!("creating `{}`", dir.display()))?;
     let path = dir.join(format!("{version}_{name}.yaml"));
@@ -235,7 +166,7 @@ fn generate(global: &GlobalArgs, name: &str, only: &[String]) -> Result<i32> {
     );
     std::fs::write(&path, migrate::render_file(&file, &header))
         .with_context(|| format!("writing `{}`", path.display()))?;
-    let destructive = plan.steps.iter().filter(|s| s.destructive).count();
+    let destructive = generated.destructive;
     if json {
         print_json(
             "migrate generate",
@@ -251,7 +182,7 @@ fn generate(global: &GlobalArgs, name: &str, only: &[String]) -> Result<i32> {
         outln!("{}", path.display());
         errln!(
             "Wrote {} up step(s){}.",
-            plan.steps.len(),
+            file.up.len(),
             if destructive > 0 {
                 format!(", {destructive} of them destructive (drops)")
             } else {
@@ -618,7 +549,8 @@ struct Problem {
 
 fn verify(global: &GlobalArgs, offline: bool) -> Result<i32> {
     let migrations = load(&global.migrations)?;
-    let (_, plan, warnings) = chain_plan(global, &migrations, &[])?;
+    let (_, plan, warnings) = migrate::generate::chain(&migrations, &desired_model(global)?, &[])
+        .map_err(|e| generate_error(e, global))?;
     let mut problems: Vec<Problem> = Vec::new();
     for s in &plan.steps {
         problems.push(Problem {

@@ -25,6 +25,27 @@ pub struct ApplyError {
     pub not_applied: Vec<String>,
 }
 
+/// Run a plan's steps and keep the records of two-phase index retirement with them: when an
+/// index was hidden is written before the step that hides it, and records of dropped or stale
+/// retirements are deleted once every step ran.
+pub async fn apply_plan(
+    client: &Client,
+    plan: &crate::plan::Plan,
+    state_db: &str,
+    opts: &StepOptions,
+    reporter: &mut dyn Reporter,
+) -> anyhow::Result<Result<usize, ApplyError>> {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs() as i64);
+    super::retire::record_hides(client, state_db, plan, now).await?;
+    let applied = apply_steps(client, &plan.steps, opts, reporter).await;
+    if applied.is_ok() {
+        super::retire::forget_done(client, state_db, plan).await?;
+    }
+    Ok(applied)
+}
+
 /// Run every step that is not skipped; returns how many ran.
 pub async fn apply_steps(
     client: &Client,
@@ -124,7 +145,15 @@ fn combined_builds(batch: &[&Operation], opts: &StepOptions) -> Operation {
     Operation::Command { db, command }
 }
 
-/// Apply each database's part of `plan` on its own, as `policy` says (at most `parallel` at
+/// How a fleet apply runs: its schedule, whether validators may go in over failing documents,
+/// and the state database (records of retiring indexes).
+pub struct EachOptions<'a> {
+    pub policy: crate::fleet::Policy,
+    pub allow_violations: bool,
+    pub state_db: &'a str,
+}
+
+/// Apply each database's part of `plan` on its own, as the policy says (at most `parallel` at
 /// once, a canary first, stopping on errors as told): a database whose part would be refused
 /// (duplicates under a new unique index, documents failing a new validator) or whose step
 /// fails is reported `failed` with the first line of why, and leaves the others alone.
@@ -132,12 +161,16 @@ pub async fn apply_each(
     client: &Client,
     plan: &crate::plan::Plan,
     databases: &[String],
-    policy: crate::fleet::Policy,
-    allow_violations: bool,
+    each: EachOptions<'_>,
     opts: &StepOptions,
     reporter: &mut dyn Reporter,
 ) -> crate::fleet::Report {
     use crate::fleet::Outcome;
+    let EachOptions {
+        policy,
+        allow_violations,
+        state_db,
+    } = each;
     let parts: std::collections::BTreeMap<&str, crate::plan::Plan> = databases
         .iter()
         .map(|d| (d.as_str(), plan.for_database(d)))
@@ -156,8 +189,8 @@ pub async fn apply_each(
             if !refusals.is_empty() {
                 anyhow::bail!("refused, nothing changed: {}", refusals.join("; "));
             }
-            apply_steps(client, &part.steps, opts, &mut crate::progress::Silent)
-                .await
+            apply_plan(client, part, state_db, opts, &mut crate::progress::Silent)
+                .await?
                 .map_err(|e| {
                     anyhow::anyhow!(
                         "step {} of {} ({}) failed: {} ({} applied before it)",

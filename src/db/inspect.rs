@@ -269,6 +269,14 @@ async fn database_names(client: &Client, scope: &Scope) -> Result<Vec<String>> {
     })
 }
 
+/// Whether index `name` of `db.coll` is hidden (false when it does not exist).
+pub async fn index_hidden(client: &Client, db: &str, coll: &str, name: &str) -> Result<bool> {
+    Ok(list_indexes(client, db, coll)
+        .await?
+        .iter()
+        .any(|i| i.get_str("name") == Ok(name) && i.get_bool("hidden") == Ok(true)))
+}
+
 async fn list_indexes(client: &Client, db: &str, coll: &str) -> Result<Vec<Document>> {
     let reply = client
         .database(db)

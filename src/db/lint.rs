@@ -19,6 +19,7 @@ fn err(e: mongodb::error::Error) -> anyhow::Error {
 /// Fill `count` and `evidence` of the findings the data can inform (read-only).
 pub async fn inform(
     client: &Client,
+    state_db: &str,
     old: &SchemaSpec,
     new: &SchemaSpec,
     findings: &mut [Finding],
@@ -80,7 +81,7 @@ pub async fn inform(
                     "{n} document(s) have `{field}` older than {ttl}s: the first TTL pass deletes them at once"
                 ));
             }
-            "index-dropped" | "index-replaced" => {
+            "index-dropped" | "index-replaced" | "index-retired" => {
                 let Some(name) = f.index.clone() else {
                     continue;
                 };
@@ -140,10 +141,15 @@ pub async fn inform(
                     })
                     .unwrap_or(0);
                 f.count = Some(ops);
-                f.evidence = Some(format!(
+                let mut evidence = format!(
                     "index `{old_name}` served {ops} operation(s) since {since} (the counter restarts with the server), {:.1} MiB",
                     size as f64 / 1_048_576.0
-                ));
+                );
+                if let Some(after) = new_spec.and_then(|c| c.retire_after) {
+                    let phase = retire_phase(client, state_db, f, &old_name, after).await?;
+                    evidence.push_str(&format!("; {phase}"));
+                }
+                f.evidence = Some(evidence);
             }
             "unique-index-added" => {
                 let Some(index) = new_spec
@@ -162,4 +168,35 @@ pub async fn inform(
         }
     }
     Ok(())
+}
+
+/// Which phase of its retirement an index is in, in words.
+async fn retire_phase(
+    client: &Client,
+    state_db: &str,
+    f: &Finding,
+    name: &str,
+    after: i64,
+) -> Result<String> {
+    use crate::plan::{RetirePhase, rfc3339};
+    let hidden = super::inspect::index_hidden(client, &f.database, &f.collection, name).await?;
+    let records = super::retire::read(client, state_db, std::slice::from_ref(&f.database)).await?;
+    let at = records
+        .get(&(f.database.clone(), f.collection.clone(), name.to_string()))
+        .copied();
+    let now = DateTime::now().timestamp_millis() / 1000;
+    Ok(match crate::plan::retire_phase(hidden, at, after, now) {
+        (RetirePhase::Visible, _) => {
+            "retirement phase 1 not started: still visible; `apply --prune` hides it".to_string()
+        }
+        (RetirePhase::Hidden, drop_after) => format!(
+            "retirement phase 1: hidden since {}, may be dropped from {}",
+            rfc3339(at.unwrap_or_default()),
+            rfc3339(drop_after.unwrap_or_default())
+        ),
+        (RetirePhase::Due, _) => format!(
+            "retirement phase 2 due: hidden since {}; `apply --prune --allow-destructive` drops it",
+            rfc3339(at.unwrap_or_default())
+        ),
+    })
 }

@@ -11,6 +11,7 @@ pub mod inspect;
 pub mod lint;
 pub mod lock;
 pub mod migrations;
+pub mod retire;
 pub mod rollout;
 pub mod safety;
 pub mod sample;
@@ -285,7 +286,21 @@ pub async fn plan_against_server(
     let mut current = inspect::inspect(client, &scope).await?;
     crate::normalize::schema(&mut current, crate::normalize::Side::Server);
     let changes = crate::diff::diff(&current, desired);
-    let mut plan = crate::plan::plan(&changes, options);
+    // Retirement records are read only when some collection retires indexes in two phases.
+    let retiring = options.retire.enabled
+        && desired
+            .databases
+            .values()
+            .flat_map(|d| d.collections.values())
+            .any(|c| c.retire_after.is_some());
+    let mut plan = if retiring {
+        let dbs: Vec<String> = desired.databases.keys().cloned().collect();
+        let mut options = options.clone();
+        options.retire.hidden_at = retire::read(client, state_db, &dbs).await?;
+        crate::plan::plan(&changes, &options)
+    } else {
+        crate::plan::plan(&changes, options)
+    };
     build_sizes(client, &current, &mut plan).await;
     if data_checks {
         safety::run_checks(client, &mut plan).await?;

@@ -3,6 +3,7 @@
 //! `verify`), and the runner (`up`/`down`) with its changelog and lease lock.
 
 mod check;
+pub mod generate;
 pub mod plan;
 pub mod replay;
 pub mod runner;
@@ -231,49 +232,18 @@ pub fn load_dir(dir: &Path) -> Result<Vec<Migration>, MigrationError> {
 }
 
 /// The migration `generate` writes: `up` is the plan's steps; `down` is their reverses in reverse
-/// order, a dropped collection coming back empty with its options and indexes (as `current`
-/// had it), and `irreversible` where nothing can undo a step. Pure.
-pub fn generated_file(
-    current: &crate::model::Schema,
-    plan: &crate::plan::Plan,
-    description: String,
-) -> MigrationFile {
+/// order (a dropped collection comes back empty with its options and indexes: the planner's
+/// reverse of the drop), and `irreversible` where nothing can undo a step. Pure.
+pub fn generated_file(plan: &crate::plan::Plan, description: String) -> MigrationFile {
     let up: Vec<Operation> = plan.steps.iter().map(|s| s.op.clone()).collect();
     let mut down: Vec<Operation> = Vec::new();
     for s in plan.steps.iter().rev() {
-        match (&s.reverse, &s.op) {
-            (Some(r), _) => down.push(r.clone()),
-            (None, Operation::DropCollection { db, collection }) => {
-                match current
-                    .databases
-                    .get(db)
-                    .and_then(|d| d.collections.get(collection))
-                {
-                    Some(c) => {
-                        let mut options = c.to_create_command();
-                        options.remove("create");
-                        down.push(Operation::CreateCollection {
-                            db: db.clone(),
-                            collection: collection.clone(),
-                            options,
-                        });
-                        for i in &c.indexes {
-                            down.push(Operation::CreateIndex {
-                                db: db.clone(),
-                                collection: collection.clone(),
-                                index: i.to_create_spec(),
-                            });
-                        }
-                    }
-                    None => down.push(Operation::Irreversible {
-                        reason: format!("`{}` has no reverse", s.op.summary()),
-                    }),
-                }
-            }
-            (None, op) => down.push(Operation::Irreversible {
-                reason: format!("`{}` has no reverse", op.summary()),
-            }),
+        if s.reverse.is_empty() {
+            down.push(Operation::Irreversible {
+                reason: format!("`{}` has no reverse", s.op.summary()),
+            });
         }
+        down.extend(s.reverse.iter().cloned());
     }
     MigrationFile {
         databases: None,

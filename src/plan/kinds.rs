@@ -2,11 +2,11 @@
 //! (each with its reverse) or a notice, in its phase. `super::plan` dispatches to them.
 
 use super::{
-    Draft, Marker, Notice, NoticeKind, Phase, PlanOptions, SafetyCheck, create_index_op,
-    drop_index_op, free_name, prune_step, set_validator_op, step,
+    Draft, Marker, Notice, NoticeKind, Phase, PlanOptions, RetirePhase, Retiring, SafetyCheck,
+    create_index_op, drop_index_op, free_name, prune_step, set_validator_op, step,
 };
 use crate::diff::{Change, same_identity};
-use crate::model::{Collection, CollectionKind, Index, ShardKey, ValidationLevel, Validator};
+use crate::model::{Collection, Index, ShardKey, ValidationLevel, Validator};
 use crate::ops::Operation;
 use bson::Document;
 
@@ -22,6 +22,7 @@ pub(super) struct Ctx<'a> {
 pub(super) struct Out {
     pub drafts: Vec<Draft>,
     pub notices: Vec<Notice>,
+    pub retiring: Vec<super::Retiring>,
 }
 
 /// A collection the schemas declare and the server lacks: `create` with its options (validator,
@@ -395,10 +396,11 @@ pub(super) fn needs_recreate(c: &Change, _ctx: &Ctx, out: &mut Out, reason: &str
 }
 
 /// A collection no schema declares: dropped with --prune (and --allow-destructive), a notice
-/// otherwise.
-pub(super) fn unmanaged_collection(c: &Change, ctx: &Ctx, out: &mut Out, kind: &CollectionKind) {
+/// otherwise. The drop is undone by re-creating it with its options, then each of its indexes
+/// (its documents are gone).
+pub(super) fn unmanaged_collection(c: &Change, ctx: &Ctx, out: &mut Out, have: &Collection) {
     let (db, coll) = (c.db.as_str(), c.collection.as_str());
-    let what = match kind {
+    let what = match have.kind {
         crate::model::CollectionKind::View => "view",
         crate::model::CollectionKind::Timeseries => "time-series collection",
         crate::model::CollectionKind::Collection => "collection",
@@ -408,14 +410,25 @@ pub(super) fn unmanaged_collection(c: &Change, ctx: &Ctx, out: &mut Out, kind: &
             db: db.into(),
             collection: coll.into(),
         };
-        out.drafts.push(prune_step(
+        let mut options = have.to_create_command();
+        options.remove("create");
+        let mut draft = prune_step(
             c,
             drop,
-            None,
+            Some(Operation::CreateCollection {
+                db: db.into(),
+                collection: coll.into(),
+                options,
+            }),
             format!("{what} declared by no schema (--prune)"),
             "destroys data; pass --allow-destructive to run it",
             ctx.opts,
-        ));
+        );
+        draft
+            .step
+            .reverse
+            .extend(have.indexes.iter().map(|i| create_index_op(db, coll, i)));
+        out.drafts.push(draft);
     } else {
         out.notices.push(Notice {
             db: db.into(),
@@ -449,5 +462,90 @@ pub(super) fn unmanaged_index(c: &Change, ctx: &Ctx, out: &mut Out, index: &Inde
                 index.key_document()
             ),
         });
+    }
+}
+
+/// An undeclared index of a collection with `retire_after`: retired in two phases. Visible (or
+/// hidden with no record of when) → `apply --prune` hides it, which undoes instantly and starts
+/// the clock; hidden for less than `retire_after` → left alone, shown as waiting; hidden longer →
+/// dropped by `apply --prune --allow-destructive`. Declaring it again unhides it in place.
+pub(super) fn retiring_index(c: &Change, ctx: &Ctx, out: &mut Out, index: &Index, after: i64) {
+    let (db, coll) = (c.db.as_str(), c.collection.as_str());
+    let retire = &ctx.opts.retire;
+    let key = (c.db.clone(), c.collection.clone(), index.name.clone());
+    let hidden_at = retire.hidden_at.get(&key).copied().filter(|_| index.hidden);
+    let (phase, drop_after) = super::retire_phase(index.hidden, hidden_at, after, retire.now);
+    let wait = super::show_duration(after);
+    out.retiring.push(Retiring {
+        db: db.into(),
+        collection: coll.into(),
+        index: index.name.clone(),
+        phase,
+        retire_after: after,
+        hidden_at,
+        drop_after,
+    });
+    let name = &index.name;
+    match phase {
+        RetirePhase::Visible if ctx.opts.prune => {
+            let hide = |h: bool| Operation::ModifyIndex {
+                db: db.into(),
+                collection: coll.into(),
+                name: name.clone(),
+                expire_after: None,
+                hidden: Some(h),
+            };
+            let how = if index.hidden {
+                "already hidden; the clock starts now"
+            } else {
+                "the planner stops using it, and unhiding undoes it at once"
+            };
+            let mut s = step(
+                c,
+                Marker::Modify,
+                hide(true),
+                Some(hide(false)),
+                format!("retire index `{name}`, phase 1 of 2: hide it ({how}); a later `apply --prune --allow-destructive` drops it once it has stayed hidden {wait}"),
+            );
+            s.retire = Some(RetirePhase::Visible);
+            out.drafts.push(Draft {
+                phase: Phase::InPlace,
+                step: s,
+            });
+        }
+        RetirePhase::Visible => out.notices.push(Notice {
+            db: db.into(),
+            collection: coll.into(),
+            kind: NoticeKind::UnmanagedIndex,
+            message: format!(
+                "index `{name}` {} is declared by no schema: `apply --prune` retires it (hidden first, dropped after {wait} hidden); declare it to keep it",
+                index.key_document()
+            ),
+        }),
+        // Waiting out `retire_after`: as intended, so neither a step nor a difference.
+        RetirePhase::Hidden => {}
+        RetirePhase::Due if ctx.opts.prune => {
+            let mut recreate = index.clone();
+            recreate.hidden = true;
+            let mut d = prune_step(
+                c,
+                drop_index_op(db, coll, name),
+                Some(create_index_op(db, coll, &recreate)),
+                format!("retire index `{name}`, phase 2 of 2: drop it (hidden since {}, {wait} ago or more)", super::rfc3339(hidden_at.unwrap_or_default())),
+                "drops a retired index; pass --allow-destructive to run it",
+                ctx.opts,
+            );
+            d.step.retire = Some(RetirePhase::Due);
+            out.drafts.push(d);
+        }
+        RetirePhase::Due => out.notices.push(Notice {
+            db: db.into(),
+            collection: coll.into(),
+            kind: NoticeKind::UnmanagedIndex,
+            message: format!(
+                "index `{name}` has been hidden since {} ({wait} or more): `apply --prune --allow-destructive` drops it; declare it to keep it",
+                super::rfc3339(hidden_at.unwrap_or_default())
+            ),
+        }),
     }
 }

@@ -456,6 +456,21 @@ fn check_collection(
         .as_ref()
         .and_then(|k| check_shard_key(ctx, k, &indexes, &options));
 
+    let retire_after = raw.retire_after.as_ref().and_then(|v| {
+        let at = ["retire_after".to_string()];
+        match parse_duration(v) {
+            Ok(_) if raw.view.is_some() => {
+                ctx.error(&at, "a view has no indexes to retire");
+                None
+            }
+            Ok(s) => Some(s),
+            Err(e) => {
+                ctx.error(&at, format!("retire_after: {e}"));
+                None
+            }
+        }
+    });
+
     let mut lint_allow = Vec::new();
     for (i, a) in raw.lint.iter().flat_map(|l| l.allow.iter()).enumerate() {
         let at = [
@@ -489,6 +504,7 @@ fn check_collection(
         indexes,
         options,
         ignore_indexes: raw.ignore_indexes,
+        retire_after,
         raw_validator,
         shard_key,
         lint_allow,

@@ -34,6 +34,7 @@ pub fn to_model(spec: &SchemaSpec) -> model::Schema {
                     validator,
                     indexes: c.indexes.clone(),
                     ignore_indexes: c.ignore_indexes.clone(),
+                    retire_after: c.retire_after,
                     shard_key: c.shard_key.clone(),
                 },
             );

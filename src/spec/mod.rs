@@ -430,6 +430,8 @@ pub struct CollectionSpec {
     pub indexes: Vec<model::Index>,
     pub options: model::CollectionOptions,
     pub ignore_indexes: Vec<String>,
+    /// Seconds an undeclared index stays hidden before it may be dropped (`retire_after`).
+    pub retire_after: Option<i64>,
     /// A validator written as is (`validator:`), which then replaces the generated one.
     pub raw_validator: Option<bson::Document>,
     /// The shard key, on a sharded cluster.

@@ -27,6 +27,10 @@ pub struct CollectionFile {
     pub options: Option<OptionsSpec>,
     #[serde(default)]
     pub ignore_indexes: Vec<String>,
+    /// Retire indexes no schema declares in two phases: `apply --prune` hides them first, and
+    /// drops them (`--prune --allow-destructive`) only once they have stayed hidden this long
+    /// (seconds, or a duration like `7d`).
+    pub retire_after: Option<Value>,
     /// The collection is a view of another collection (or view) of the same database.
     pub view: Option<ViewSpec>,
     /// A validator written as the server takes it (any query, or a `$jsonSchema` that `fields`

@@ -1,0 +1,245 @@
+//! What `migrate generate` and `migrate verify` decide, as pure functions: replay the migration
+//! files on the model, compare with the schemas, and (for `generate`) turn the difference into
+//! the next migration file, a fleet migration when it concerns a template. The command layer
+//! only loads the files, writes the result and prints.
+
+use super::{Migration, MigrationFile, generated_file, replay};
+use crate::model::Schema;
+use crate::normalize::{self, Side};
+use crate::plan::{Plan, PlanOptions};
+
+/// Why no migration can be generated.
+#[derive(Debug, thiserror::Error, PartialEq)]
+pub enum GenerateError {
+    /// `--database NAME` names a database the schemas do not declare.
+    #[error("--database {0}: the schemas declare no such database")]
+    UnknownDatabase(String),
+    /// The changes concern a template and other databases at once.
+    #[error(
+        "the changes concern {0}: a migration for a template (`tenant_*`) holds that template alone; generate one per database with --database NAME"
+    )]
+    MixedTemplate(String),
+}
+
+/// What the migrations still lack to produce `desired` (normalised, spec side): the replayed
+/// schema, the plan from it to `desired` (drops of undeclared objects included: the chain must
+/// match exactly), and the warnings about steps that cannot be replayed. `only` narrows both
+/// sides to those databases; otherwise databases the schemas do not name are not judged.
+pub fn chain(
+    migrations: &[Migration],
+    desired: &Schema,
+    only: &[String],
+) -> Result<(Schema, Plan, Vec<String>), GenerateError> {
+    // A fleet migration is replayed on its template: the folder named like its `databases:`.
+    let placed: Vec<Migration> = migrations
+        .iter()
+        .map(|m| match &m.file.databases {
+            Some(pattern) => m.in_database(pattern),
+            None => m.clone(),
+        })
+        .collect();
+    let (mut current, warnings) = replay::replay(&placed);
+    normalize::schema(&mut current, Side::Server);
+    let mut desired = desired.clone();
+    if let Some(name) = only.iter().find(|n| !desired.databases.contains_key(*n)) {
+        return Err(GenerateError::UnknownDatabase(name.clone()));
+    }
+    if only.is_empty() {
+        current
+            .databases
+            .retain(|k, _| desired.databases.contains_key(k));
+    } else {
+        desired.databases.retain(|k, _| only.contains(k));
+        current.databases.retain(|k, _| only.contains(k));
+    }
+    let changes = crate::diff::diff(&current, &desired);
+    let plan = crate::plan::plan(
+        &changes,
+        &PlanOptions {
+            prune: true,
+            allow_destructive: true,
+            ..Default::default()
+        },
+    );
+    Ok((current, plan, warnings))
+}
+
+/// The next migration: its file (None when the migrations already produce the schemas), the
+/// warnings (steps that cannot be replayed, differences no step can express) and how many of
+/// its steps destroy something.
+#[derive(Debug)]
+pub struct Generated {
+    pub file: Option<MigrationFile>,
+    pub warnings: Vec<String>,
+    pub destructive: usize,
+}
+
+/// Generate the migration that takes the chain of `migrations` to `desired`. Steps for a
+/// template (`tenant_*`) make a fleet migration: `databases:` at the top, no `db` in its
+/// operations; one template per file, not mixed with plain databases.
+pub fn generate(
+    migrations: &[Migration],
+    desired: &Schema,
+    only: &[String],
+    description: String,
+) -> Result<Generated, GenerateError> {
+    let (_, plan, mut warnings) = chain(migrations, desired, only)?;
+    warnings.extend(plan.notices.iter().map(|n| {
+        format!(
+            "{}.{}: {} (not expressible as a migration step)",
+            n.db, n.collection, n.message
+        )
+    }));
+    if plan.steps.is_empty() {
+        return Ok(Generated {
+            file: None,
+            warnings,
+            destructive: 0,
+        });
+    }
+    let mut file = generated_file(&plan, description);
+    let mut dbs: Vec<&str> = plan.steps.iter().map(|s| s.db.as_str()).collect();
+    dbs.sort_unstable();
+    dbs.dedup();
+    if dbs.iter().any(|d| crate::fleet::is_template(d)) {
+        let [template] = dbs.as_slice() else {
+            return Err(GenerateError::MixedTemplate(dbs.join(", ")));
+        };
+        file.databases = Some(template.to_string());
+        for op in file.up.iter_mut().chain(file.down.iter_mut()) {
+            op.set_db("");
+        }
+    }
+    Ok(Generated {
+        file: Some(file),
+        warnings,
+        destructive: plan.steps.iter().filter(|s| s.destructive).count(),
+    })
+}
+
+/// The version of the next file: `now` (`YYYYMMDDHHMMSS`, UTC), or one second after the newest
+/// existing version when that is not earlier (two files generated in one second stay ordered).
+pub fn next_version(existing: &[Migration], now: String) -> String {
+    match existing.last() {
+        Some(last) if last.version >= now => {
+            let n: u64 = last.version.parse().unwrap_or(0);
+            format!("{:014}", n + 1)
+        }
+        _ => now,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ops::Operation;
+    use std::path::Path;
+
+    /// The normalised model of schema files `(db/collection.yaml, text)`.
+    fn desired(files: &[(&str, &str)]) -> Schema {
+        let root = tempfile::tempdir().unwrap();
+        for (path, text) in files {
+            let p = root.path().join(path);
+            std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+            std::fs::write(p, text).unwrap();
+        }
+        let loaded = crate::spec::load_dir(root.path()).unwrap_or_else(|e| panic!("{e:?}"));
+        let mut m = crate::spec::to_model(&loaded.spec);
+        normalize::schema(&mut m, Side::Spec);
+        m
+    }
+
+    fn migration(version: &str, text: &str) -> Migration {
+        super::super::parse(Path::new(&format!("{version}_m.yaml")), text).unwrap()
+    }
+
+    const ORDERS: &str = "collection: orders\noptions:\n  collation: { locale: fr }\nfields:\n  sku: { type: string }\nindexes:\n  - keys: { sku: 1 }\n";
+
+    #[test]
+    fn a_dropped_collection_comes_back_in_down_with_its_options_and_indexes() {
+        let first = generate(
+            &[],
+            &desired(&[("app/orders.yaml", ORDERS)]),
+            &[],
+            "one".into(),
+        )
+        .unwrap()
+        .file
+        .unwrap();
+        let text = crate::migrate::render_file(&first, "first");
+        let m = migration("20260101000000", &text);
+        // The schemas no longer declare `orders`: up drops it, down re-creates it whole.
+        let other = desired(&[("app/other.yaml", "collection: other\n")]);
+        let g = generate(std::slice::from_ref(&m), &other, &[], "two".into()).unwrap();
+        let file = g.file.unwrap();
+        assert_eq!(g.destructive, 1);
+        let down: Vec<String> = file.down.iter().map(|o| o.summary()).collect();
+        let create = file
+            .down
+            .iter()
+            .position(|o| matches!(o, Operation::CreateCollection { collection, options, .. } if collection == "orders" && options.contains_key("collation")))
+            .unwrap_or_else(|| panic!("{down:?}"));
+        let index = file
+            .down
+            .iter()
+            .position(|o| matches!(o, Operation::CreateIndex { collection, .. } if collection == "orders"))
+            .unwrap_or_else(|| panic!("{down:?}"));
+        assert!(create < index, "{down:?}");
+        assert!(
+            !file
+                .down
+                .iter()
+                .any(|o| matches!(o, Operation::Irreversible { .. }))
+        );
+    }
+
+    #[test]
+    fn nothing_to_generate_when_the_chain_produces_the_schemas() {
+        let want = desired(&[("app/orders.yaml", ORDERS)]);
+        let first = generate(&[], &want, &[], "one".into())
+            .unwrap()
+            .file
+            .unwrap();
+        let m = migration("20260101000000", &crate::migrate::render_file(&first, "x"));
+        let g = generate(&[m], &want, &[], "again".into()).unwrap();
+        assert!(g.file.is_none(), "{:?}", g.file);
+    }
+
+    #[test]
+    fn refusals_are_typed() {
+        let want = desired(&[("app/orders.yaml", ORDERS)]);
+        assert_eq!(
+            generate(&[], &want, &["nope".into()], "x".into()).unwrap_err(),
+            GenerateError::UnknownDatabase("nope".into())
+        );
+        let mixed = desired(&[
+            ("app/orders.yaml", ORDERS),
+            ("tenant_*/orders.yaml", ORDERS),
+        ]);
+        assert!(matches!(
+            generate(&[], &mixed, &[], "x".into()).unwrap_err(),
+            GenerateError::MixedTemplate(_)
+        ));
+        // A template alone: a fleet migration, no `db` in its operations.
+        let fleet = desired(&[("tenant_*/orders.yaml", ORDERS)]);
+        let file = generate(&[], &fleet, &[], "x".into())
+            .unwrap()
+            .file
+            .unwrap();
+        assert_eq!(file.databases.as_deref(), Some("tenant_*"));
+        assert!(file.up.iter().all(|o| o.db().is_empty()));
+    }
+
+    #[test]
+    fn versions_stay_ordered_within_one_second() {
+        let m = migration("20260101000000", "description: x\nup: []\ndown: []\n");
+        assert_eq!(
+            next_version(std::slice::from_ref(&m), "20260101000000".into()),
+            "20260101000001"
+        );
+        assert_eq!(
+            next_version(&[m], "20270101000000".into()),
+            "20270101000000"
+        );
+    }
+}
