@@ -4,6 +4,9 @@
 //!
 //!   (a) floor: this program, one driver client, every tenant's `create` and `createIndexes`
 //!       commands (taken from mongrate's own plan for one tenant) one after another;
+//!   (a2) the same with each new collection's indexes in one `createIndexes`, as mongrate sends
+//!       them, and the server's CPU time for it (from `/proc`, when the server is local): that
+//!       work divided by the cores is a bound no client can beat on this machine;
 //!   (b) `mongrate apply --yes --databases <the N names>` (release binary, default --parallel);
 //!   (c) `mongrate check` of the N tenants (the template covers them on the server), with the
 //!       server's command counter before and after: the catalog of all N is one `$listCatalog`.
@@ -117,6 +120,28 @@ async fn commands_run(client: &mongodb::Client) -> i64 {
         .unwrap()
 }
 
+/// CPU seconds the server process has used, when it runs on this machine (`/proc`).
+async fn server_cpu(client: &mongodb::Client) -> Option<f64> {
+    let s = client
+        .database("admin")
+        .run_command(doc! { "serverStatus": 1 })
+        .await
+        .ok()?;
+    let pid = match s.get("pid")? {
+        bson::Bson::Int64(p) => *p,
+        bson::Bson::Int32(p) => i64::from(*p),
+        _ => return None,
+    };
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    let fields: Vec<&str> = stat.rsplit_once(')')?.1.split_whitespace().collect();
+    let ticks: f64 = fields.get(11)?.parse::<f64>().ok()? + fields.get(12)?.parse::<f64>().ok()?;
+    Some(ticks / 100.0)
+}
+
+fn cpu_text(cpu: Option<f64>) -> String {
+    cpu.map_or_else(|| "n/a (server not local)".into(), |c| format!("{c:.1}s"))
+}
+
 fn run(bin: &str, args: &[&str]) -> (f64, String) {
     let t = Instant::now();
     let out = Command::new(bin).args(args).output().unwrap();
@@ -176,6 +201,7 @@ async fn main() {
     // (a2) the same, with each collection's indexes in one createIndexes (as mongrate sends
     // builds on a collection it has just created).
     drop_all(&client, &tenants).await;
+    let cpu_before = server_cpu(&client).await;
     let t = Instant::now();
     for name in &tenants {
         let db = client.database(name);
@@ -204,12 +230,28 @@ async fn main() {
         }
     }
     let floor_batched = t.elapsed().as_secs_f64();
-    println!("(a2) floor: sequential, indexes batched as mongrate {floor_batched:>6.2}s");
+    let floor_cpu = server_cpu(&client)
+        .await
+        .zip(cpu_before)
+        .map(|(a, b)| a - b);
+    println!(
+        "(a2) floor: sequential, indexes batched as mongrate {floor_batched:>6.2}s   server CPU {}",
+        cpu_text(floor_cpu)
+    );
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get()) as f64;
+    if let Some(c) = floor_cpu {
+        println!(
+            "     the server's own work, spread over {cores} core(s), takes at least {:.2}s: (b)/(a2) cannot go below {:.2} here",
+            c / cores,
+            c / cores / floor_batched
+        );
+    }
 
     // (b) mongrate apply of the fleet.
     drop_all(&client, &tenants).await;
     let list = tenants.join(",");
     let before = commands_run(&client).await;
+    let cpu_before = server_cpu(&client).await;
     let (apply, out) = run(
         &bin,
         &[
@@ -225,10 +267,15 @@ async fn main() {
         ],
     );
     let apply_commands = commands_run(&client).await - before - 1;
+    let apply_cpu = server_cpu(&client)
+        .await
+        .zip(cpu_before)
+        .map(|(a, b)| a - b);
     println!(
-        "(b) mongrate apply --databases <{n} names>        {apply:>7.2}s   ratio (b)/(a) {:.2}, (b)/(a2) {:.2}   server commands {apply_commands}   [{}]",
+        "(b) mongrate apply --databases <{n} names>        {apply:>7.2}s   ratio (b)/(a) {:.2}, (b)/(a2) {:.2}   server commands {apply_commands}   server CPU {}   [{}]",
         apply / floor,
         apply / floor_batched,
+        cpu_text(apply_cpu),
         out.trim()
     );
 

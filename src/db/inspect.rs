@@ -81,9 +81,9 @@ pub async fn inspect(client: &Client, scope: &Scope) -> Result<model::Schema> {
                 .cloned()
                 .unwrap_or_default()
         } else {
-            e.options.clone()
+            e.options
         };
-        read_options(&mut c, &options, e.kind);
+        read_options(&mut c, options, e.kind);
         c.indexes = e.indexes.iter().filter_map(parse_index).collect();
         db.collections.insert(e.name, c);
     }
@@ -200,35 +200,55 @@ async fn list_catalog(client: &Client, scope: &Scope) -> mongodb::error::Result<
         .await?
         .try_collect()
         .await?;
+    // Taken apart by value: a fleet's catalog holds thousands of validators, copied no more.
     Ok(docs
         .into_iter()
-        .map(|d| {
-            let md = d.get_document("md").cloned().unwrap_or_default();
-            let mut options = md.get_document("options").cloned().unwrap_or_default();
+        .map(|mut d| {
+            let mut md = take_document(&mut d, "md");
+            let mut options = take_document(&mut md, "options");
             // A view's definition sits beside the catalog entry, not in its options.
             if d.get_str("type") == Ok("view") {
                 for key in ["viewOn", "pipeline"] {
-                    if let Some(v) = d.get(key) {
-                        options.insert(key, v.clone());
+                    if let Some(v) = d.remove(key) {
+                        options.insert(key, v);
                     }
                 }
             }
-            Entry {
-                db: d.get_str("db").unwrap_or_default().to_string(),
-                name: d.get_str("name").unwrap_or_default().to_string(),
-                kind: kind_of(d.get_str("type").unwrap_or("collection")),
-                options,
-                indexes: md
-                    .get_array("indexes")
-                    .map(|a| {
-                        a.iter()
-                            .filter_map(|i| i.as_document()?.get_document("spec").ok().cloned())
-                            .collect()
+            let indexes = match md.remove("indexes") {
+                Some(Bson::Array(a)) => a
+                    .into_iter()
+                    .filter_map(|i| match i {
+                        Bson::Document(mut i) => Some(take_document(&mut i, "spec")),
+                        _ => None,
                     })
-                    .unwrap_or_default(),
+                    .filter(|spec| !spec.is_empty())
+                    .collect(),
+                _ => Vec::new(),
+            };
+            Entry {
+                kind: kind_of(d.get_str("type").unwrap_or("collection")),
+                db: take_string(&mut d, "db"),
+                name: take_string(&mut d, "name"),
+                options,
+                indexes,
             }
         })
         .collect())
+}
+
+/// The sub-document under `key`, moved out (empty when absent or not a document).
+fn take_document(d: &mut Document, key: &str) -> Document {
+    match d.remove(key) {
+        Some(Bson::Document(x)) => x,
+        _ => Document::new(),
+    }
+}
+
+fn take_string(d: &mut Document, key: &str) -> String {
+    match d.remove(key) {
+        Some(Bson::String(x)) => x,
+        _ => String::new(),
+    }
 }
 
 /// Every database on the server but `admin`, `local`, `config` and `except`, in name order.
@@ -338,7 +358,7 @@ async fn fallback_entries(client: &Client, scope: &Scope) -> Result<Vec<Entry>> 
     Ok(entries)
 }
 
-pub fn read_options(c: &mut Collection, o: &Document, kind: CollectionKind) {
+pub fn read_options(c: &mut Collection, mut o: Document, kind: CollectionKind) {
     let mut options = CollectionOptions {
         collation: o.get_document("collation").ok().cloned(),
         ..Default::default()
@@ -374,12 +394,12 @@ pub fn read_options(c: &mut Collection, o: &Document, kind: CollectionKind) {
                 .unwrap_or_default(),
         });
     }
-    if let Ok(v) = o.get_document("validator")
+    if let Some(Bson::Document(v)) = o.remove("validator")
         && !v.is_empty()
         && kind != CollectionKind::Timeseries
     {
         c.validator = Some(Validator {
-            document: v.clone(),
+            document: v,
             level: match o.get_str("validationLevel").unwrap_or("strict") {
                 "moderate" => ValidationLevel::Moderate,
                 "off" => ValidationLevel::Off,

@@ -36,7 +36,7 @@ pub fn apply(schema: &mut Schema, op: &Operation) -> Option<String> {
                     kind,
                     ..Default::default()
                 };
-                read_options(&mut c, options, kind);
+                read_options(&mut c, options.clone(), kind);
                 slot.insert(c);
             }
         }
