@@ -447,3 +447,34 @@ async fn declaring_a_retiring_index_again_unhides_it_without_a_rebuild() {
 fn chrono_now() -> i64 {
     bson::DateTime::now().timestamp_millis() / 1000
 }
+
+#[test]
+fn a_database_default_applies_to_collections_that_say_nothing() {
+    let root = support::one_collection_schemas("app", "c", &spec(BOTH));
+    std::fs::write(
+        root.path().join("app/d.yaml"),
+        "collection: d\nfields:\n  a: { type: int }\n",
+    )
+    .unwrap();
+    std::fs::write(root.path().join("app/_database.yaml"), "retire_after: 2d\n").unwrap();
+    let loaded = mongrate::spec::load_dir(root.path()).unwrap();
+    assert!(!loaded.has_errors());
+    let m = mongrate::spec::to_model(&loaded.spec);
+    let colls = &m.databases["app"].collections;
+    assert_eq!(colls["c"].retire_after, Some(7 * DAY), "its own value wins");
+    assert_eq!(colls["d"].retire_after, Some(2 * DAY));
+
+    std::fs::write(
+        root.path().join("app/_database.yaml"),
+        "retire_after: soon\n",
+    )
+    .unwrap();
+    let out = support::mongrate()
+        .args(["validate", "--schemas"])
+        .arg(root.path())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("_database.yaml:1:"), "{err}");
+}

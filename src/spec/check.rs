@@ -152,9 +152,18 @@ pub(super) fn check_database(source: &DatabaseSource, diags: &mut Vec<Diagnostic
         ..Default::default()
     };
     let mut defaults = ValidationSpec::default();
+    let mut retire_after = None;
     if let Some((file, text)) = &source.database_file
         && let Some(raw) = parse_yaml::<DatabaseFile>(file, text, diags)
     {
+        if let Some(v) = &raw.retire_after {
+            let mut ctx = Ctx::new(file, text);
+            match parse_duration(v) {
+                Ok(s) => retire_after = Some(s),
+                Err(e) => ctx.error(&["retire_after".to_string()], format!("retire_after: {e}")),
+            }
+            ctx.finish(diags);
+        }
         db.description = raw.description;
         db.ignore_collections = raw.ignore_collections;
         if !raw.exclude.is_empty() && !crate::fleet::is_template(&source.name) {
@@ -201,7 +210,10 @@ pub(super) fn check_database(source: &DatabaseSource, diags: &mut Vec<Diagnostic
             continue;
         };
         ctx.pending = field_problems;
-        let spec = check_collection(&mut ctx, &source.name, raw, &defaults);
+        let mut spec = check_collection(&mut ctx, &source.name, raw, &defaults);
+        if spec.retire_after.is_none() && spec.options.view.is_none() {
+            spec.retire_after = retire_after;
+        }
         if let Some(first) = seen.get(&spec.name) {
             ctx.error_key(
                 &["collection".to_string()],

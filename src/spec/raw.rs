@@ -97,6 +97,8 @@ pub struct DatabaseFile {
     /// patterns).
     #[serde(default)]
     pub exclude: Vec<String>,
+    /// The default `retire_after` of the database's collections (a collection's own wins).
+    pub retire_after: Option<Value>,
 }
 
 /// Validation settings of a collection (or the defaults of a database).
