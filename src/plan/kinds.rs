@@ -473,8 +473,14 @@ pub(super) fn retiring_index(c: &Change, ctx: &Ctx, out: &mut Out, index: &Index
     let (db, coll) = (c.db.as_str(), c.collection.as_str());
     let retire = &ctx.opts.retire;
     let key = (c.db.clone(), c.collection.clone(), index.name.clone());
-    let hidden_at = retire.hidden_at.get(&key).copied().filter(|_| index.hidden);
-    let (phase, drop_after) = super::retire_phase(index.hidden, hidden_at, after, retire.now);
+    let (phase, drop_after) = super::retire_phase(
+        index.hidden,
+        retire.hidden_at.get(&key).copied(),
+        after,
+        retire.now,
+    );
+    // A record counts only while the index is hidden.
+    let hidden_at = drop_after.map(|t| t - after);
     let wait = super::show_duration(after);
     out.retiring.push(Retiring {
         db: db.into(),
@@ -504,7 +510,8 @@ pub(super) fn retiring_index(c: &Change, ctx: &Ctx, out: &mut Out, index: &Index
                 c,
                 Marker::Modify,
                 hide(true),
-                Some(hide(false)),
+                // Undone to the state it was found in.
+                Some(hide(index.hidden)),
                 format!("retire index `{name}`, phase 1 of 2: hide it ({how}); a later `apply --prune --allow-destructive` drops it once it has stayed hidden {wait}"),
             );
             s.retire = Some(RetirePhase::Visible);
