@@ -89,8 +89,8 @@ pub fn plan_text(plan: &Plan, style: Style) -> String {
     out
 }
 
-/// Where each retiring index stands.
-fn retiring_text(out: &mut String, plan: &Plan) {
+/// Where each retiring index stands (nothing when none is retiring).
+pub fn retiring_text(out: &mut String, plan: &Plan) {
     use crate::plan::{RetirePhase, rfc3339};
     if plan.retiring.is_empty() {
         return;

@@ -352,6 +352,18 @@ async fn retire_hides_then_after_the_declared_time_drops() {
     assert!(env.index(&client, "b_1").await.is_some());
     let (code, v) = env.json(&["check"]);
     assert_eq!(code, 0, "{v}");
+    let out = support::mongrate_on_server()
+        .args(["--state-db", &env.state, "--schemas"])
+        .arg(env.root.path())
+        .arg("check")
+        .output()
+        .unwrap();
+    let said = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{said}");
+    assert!(
+        said.starts_with("In sync") && said.contains("`b_1`: hidden since"),
+        "{said}"
+    );
     let text = support::mongrate_on_server()
         .args(["--state-db", &env.state, "--schemas"])
         .arg(env.root.path())

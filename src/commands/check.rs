@@ -74,10 +74,13 @@ pub fn run(global: &GlobalArgs, args: &CheckArgs) -> Result<i32> {
         ),
         Format::Text | Format::Github => {
             let mut text = if in_sync {
-                format!(
+                // Indexes waiting out `retire_after` are as intended, and still worth a line.
+                let mut text = format!(
                     "In sync: the server matches the schemas in `{}`.\n",
                     global.schemas.display()
-                )
+                );
+                render::retiring_text(&mut text, &plan);
+                text
             } else {
                 format!(
                     "Drift: the server differs from the schemas in `{}`.\n\n{}",
