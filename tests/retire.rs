@@ -167,16 +167,21 @@ fn declaring_a_hidden_index_again_unhides_it_in_place_and_forgets_the_record() {
     );
 }
 
-#[test]
-fn retire_after_is_checked_where_it_is_written() {
-    let root = support::one_collection_schemas("app", "c", &spec(BOTH).replace("7d", "7 weeks"));
+/// `mongrate validate` of a schemas root that must fail: its error output.
+fn validate_fails(root: &std::path::Path) -> String {
     let out = support::mongrate()
         .args(["validate", "--schemas"])
-        .arg(root.path())
+        .arg(root)
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(1));
-    let err = String::from_utf8_lossy(&out.stderr);
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+#[test]
+fn retire_after_is_checked_where_it_is_written() {
+    let root = support::one_collection_schemas("app", "c", &spec(BOTH).replace("7d", "7 weeks"));
+    let err = validate_fails(root.path());
     assert!(
         err.contains("c.yaml:2:") && err.contains("retire_after"),
         "{err}"
@@ -481,12 +486,6 @@ fn a_database_default_applies_to_collections_that_say_nothing() {
         "retire_after: soon\n",
     )
     .unwrap();
-    let out = support::mongrate()
-        .args(["validate", "--schemas"])
-        .arg(root.path())
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(1));
-    let err = String::from_utf8_lossy(&out.stderr);
+    let err = validate_fails(root.path());
     assert!(err.contains("_database.yaml:1:"), "{err}");
 }

@@ -69,7 +69,7 @@ pub fn compute(global: &GlobalArgs, engine: &EngineArgs, data_checks: bool) -> R
                 allow_destructive: engine.allow_destructive,
                 retire: crate::plan::Retire {
                     enabled: true,
-                    now: now_secs(),
+                    now: db::retire::now(),
                     ..Default::default()
                 },
             },
@@ -84,13 +84,6 @@ pub fn compute(global: &GlobalArgs, engine: &EngineArgs, data_checks: bool) -> R
         spec,
         fleet,
     })
-}
-
-/// The clock of index retirement: seconds since the epoch.
-pub fn now_secs() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs() as i64)
 }
 
 /// Colours for stdout: on a terminal, unless `NO_COLOR` is set.

@@ -35,10 +35,7 @@ pub async fn apply_plan(
     opts: &StepOptions,
     reporter: &mut dyn Reporter,
 ) -> anyhow::Result<Result<usize, ApplyError>> {
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs() as i64);
-    super::retire::record_hides(client, state_db, plan, now).await?;
+    super::retire::record_hides(client, state_db, plan, super::retire::now()).await?;
     let applied = apply_steps(client, &plan.steps, opts, reporter).await;
     if applied.is_ok() {
         super::retire::forget_done(client, state_db, plan).await?;

@@ -9,9 +9,6 @@ use super::step::driver_error;
 use anyhow::Result;
 use bson::{Bson, DateTime, Document, doc};
 use futures_util::TryStreamExt;
-use mongodb::options::{
-    CollectionOptions, ReadConcern, ReadPreference, SelectionCriteria, WriteConcern,
-};
 use mongodb::{Client, Collection};
 use serde::{Deserialize, Serialize};
 
@@ -97,15 +94,8 @@ impl Changelog {
     /// The history of one database of a fleet (`scope: Some(db)`) or of the whole schemas,
     /// kept in the state database keyed by database.
     pub fn scoped(client: &Client, state_db: &str, scope: Option<&str>, token: i64) -> Self {
-        let options = CollectionOptions::builder()
-            .write_concern(WriteConcern::majority())
-            .read_concern(ReadConcern::majority())
-            .selection_criteria(SelectionCriteria::ReadPreference(ReadPreference::Primary))
-            .build();
         Self {
-            coll: client
-                .database(state_db)
-                .collection_with_options("changelog", options),
+            coll: super::state_collection(client, state_db, "changelog"),
             token,
             scope: scope.map(str::to_string),
         }

@@ -184,7 +184,7 @@ async fn retire_phase(
     let at = records
         .get(&(f.database.clone(), f.collection.clone(), name.to_string()))
         .copied();
-    let now = DateTime::now().timestamp_millis() / 1000;
+    let now = super::retire::now();
     Ok(match crate::plan::retire_phase(hidden, at, after, now) {
         (RetirePhase::Visible, _) => {
             "retirement phase 1 not started: still visible; `apply --prune` hides it".to_string()

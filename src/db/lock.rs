@@ -16,9 +16,6 @@
 use super::{describe_driver_error, is_duplicate_key};
 use anyhow::{Result, anyhow};
 use bson::{Bson, DateTime, Document, doc};
-use mongodb::options::{
-    CollectionOptions, ReadConcern, ReadPreference, SelectionCriteria, WriteConcern,
-};
 use mongodb::{Client, Collection};
 use serde::{Deserialize, Serialize};
 use std::sync::Arc;
@@ -131,14 +128,7 @@ pub enum LockRead {
 /// The lock collection: majority writes, majority reads from the primary (never a stale
 /// secondary's view of who holds the lock).
 fn locks(client: &Client, state_db: &str) -> Collection<Document> {
-    let options = CollectionOptions::builder()
-        .write_concern(WriteConcern::majority())
-        .read_concern(ReadConcern::majority())
-        .selection_criteria(SelectionCriteria::ReadPreference(ReadPreference::Primary))
-        .build();
-    client
-        .database(state_db)
-        .collection_with_options("locks", options)
+    super::state_collection(client, state_db, "locks")
 }
 
 /// Read the lock.

@@ -24,6 +24,26 @@ use anyhow::Result;
 use mongodb::{Client, options::ClientOptions};
 use std::time::Duration;
 
+/// A collection of the state database (changelog, locks, retirement records): majority writes
+/// and majority reads from the primary, so no run acts on a stale secondary's view of its state.
+pub fn state_collection<T: Send + Sync>(
+    client: &Client,
+    state_db: &str,
+    name: &str,
+) -> mongodb::Collection<T> {
+    use mongodb::options::{
+        CollectionOptions, ReadConcern, ReadPreference, SelectionCriteria, WriteConcern,
+    };
+    let options = CollectionOptions::builder()
+        .write_concern(WriteConcern::majority())
+        .read_concern(ReadConcern::majority())
+        .selection_criteria(SelectionCriteria::ReadPreference(ReadPreference::Primary))
+        .build();
+    client
+        .database(state_db)
+        .collection_with_options(name, options)
+}
+
 /// How to reach the server.
 #[derive(Debug, Clone)]
 pub struct ConnectOptions {

@@ -6,24 +6,19 @@ use crate::plan::{IndexKey, Plan, RetirePhase};
 use anyhow::{Context, Result};
 use bson::{DateTime, Document, doc};
 use futures_util::TryStreamExt;
-use mongodb::options::{
-    CollectionOptions, ReadConcern, ReadPreference, SelectionCriteria, WriteConcern,
-};
 use mongodb::{Client, Collection};
 use std::collections::BTreeMap;
 
 /// The collection of records in the state database.
 pub const COLLECTION: &str = "retiring_indexes";
 
+/// The clock of index retirement: seconds since the epoch.
+pub fn now() -> i64 {
+    DateTime::now().timestamp_millis().div_euclid(1000)
+}
+
 fn records(client: &Client, state_db: &str) -> Collection<Document> {
-    let options = CollectionOptions::builder()
-        .write_concern(WriteConcern::majority())
-        .read_concern(ReadConcern::majority())
-        .selection_criteria(SelectionCriteria::ReadPreference(ReadPreference::Primary))
-        .build();
-    client
-        .database(state_db)
-        .collection_with_options(COLLECTION, options)
+    super::state_collection(client, state_db, COLLECTION)
 }
 
 fn id(key: &IndexKey) -> Document {
