@@ -112,10 +112,7 @@ pub fn expand(
                     t.name
                 ));
             }
-            let mut db = (*t).clone();
-            db.name = name.to_string();
-            db.exclude.clear();
-            out.databases.insert(name.to_string(), db);
+            out.databases.insert(name.to_string(), instantiate(t, name));
         }
     }
     if let Some(s) = selection {
@@ -128,6 +125,18 @@ pub fn expand(
         }
     }
     Ok(out)
+}
+
+/// A template's folder as the database `name`: every collection is about `name` (the data
+/// commands read and write `CollectionSpec::database`, never the template's pattern).
+fn instantiate(template: &DatabaseSpec, name: &str) -> DatabaseSpec {
+    let mut db = template.clone();
+    db.name = name.to_string();
+    db.exclude.clear();
+    for c in db.collections.values_mut() {
+        c.database = name.to_string();
+    }
+    db
 }
 
 /// The label of the history that is not per database (migrations without `databases:`).
@@ -663,6 +672,10 @@ mod tests {
         let copied = expand_model(&crate::spec::to_model(&written), &written, &expanded);
         assert_eq!(copied, direct);
         assert_eq!(copied.databases.len(), 3);
+        // Every collection of a covered database is about that database, not the pattern:
+        // the data commands (check --data, backfill, lint --uri) read it from there.
+        let orders = expanded.collection("tenant_2", "orders").unwrap();
+        assert_eq!(orders.database, "tenant_2");
     }
 
     #[test]
