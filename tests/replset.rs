@@ -262,6 +262,10 @@ fn up_args<'a>(dir: &'a tempfile::TempDir, state: &'a str) -> Vec<&'a str> {
         "--dir",
         dir.path().to_str().unwrap(),
         "up",
+        // A build of 400,000 documents on three members sharing two cores can outlast the
+        // default 60 s a racing run waits for the lock.
+        "--lock-timeout",
+        "300",
     ]
 }
 
