@@ -204,7 +204,8 @@ pub enum Command {
     /// validator exactly as the server holds them (a `$jsonSchema` as fields where fields can say
     /// it exactly, else as written under `validator:`), views, and — where no validator says
     /// them — fields inferred from a sample of the documents (a union of the types seen, each
-    /// field with a comment of what was seen). Every file is read back and compared with the
+    /// field with a comment of what was seen). A pulled file holds no data: the only values it
+    /// may name are repeated, harmless enum candidates. Every file is read back and compared with the
     /// server before it is written: `check` right after `pull` is clean. An existing file is
     /// never overwritten: pull shows the diff; --force writes, --merge keeps what a person wrote.
     ///
@@ -281,7 +282,9 @@ pub struct PullArgs {
     /// Every database but admin, local, config and the state database (the default).
     #[arg(long, conflicts_with = "targets")]
     pub all: bool,
-    /// Infer fields from a random sample of this many documents per collection (0: none).
+    /// Infer fields from a sample of this many documents per collection (0: none). The sample
+    /// is deterministic (the documents whose `_id` hashes lowest): the same data gives the
+    /// same files.
     #[arg(long, default_value_t = 1000)]
     pub sample: u64,
     /// Infer fields from every document (slower; exact).
@@ -293,7 +296,9 @@ pub struct PullArgs {
     /// Deeper paths are declared as `object`/`array` without their contents.
     #[arg(long, default_value_t = 8)]
     pub max_depth: usize,
-    /// Declare string fields with few distinct values (10 at most) as `enum`.
+    /// Declare the enum candidates as `enum`: string fields with at most 10 distinct values,
+    /// each held by 3 documents or more and none shaped like a secret or personal data (no
+    /// other document value is ever written into a file).
     #[arg(long)]
     pub enums: bool,
     /// Turn validation on with the inferred fields, for collections without a validator (the

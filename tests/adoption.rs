@@ -169,3 +169,130 @@ async fn data_commands_cover_every_database_a_template_covers() {
         client.database(n).drop().await.ok();
     }
 }
+
+/// Two administrators and their sessions, as a real application stores them.
+async fn secrets_database(client: &mongodb::Client, name: &str) {
+    let db = client.database(name);
+    let jwt = format!(
+        "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.{}.SflKxwRJSMeKKF2QT4fwpMeJf36POk6yJV_adQssw5c",
+        "eyJzdWIiOiIxMjM0NTY3ODkwIiwibmFtZSI6IkpvaG4gRG9lIiwiaWF0IjoxNTE2MjM5MDIyfQ".repeat(5)
+    );
+    db.collection::<Document>("admins")
+        .insert_many(vec![
+            doc! { "email": "alice@acme.example", "api_key": "sk_live_51HxQ2eKz9aB3cD4eF5gH6iJ7kL8",
+            "password_hash": "$2b$12$KIXQJ1y5x1z8e6Q6y0aZ6uJ0t9m4r3s2q1p0o9n8m7l6k5j4i3h2",
+            "role": "owner", "display": "Alice Martin" },
+            doc! { "email": "bob@acme.example", "api_key": "sk_live_9ZyXwVuTsRqPoNmLkJiHgFeDcBa",
+            "password_hash": "$2b$12$AbCdEfGhIjKlMnOpQrStUuVwXyZ0123456789abcdefghijklmnop",
+            "role": "owner", "display": "Bob Stone" },
+        ])
+        .await
+        .unwrap();
+    let sessions: Vec<Document> = (0..40)
+        .map(|i| {
+            doc! { "token": &jwt, "user": (["alice@acme.example", "bob@acme.example"][i % 2]),
+            "ip": format!("10.0.{}.{}", i % 3, i), "kind": (["web", "api"][i % 2]) }
+        })
+        .collect();
+    db.collection::<Document>("sessions")
+        .insert_many(sessions)
+        .await
+        .unwrap();
+}
+
+/// Every value of the secrets database that must never reach a file.
+const SECRETS: &[&str] = &[
+    "sk_live",
+    "$2b$",
+    "acme.example",
+    "eyJ",
+    "Alice",
+    "Bob",
+    "Martin",
+    "10.0.",
+    "owner",
+];
+
+#[tokio::test(flavor = "multi_thread")]
+async fn pulled_files_hold_no_data() {
+    let client = support::client().await;
+    let name = support::unique_db("secrets");
+    secrets_database(&client, &name).await;
+    let root = tempfile::tempdir().unwrap();
+    for extra in [&[][..], &["--enums"][..], &["--full-scan", "--enums"][..]] {
+        let mut args = vec!["pull", &name, "--force"];
+        args.extend_from_slice(extra);
+        let (code, out, err) = run(root.path(), &args);
+        assert_eq!(code, 0, "{out}{err}");
+        for file in ["admins", "sessions"] {
+            let text =
+                std::fs::read_to_string(root.path().join(format!("schemas/{name}/{file}.yaml")))
+                    .unwrap();
+            for secret in SECRETS {
+                assert!(
+                    !text.contains(secret),
+                    "{extra:?}: `{secret}` in {file}:\n{text}"
+                );
+            }
+            for line in text.lines() {
+                assert!(line.len() < 200, "{extra:?}: a long line in {file}: {line}");
+            }
+        }
+        // Nor in what pull prints.
+        for secret in SECRETS {
+            assert!(!out.contains(secret) && !err.contains(secret), "{secret}");
+        }
+    }
+    // A harmless category many documents repeat is offered, and declared with --enums.
+    let sessions =
+        std::fs::read_to_string(root.path().join(format!("schemas/{name}/sessions.yaml"))).unwrap();
+    assert!(
+        sessions.contains("kind: { type: string, required: true, enum: [api, web] }"),
+        "{sessions}"
+    );
+    client.database(&name).drop().await.ok();
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn pulling_twice_from_an_unchanged_server_writes_the_same_bytes() {
+    let client = support::client().await;
+    let name = support::unique_db("pull_twice");
+    // 5,000 documents, a sample of 300: rare types and rare fields that a random sample
+    // catches one time and misses the next.
+    let docs: Vec<Document> = (0..5000)
+        .map(|i| {
+            let mut d = doc! { "n": i as i32, "plan": (["free", "pro", "team"][i % 3]) };
+            if i % 97 == 0 {
+                d.insert("n", format!("{i}"));
+            }
+            if i % 211 == 0 {
+                d.insert("rare", true);
+            }
+            if i % 7 == 0 {
+                d.insert("note", bson::Bson::Null);
+            }
+            d
+        })
+        .collect();
+    client
+        .database(&name)
+        .collection::<Document>("items")
+        .insert_many(docs)
+        .await
+        .unwrap();
+    let path = |dir: &tempfile::TempDir| dir.path().join(format!("schemas/{name}/items.yaml"));
+    let first = tempfile::tempdir().unwrap();
+    run(first.path(), &["pull", &name, "--sample", "300"]);
+    let text = std::fs::read_to_string(path(&first)).unwrap();
+    assert!(text.contains("of 300 sampled"), "{text}");
+    for _ in 0..3 {
+        let again = tempfile::tempdir().unwrap();
+        run(again.path(), &["pull", &name, "--sample", "300"]);
+        assert_eq!(std::fs::read_to_string(path(&again)).unwrap(), text);
+    }
+    // And a re-pull into the same folder finds the file unchanged.
+    let (code, out, _) = run(first.path(), &["pull", &name, "--sample", "300"]);
+    assert_eq!(code, 0);
+    assert!(out.contains("unchanged"), "{out}");
+    client.database(&name).drop().await.ok();
+}

@@ -7,10 +7,12 @@
 //! Rules: the types are every BSON type seen (a union when mixed — never the most common one
 //! alone); `nullable` when null was seen; `required` only when present in every examined
 //! instance of the parent (or at least `required_threshold` of them); arrays get merged `items`;
-//! strings with few distinct values are offered as `enum` only when asked; every field carries
-//! a comment with what was seen.
+//! every field carries a comment with what was seen. No document value is ever written except
+//! the enum candidates of [`super::privacy`] (repeated, short, not a secret or personal data);
+//! `--enums` declares exactly those as `enum`.
 
 use super::FieldDecl;
+use super::privacy;
 use bson::{Bson, Document};
 use std::collections::BTreeMap;
 
@@ -99,65 +101,100 @@ struct Stats {
     data_like_keys: u64,
     /// Array elements, all arrays of this path together.
     elements: Option<Box<Stats>>,
-    /// Distinct string values (up to a bound) and their counts.
-    strings: BTreeMap<String, u64>,
+    /// Distinct string values (up to a bound) and the documents holding each.
+    strings: BTreeMap<String, Seen>,
+    /// Too many distinct values, or one shaped like a secret: no value of this path is listed.
     strings_overflow: bool,
 }
 
-/// Does a key look like data rather than a field name?
-fn data_like(key: &str) -> bool {
-    let hex = key.len() == 24 && key.chars().all(|c| c.is_ascii_hexdigit());
-    let numeric = !key.is_empty() && key.chars().all(|c| c.is_ascii_digit() || c == '-');
-    let uuid = key.len() == 36 && key.chars().filter(|c| *c == '-').count() == 4;
-    let date = key.len() >= 8
-        && key.chars().take(4).all(|c| c.is_ascii_digit())
-        && key[4..].starts_with(['-', '_', '/']);
-    let email = key.contains('@');
-    hex || numeric || uuid || date || email
+/// The documents holding one string value: how many, and (exactly) the first few of them, so
+/// that "held by at least `privacy::MIN_DOCUMENTS` documents" is never an over-count, even
+/// after the values of a map's keys are merged.
+#[derive(Debug, Default, Clone)]
+struct Seen {
+    docs: u64,
+    /// Up to `privacy::MIN_DOCUMENTS` distinct document numbers.
+    some: Vec<u64>,
+}
+
+impl Seen {
+    fn add(&mut self, doc: u64) {
+        if self.some.last() == Some(&doc) {
+            return;
+        }
+        self.docs += 1;
+        if (self.some.len() as u64) < privacy::MIN_DOCUMENTS && !self.some.contains(&doc) {
+            self.some.push(doc);
+        }
+    }
+
+    fn merge(&mut self, other: Seen) {
+        let overlap = other.some.iter().filter(|d| self.some.contains(d)).count() as u64;
+        self.docs = (self.docs + other.docs).saturating_sub(overlap);
+        for d in other.some {
+            if (self.some.len() as u64) < privacy::MIN_DOCUMENTS && !self.some.contains(&d) {
+                self.some.push(d);
+            }
+        }
+    }
+
+    /// Distinct documents, never more than really seen.
+    fn documents(&self) -> u64 {
+        if (self.some.len() as u64) < privacy::MIN_DOCUMENTS {
+            self.some.len() as u64
+        } else {
+            self.docs
+        }
+    }
 }
 
 impl Stats {
-    fn add(&mut self, value: &Bson, depth: usize, o: &Options) {
+    /// Profile `value`, found in document number `doc`.
+    fn add(&mut self, value: &Bson, depth: usize, o: &Options, doc: u64) {
         self.present += 1;
         *self.types.entry(type_name(value)).or_default() += 1;
         match value {
-            Bson::Document(d) if depth < o.max_depth => self.add_object(d, depth, o),
+            Bson::Document(d) if depth < o.max_depth => self.add_object(d, depth, o, doc),
             Bson::Array(items) if depth < o.max_depth => {
                 let e = self.elements.get_or_insert_with(Default::default);
                 for item in items {
-                    e.add(item, depth + 1, o);
+                    e.add(item, depth + 1, o, doc);
                 }
             }
             Bson::String(s) if !self.strings_overflow => {
-                if self.strings.contains_key(s) || self.strings.len() < o.enum_max {
-                    *self.strings.entry(s.clone()).or_default() += 1;
-                } else {
+                if privacy::sensitive_value(s)
+                    || !(self.strings.contains_key(s) || self.strings.len() < o.enum_max)
+                {
                     self.strings_overflow = true;
                     self.strings.clear();
+                } else {
+                    self.strings.entry(s.clone()).or_default().add(doc);
                 }
             }
             _ => {}
         }
     }
 
-    fn add_object(&mut self, d: &Document, depth: usize, o: &Options) {
+    fn add_object(&mut self, d: &Document, depth: usize, o: &Options, doc: u64) {
         self.objects += 1;
         if let Some(values) = &mut self.map_values {
             for (_, v) in d {
-                values.add(v, depth + 1, o);
+                values.add(v, depth + 1, o, doc);
             }
             return;
         }
         for (k, v) in d {
-            if !self.children.contains_key(k) && data_like(k) {
+            if !self.children.contains_key(k) && privacy::data_like_key(k) {
                 self.data_like_keys += 1;
             }
             self.children
                 .entry(k.clone())
                 .or_default()
-                .add(v, depth + 1, o);
+                .add(v, depth + 1, o, doc);
         }
-        if self.children.len() > o.map_threshold {
+        // A key that is data is never written as a field name: the object is a map. (The
+        // document itself stays an object: its data-like keys are left out of `fields`.)
+        if depth > 0 && (self.children.len() > o.map_threshold || self.data_like_keys > 0) {
             self.fold_into_map();
         }
     }
@@ -192,8 +229,8 @@ impl Stats {
             self.strings_overflow = true;
             self.strings.clear();
         } else if !self.strings_overflow {
-            for (s, n) in other.strings {
-                *self.strings.entry(s).or_default() += n;
+            for (s, seen) in other.strings {
+                self.strings.entry(s).or_default().merge(seen);
             }
         }
     }
@@ -201,9 +238,21 @@ impl Stats {
     /// Would this object's keys be better read as a map?
     fn looks_like_map(&self, o: &Options) -> bool {
         self.map_values.is_some()
-            || (self.children.len() >= 8
-                && self.data_like_keys as usize * 10 >= self.children.len() * 9)
+            || self.data_like_keys > 0
             || self.children.len() > o.map_threshold
+    }
+
+    /// The values of this path that may be written (see [`privacy::enum_candidates`]).
+    fn candidates(&self, name: &str, o: &Options) -> Option<Vec<(String, u64)>> {
+        if self.strings_overflow {
+            return None;
+        }
+        let values: Vec<(&str, u64)> = self
+            .strings
+            .iter()
+            .map(|(v, seen)| (v.as_str(), seen.documents()))
+            .collect();
+        privacy::enum_candidates(name, &values, o.enum_max)
     }
 }
 
@@ -224,7 +273,8 @@ impl Profile {
 
     /// Profile one more document.
     pub fn add(&mut self, doc: &Document) {
-        self.root.add_object(doc, 0, &self.options);
+        let seq = self.root.objects;
+        self.root.add_object(doc, 0, &self.options, seq);
     }
 
     /// Documents profiled.
@@ -234,7 +284,9 @@ impl Profile {
 
     /// The inferred top-level fields (`_id` included), in name order.
     pub fn fields(&self) -> Vec<(String, FieldDecl)> {
-        object_fields(&self.root, &self.options, self.root.objects)
+        let mut fields = object_fields(&self.root, &self.options, self.root.objects);
+        fields.retain(|(name, _)| !privacy::data_like_key(name));
+        fields
     }
 
     /// The share (0–100) of documents that have `path` (dotted; for tests and comparisons).
@@ -261,12 +313,13 @@ fn pct(n: u64, of: u64) -> String {
 fn object_fields(s: &Stats, o: &Options, instances: u64) -> Vec<(String, FieldDecl)> {
     s.children
         .iter()
-        .map(|(name, c)| (name.clone(), field(c, o, instances)))
+        .map(|(name, c)| (name.clone(), field(name, c, o, instances)))
         .collect()
 }
 
-/// The declaration of one path seen `c.present` times among `instances` of its parent.
-fn field(c: &Stats, o: &Options, instances: u64) -> FieldDecl {
+/// The declaration of the path `name` (its last part, or the parent's for items and map
+/// values), seen `c.present` times among `instances` of its parent.
+fn field(name: &str, c: &Stats, o: &Options, instances: u64) -> FieldDecl {
     let mut f = FieldDecl::default();
     let seen_types: Vec<&str> = TYPE_ORDER
         .iter()
@@ -288,7 +341,7 @@ fn field(c: &Stats, o: &Options, instances: u64) -> FieldDecl {
                     values.merge(child.clone());
                 }
             }
-            let mut v = field(&values, o, values.present);
+            let mut v = field(name, &values, o, values.present);
             v.required = false;
             v.comment = None;
             f.values = Some(Box::new(v));
@@ -301,13 +354,22 @@ fn field(c: &Stats, o: &Options, instances: u64) -> FieldDecl {
         && let Some(e) = &c.elements
         && e.present > 0
     {
-        let mut items = field(e, o, e.present);
+        let mut items = field(name, e, o, e.present);
         items.required = false;
         items.comment = None;
         f.items = Some(Box::new(items));
     }
-    if o.enums && !any && f.types == ["string"] && !c.strings_overflow && !c.strings.is_empty() {
-        let mut values: Vec<Bson> = c.strings.keys().map(|s| Bson::String(s.clone())).collect();
+    let strings_only =
+        c.types.contains_key("string") && c.types.keys().all(|t| *t == "string" || *t == "null");
+    let candidates = strings_only.then(|| c.candidates(name, o)).flatten();
+    if o.enums
+        && !any
+        && let Some(values) = &candidates
+    {
+        let mut values: Vec<Bson> = values
+            .iter()
+            .map(|(s, _)| Bson::String(s.clone()))
+            .collect();
         values.sort_by_key(|b| b.to_string());
         f.enum_values = Some(values);
     }
@@ -325,9 +387,7 @@ fn field(c: &Stats, o: &Options, instances: u64) -> FieldDecl {
             .collect::<Vec<_>>()
             .join(", ")
     );
-    if !c.strings_overflow && !c.strings.is_empty() && c.types.len() == 1 {
-        let mut values: Vec<(&String, &u64)> = c.strings.iter().collect();
-        values.sort_by(|a, b| b.1.cmp(a.1).then(a.0.cmp(b.0)));
+    if let Some(values) = &candidates {
         let _ = std::fmt::Write::write_fmt(
             &mut comment,
             format_args!(
@@ -416,6 +476,9 @@ mod tests {
             doc! { "t": ["a", "b"], "s": "new" },
             doc! { "t": [1], "s": "old" },
             doc! { "t": [], "s": "new" },
+            doc! { "t": [], "s": "old" },
+            doc! { "t": [], "s": "new" },
+            doc! { "t": [], "s": "old" },
         ];
         let p = profile(&docs, Options::default());
         let f = p.fields();
@@ -426,7 +489,9 @@ mod tests {
                 .comment
                 .as_ref()
                 .unwrap()
-                .contains("values: `new` (2), `old` (1)")
+                .contains("values: `new` (3), `old` (3)"),
+            "{:?}",
+            f[0].1.comment
         );
         let p = profile(
             &docs,
@@ -436,5 +501,84 @@ mod tests {
             },
         );
         assert_eq!(p.fields()[0].1.enum_values.as_ref().unwrap().len(), 2);
+    }
+
+    /// The text every field of `docs` is written with (declarations and comments).
+    fn written(docs: &[Document], o: Options) -> String {
+        let mut out = String::new();
+        super::super::render_fields(&mut out, &profile(docs, o).fields(), 0);
+        out
+    }
+
+    #[test]
+    fn no_document_value_reaches_a_file_unless_it_is_a_repeated_harmless_category() {
+        // Two administrators: keys, hashes, e-mail addresses, a JWT, and a role both share.
+        let jwt = format!("eyJhbGciOiJIUzI1NiJ9.{}.sig", "x".repeat(440));
+        let admins = vec![
+            doc! {
+                "email": "alice@example.com", "apiKey": "sk_live_51HxQ2eKz9aB3cD4eF5gH6iJ7",
+                "password": "$2b$12$KIXQJ1y5x1z8e6Q6y0aZ6uJ0t9m4r3s2q1p0o9n8m7l6k5j4i3h2",
+                "role": "admin", "name": "Alice", "session": jwt.clone(),
+                "grants": { "bob@example.com": true },
+            },
+            doc! {
+                "email": "bob@example.com", "apiKey": "sk_live_9ZyXwVuTsRqPoNmLkJiHgFeD",
+                "password": "$2b$12$AbCdEfGhIjKlMnOpQrStUuVwXyZ0123456789abcdefghijklmnop",
+                "role": "admin", "name": "Bob", "session": jwt.clone(),
+                "grants": { "alice@example.com": false },
+            },
+        ];
+        for enums in [false, true] {
+            let text = written(
+                &admins,
+                Options {
+                    enums,
+                    ..Default::default()
+                },
+            );
+            for secret in [
+                "sk_live",
+                "$2b$",
+                "@example.com",
+                "eyJ",
+                "Alice",
+                "Bob",
+                "admin",
+            ] {
+                assert!(!text.contains(secret), "{secret} leaked:\n{text}");
+            }
+            assert!(
+                text.contains("grants:") && text.contains("values:"),
+                "{text}"
+            );
+        }
+        // Many documents: a repeated category is shown (and declared with --enums); a value
+        // one document holds keeps the whole field's values out.
+        let mut docs: Vec<Document> = (0..30)
+            .map(|i| doc! { "plan": (["free", "pro"][i % 2]), "tier": (["a", "b"][i % 2]) })
+            .collect();
+        docs.push(doc! { "plan": "free", "tier": "enterprise-secret-deal" });
+        let text = written(
+            &docs,
+            Options {
+                enums: true,
+                ..Default::default()
+            },
+        );
+        assert!(text.contains("enum: [free, pro]"), "{text}");
+        assert!(text.contains("values: `free` (16), `pro` (15)"), "{text}");
+        assert!(
+            !text.contains("enterprise") && !text.contains("`a`"),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn a_value_repeated_inside_one_document_is_still_seen_once() {
+        // Three keys of one map hold the same value: one document, not three.
+        let docs =
+            vec![doc! { "m": { "k1": { "r": "x" }, "k2": { "r": "x" }, "k3": { "r": "x" } } }];
+        let text = written(&docs, Options::default());
+        assert!(!text.contains("`x`"), "{text}");
     }
 }

@@ -14,6 +14,7 @@
 pub mod convert;
 pub mod emit;
 pub mod infer;
+pub mod privacy;
 
 use crate::model::{
     Collection, CollectionKind, Index, IndexKind, ValidationAction, ValidationLevel,
