@@ -310,6 +310,12 @@ impl Operation {
 }
 
 impl Operation {
+    /// Does this operation destroy something stored: a collection and its documents, or an
+    /// index? (What prompts, plans and reports call a drop.)
+    pub fn destroys(&self) -> bool {
+        matches!(self, Self::DropCollection { .. } | Self::DropIndex { .. })
+    }
+
     /// The `admin` command of a sharding step (`None` for every other operation).
     pub fn admin_command(&self) -> Option<Document> {
         let key_of = |key: &Document, unique: bool, initial_chunks: Option<u32>| {

@@ -17,6 +17,40 @@ pub fn thousands(n: u64) -> String {
     out
 }
 
+/// A count and its noun, in the one number format: `1 document`, `12,345 documents`,
+/// `0 indexes`. Nouns whose plural is not `+s` are spelled out in [`plural`].
+pub fn count(n: u64, noun: &str) -> String {
+    format!(
+        "{} {}",
+        thousands(n),
+        if n == 1 {
+            noun.to_string()
+        } else {
+            plural(noun)
+        }
+    )
+}
+
+/// The plural of an English noun as mongrate uses them.
+pub fn plural(noun: &str) -> String {
+    match noun {
+        "index" => "indexes".into(),
+        "entry" => "entries".into(),
+        "history" => "histories".into(),
+        "database" | "collection" | "document" | "step" | "migration" | "field" | "change"
+        | "notice" | "file" | "error" | "warning" | "value" | "group" | "operation" => {
+            format!("{noun}s")
+        }
+        n if n.ends_with('s') || n.ends_with('x') || n.ends_with("ch") || n.ends_with("sh") => {
+            format!("{n}es")
+        }
+        n if n.ends_with('y') && !n.ends_with("ey") && !n.ends_with("ay") => {
+            format!("{}ies", &n[..n.len() - 1])
+        }
+        n => format!("{n}s"),
+    }
+}
+
 /// A duration for people: `850ms`, `12.3s`, `4m05s`, `1h02m`.
 pub fn human_duration(d: Duration) -> String {
     let s = d.as_secs_f64();

@@ -127,12 +127,23 @@ fn step_text(out: &mut String, n: usize, s: &Step, style: Style) {
         s.op.summary()
     );
     let _ = writeln!(out, "        {}", s.reason);
-    if let Some(n) = s.documents.filter(|n| *n > 0) {
-        let _ = writeln!(
-            out,
-            "        builds over ~{} existing document(s)",
-            crate::progress::thousands(n)
-        );
+    if let Some(n) = s.documents {
+        match &s.op {
+            crate::ops::Operation::DropCollection { .. } => {
+                let _ = writeln!(
+                    out,
+                    "        {}",
+                    style.paint("31", &format!("destroys {}", documents(n)))
+                );
+            }
+            crate::ops::Operation::DropIndex { .. } => {
+                let _ = writeln!(out, "        drops an index over {}", documents(n));
+            }
+            _ if n > 0 => {
+                let _ = writeln!(out, "        builds over {}", documents(n));
+            }
+            _ => {}
+        }
     }
     if let Some(why) = &s.skipped {
         let _ = writeln!(
@@ -173,6 +184,47 @@ fn step_text(out: &mut String, n: usize, s: &Step, style: Style) {
             let _ = writeln!(out, "        {}", style.paint(color, line));
         }
     }
+}
+
+/// `~1,234 documents` (an estimate, as the server's collection metadata gives it).
+pub fn documents(n: u64) -> String {
+    format!("~{}", crate::progress::count(n, "document"))
+}
+
+/// What a destructive operation destroys, in words: `collection app.users (~500 documents)`.
+pub fn drop_words(op: &crate::ops::Operation, documents: Option<u64>) -> String {
+    let count = documents
+        .map(|n| format!(" ({})", self::documents(n)))
+        .unwrap_or_default();
+    match op {
+        crate::ops::Operation::DropCollection { db, collection } => {
+            format!("collection {db}.{collection}{count}")
+        }
+        crate::ops::Operation::DropIndex {
+            db,
+            collection,
+            name,
+        } => format!("index {name} on {db}.{collection}{count}"),
+        other => other.summary(),
+    }
+}
+
+/// The sentence a confirmation adds about drops (empty without any): ` It drops collection
+/// app.users (~500 documents) and index a_1 on app.users (~500 documents).` At most five are
+/// named; the rest are counted.
+pub fn drops_sentence(drops: &[String]) -> String {
+    if drops.is_empty() {
+        return String::new();
+    }
+    let mut named: Vec<String> = drops.iter().take(5).cloned().collect();
+    if drops.len() > 5 {
+        named.push(format!("{} more", drops.len() - 5));
+    }
+    let list = match named.len() {
+        1 => named[0].clone(),
+        n => format!("{} and {}", named[..n - 1].join(", "), named[n - 1]),
+    };
+    format!(" It drops {list}.")
 }
 
 /// A unified diff of two validators (relaxed Extended JSON, canonical key order).
@@ -225,8 +277,10 @@ pub struct StepJson {
     pub marker: String,
     pub summary: String,
     pub reason: String,
+    /// It drops a collection or an index (its `documents` say how many documents).
     pub destructive: bool,
-    /// For an index build on an existing collection: the documents it reads.
+    /// For an index build on an existing collection: the documents it reads; for a drop: the
+    /// documents of the collection (those a collection drop destroys).
     pub documents: Option<u64>,
     /// Why the step will not run, when it will not.
     pub skipped: Option<String>,
@@ -268,6 +322,10 @@ pub struct PlanSummary {
     pub skipped: usize,
     pub blocked: usize,
     pub notices: usize,
+    /// Runnable steps that drop a collection or an index.
+    pub destructive: usize,
+    /// Steps whose undo drops a collection or an index (what rolling the plan back destroys).
+    pub destructive_undo: usize,
 }
 
 /// A plan in JSON output (`plan`, `apply`, `check`, `diff`).
@@ -322,6 +380,12 @@ pub fn plan_view(plan: &Plan) -> PlanJson {
             skipped: plan.steps.iter().filter(|s| s.skipped.is_some()).count(),
             blocked: plan.steps.iter().filter(|s| s.blocked_by_data()).count(),
             notices: plan.notices.len(),
+            destructive: plan.runnable().filter(|s| s.op.destroys()).count(),
+            destructive_undo: plan
+                .steps
+                .iter()
+                .filter(|s| s.reverse.iter().any(|o| o.destroys()))
+                .count(),
         },
         steps,
         notices: plan

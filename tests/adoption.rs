@@ -296,3 +296,141 @@ async fn pulling_twice_from_an_unchanged_server_writes_the_same_bytes() {
     assert!(out.contains("unchanged"), "{out}");
     client.database(&name).drop().await.ok();
 }
+
+/// Count the documents of `db.coll`.
+async fn count(client: &mongodb::Client, db: &str, coll: &str) -> u64 {
+    client
+        .database(db)
+        .collection::<Document>(coll)
+        .count_documents(doc! {})
+        .await
+        .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_baseline_never_drops_what_it_adopted_and_every_drop_is_named_with_its_documents() {
+    let client = support::client().await;
+    let name = support::unique_db("baseline");
+    let db = client.database(&name);
+    let users: Vec<Document> = (0..500)
+        .map(|i| doc! { "n": i, "plan": (["free", "pro"][i as usize % 2]) })
+        .collect();
+    db.collection::<Document>("users")
+        .insert_many(users)
+        .await
+        .unwrap();
+    db.collection::<Document>("users")
+        .create_index(mongodb::IndexModel::builder().keys(doc! { "n": 1 }).build())
+        .await
+        .unwrap();
+    db.collection::<Document>("legacy")
+        .insert_many((0..12).map(|i| doc! { "i": i }).collect::<Vec<_>>())
+        .await
+        .unwrap();
+    let root = tempfile::tempdir().unwrap();
+    let dir = root.path();
+    let state = support::unique_db("baseline_state");
+    let r = |a: &[&str]| {
+        let mut v = a.to_vec();
+        v.extend(["--state-db", state.as_str()]);
+        run(dir, &v)
+    };
+    let j = |a: &[&str]| {
+        let mut v = a.to_vec();
+        v.extend(["--state-db", state.as_str()]);
+        json(dir, &v)
+    };
+    let (code, out, err) = r(&["pull", &name]);
+    assert_eq!(code, 0, "{out}{err}");
+
+    // The baseline: no drop either way, its down irreversible for every adopted collection.
+    let (code, v) = j(&["migrate", "generate", "baseline"]);
+    assert_eq!(code, 0, "{v:#}");
+    assert_eq!(v["baseline"], true, "{v:#}");
+    assert_eq!(v["destructive_steps"], 0, "{v:#}");
+    assert_eq!(v["destructive_down_steps"], 0, "{v:#}");
+    let file = std::fs::read_to_string(dir.join(v["path"].as_str().unwrap())).unwrap();
+    let down = file.split("\ndown:\n").nth(1).unwrap();
+    assert!(!down.contains("drop_"), "{file}");
+    assert_eq!(down.matches("irreversible").count(), 2, "{file}");
+    let (code, out, err) = r(&["migrate", "up"]);
+    assert_eq!(code, 0, "{out}{err}");
+
+    // Rolling it back is refused, and --force skips the irreversible steps: nothing dropped.
+    let (code, _, err) = r(&["migrate", "down", "--yes"]);
+    assert_eq!(code, 1, "{err}");
+    assert!(
+        err.contains("irreversible") && err.contains("adopts"),
+        "{err}"
+    );
+    assert_eq!(count(&client, &name, "users").await, 500);
+    let (code, out, err) = r(&["migrate", "down", "--yes", "--force"]);
+    assert_eq!(code, 0, "{out}{err}");
+    assert_eq!(count(&client, &name, "users").await, 500);
+    assert_eq!(count(&client, &name, "legacy").await, 12);
+    let (code, out, err) = r(&["migrate", "up"]);
+    assert_eq!(code, 0, "{out}{err}");
+
+    // A later migration adds a collection: its down drops it, and says with how many documents.
+    write(
+        &dir.join(format!("schemas/{name}/audit.yaml")),
+        "collection: audit\nfields:\n  at: { type: date }\n",
+    );
+    let (code, v) = j(&["migrate", "generate", "add_audit"]);
+    assert_eq!(code, 0, "{v:#}");
+    assert_eq!(
+        (
+            v["baseline"].as_bool(),
+            v["destructive_down_steps"].as_u64()
+        ),
+        (Some(false), Some(1))
+    );
+    let (code, out, err) = r(&["migrate", "up"]);
+    assert_eq!(code, 0, "{out}{err}");
+    db.collection::<Document>("audit")
+        .insert_many((0..7).map(|i| doc! { "i": i }).collect::<Vec<_>>())
+        .await
+        .unwrap();
+    let (code, out, _) = r(&["migrate", "down", "--dry-run"]);
+    assert_eq!(code, 0);
+    assert!(
+        out.contains(&format!("collection {name}.audit (~7 documents)")),
+        "{out}"
+    );
+    assert!(out.contains("(destroys ~7 documents)"), "{out}");
+    let (code, v) = j(&["migrate", "down", "--dry-run"]);
+    assert_eq!(code, 0);
+    assert_eq!(v["migrations"][0]["destructive_steps"], 1, "{v:#}");
+    // Without a terminal and without --yes: refused, naming the drop.
+    let (code, _, err) = r(&["migrate", "down"]);
+    assert_eq!(code, 1);
+    assert!(
+        err.contains(&format!("drops collection {name}.audit (~7 documents)")),
+        "{err}"
+    );
+    assert_eq!(count(&client, &name, "audit").await, 7);
+
+    // apply --prune --allow-destructive: the plan and the refusal name the drop and its size.
+    std::fs::remove_file(dir.join(format!("schemas/{name}/legacy.yaml"))).unwrap();
+    let prune = ["apply", "--prune", "--allow-destructive"];
+    let (code, out, err) = r(&prune);
+    assert_eq!(code, 1, "{out}{err}");
+    assert!(out.contains("destroys ~12 documents"), "{out}");
+    assert!(
+        err.contains(&format!("collection {name}.legacy (~12 documents)")),
+        "{err}"
+    );
+    assert_eq!(count(&client, &name, "legacy").await, 12);
+    let (code, v) = j(&["plan", "--prune", "--allow-destructive"]);
+    assert_eq!(code, 0, "{v:#}");
+    assert_eq!(v["summary"]["destructive"], 1, "{v:#}");
+    let drop = v["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["operation"]["type"] == "drop_collection")
+        .unwrap();
+    assert_eq!(drop["documents"], 12, "{v:#}");
+    client.database(&name).drop().await.ok();
+    client.database(&state).drop().await.ok();
+}

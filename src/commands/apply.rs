@@ -109,12 +109,7 @@ pub fn run(global: &GlobalArgs, args: &ApplyArgs) -> Result<i32> {
         return Ok(exit::OK);
     }
     let target = db::redact_uri(&global.uri);
-    if !args.yes
-        && !confirm(
-            &format!("Apply {runnable} step(s) to {target}?"),
-            "refusing to apply without confirmation: stdin is not a terminal; pass --yes",
-        )?
-    {
+    if !args.yes && !confirm_apply(&plan, &format!("Apply {runnable} step(s) to {target}?"))? {
         finish(&plan, "not_confirmed", 0, Vec::new());
         errln!("Not applied.");
         return Ok(exit::ERROR);
@@ -288,9 +283,9 @@ fn run_fleet(
     }
     let target = db::redact_uri(&global.uri);
     if !args.yes
-        && !confirm(
+        && !confirm_apply(
+            plan,
             &format!("Apply {runnable} step(s) in {changing} database(s) on {target}?"),
-            "refusing to apply without confirmation: stdin is not a terminal; pass --yes",
         )?
     {
         emit("not_confirmed", &pending(Outcome::Drift));
@@ -326,6 +321,28 @@ fn run_fleet(
         super::fleet::print_report(&report, started.elapsed(), global.quiet, "step");
     }
     Ok(report.exit_code())
+}
+
+/// Ask before applying, naming every collection and index the plan drops (and how many
+/// documents each holds), in the question and in the refusal without a terminal.
+fn confirm_apply(plan: &crate::plan::Plan, question: &str) -> Result<bool> {
+    let drops: Vec<String> = plan
+        .runnable()
+        .filter(|s| s.op.destroys())
+        .map(|s| render::drop_words(&s.op, s.documents))
+        .collect();
+    let sentence = render::drops_sentence(&drops);
+    confirm(
+        &format!("{question}{sentence}"),
+        &format!(
+            "refusing to apply without confirmation: stdin is not a terminal; pass --yes{}",
+            if drops.is_empty() {
+                String::new()
+            } else {
+                format!(" (the plan drops: {})", drops.join(", "))
+            }
+        ),
+    )
 }
 
 /// Refuse before anything runs when the plan has refusals: never a half-applied change.

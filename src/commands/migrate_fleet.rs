@@ -129,9 +129,43 @@ pub fn run(
         });
     }
     if direction == Direction::Down && !yes {
+        // Name what the rollback would drop, and in how many histories.
+        let client = server.client();
+        let drops = server.run(async {
+            let mut drops: std::collections::BTreeMap<String, usize> = Default::default();
+            for u in &units {
+                if let Ok(plan) = db::migrations::dry_run(
+                    client,
+                    &opts.state_db,
+                    u.scope.as_deref(),
+                    &u.migrations,
+                    request,
+                )
+                .await
+                {
+                    for op in plan.operations(&u.migrations) {
+                        if op.destroys() {
+                            let mut shown = op.clone();
+                            shown.set_db("<db>");
+                            *drops.entry(shown.summary()).or_default() += 1;
+                        }
+                    }
+                }
+            }
+            anyhow::Ok(drops)
+        })?;
+        let drops: Vec<String> = drops
+            .into_iter()
+            .map(|(op, n)| format!("{op} in {}", crate::progress::count(n as u64, "history")))
+            .collect();
         return Err(Refused(format!(
-            "refusing to roll back {} histories without --yes (see what would run with --dry-run)",
-            units.len()
+            "refusing to roll back {} without --yes (see what would run with --dry-run){}",
+            crate::progress::count(units.len() as u64, "history"),
+            if drops.is_empty() {
+                String::new()
+            } else {
+                format!("; the rollback drops: {}", drops.join(", "))
+            }
         ))
         .into());
     }

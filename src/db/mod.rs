@@ -252,16 +252,21 @@ pub fn describe_driver_error(e: &mongodb::error::Error) -> String {
     text.lines().next().unwrap_or_default().to_string()
 }
 
-/// For each index build on an existing collection, the documents it reads (estimated counts:
-/// collection metadata, no scan). A count that cannot be read is left out.
+/// For each index build on an existing collection, the documents it reads; for each drop, the
+/// documents of its collection (those a collection drop destroys). Estimated counts:
+/// collection metadata, no scan. A count that cannot be read is left out.
 async fn build_sizes(
     client: &Client,
     current: &crate::model::Schema,
     plan: &mut crate::plan::Plan,
 ) {
+    use crate::ops::Operation;
     let mut known: std::collections::BTreeMap<(String, String), Option<u64>> = Default::default();
     for step in plan.steps.iter_mut() {
-        let crate::ops::Operation::CreateIndex { db, collection, .. } = &step.op else {
+        let (Operation::CreateIndex { db, collection, .. }
+        | Operation::DropIndex { db, collection, .. }
+        | Operation::DropCollection { db, collection }) = &step.op
+        else {
             continue;
         };
         let exists = current
@@ -283,6 +288,26 @@ async fn build_sizes(
         }
         step.documents = known[&key];
     }
+}
+
+/// The documents each destructive operation of `ops` destroys (a collection drop: the
+/// collection's estimated count) or concerns (an index drop: the documents it indexes), in
+/// order; `None` where the collection is not there or cannot be counted.
+pub async fn drop_sizes(client: &Client, ops: &[&crate::ops::Operation]) -> Vec<Option<u64>> {
+    let mut out = Vec::new();
+    for op in ops {
+        out.push(if op.destroys() {
+            client
+                .database(op.db())
+                .collection::<bson::Document>(op.collection())
+                .estimated_document_count()
+                .await
+                .ok()
+        } else {
+            None
+        });
+    }
+    out
 }
 
 /// Read the server (databases of `desired`, or all with `all_databases`), diff it against the

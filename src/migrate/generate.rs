@@ -65,13 +65,19 @@ pub fn chain(
 }
 
 /// The next migration: its file (None when the migrations already produce the schemas), the
-/// warnings (steps that cannot be replayed, differences no step can express) and how many of
-/// its steps destroy something.
+/// warnings (steps that cannot be replayed, differences no step can express), how many of its
+/// steps destroy something each way, and whether it is a baseline.
 #[derive(Debug)]
 pub struct Generated {
     pub file: Option<MigrationFile>,
     pub warnings: Vec<String>,
+    /// `up` steps that drop a collection or an index.
     pub destructive: usize,
+    /// `down` steps that drop a collection or an index.
+    pub destructive_down: usize,
+    /// The first migration (the chain was empty): its `down` adopts, never drops (see
+    /// [`super::baseline_file`]).
+    pub baseline: bool,
 }
 
 /// Generate the migration that takes the chain of `migrations` to `desired`. Steps for a
@@ -90,14 +96,21 @@ pub fn generate(
             n.db, n.collection, n.message
         )
     }));
+    let baseline = migrations.is_empty();
     if plan.steps.is_empty() {
         return Ok(Generated {
             file: None,
             warnings,
             destructive: 0,
+            destructive_down: 0,
+            baseline,
         });
     }
-    let mut file = generated_file(&plan, description);
+    let mut file = if baseline {
+        super::baseline_file(&plan, description)
+    } else {
+        generated_file(&plan, description)
+    };
     let mut dbs: Vec<&str> = plan.steps.iter().map(|s| s.db.as_str()).collect();
     dbs.sort_unstable();
     dbs.dedup();
@@ -111,9 +124,11 @@ pub fn generate(
         }
     }
     Ok(Generated {
+        destructive: file.up.iter().filter(|o| o.destroys()).count(),
+        destructive_down: file.down.iter().filter(|o| o.destroys()).count(),
         file: Some(file),
         warnings,
-        destructive: plan.steps.iter().filter(|s| s.destructive).count(),
+        baseline,
     })
 }
 
@@ -191,6 +206,58 @@ mod tests {
                 .iter()
                 .any(|o| matches!(o, Operation::Irreversible { .. }))
         );
+    }
+
+    #[test]
+    fn a_baseline_never_drops_what_it_adopts() {
+        let g = generate(
+            &[],
+            &desired(&[
+                ("app/orders.yaml", ORDERS),
+                (
+                    "app/users.yaml",
+                    "collection: users\nfields:\n  email: { type: string }\n",
+                ),
+            ]),
+            &[],
+            "baseline".into(),
+        )
+        .unwrap();
+        assert!(g.baseline);
+        assert_eq!((g.destructive, g.destructive_down), (0, 0));
+        let file = g.file.unwrap();
+        assert!(!file.down.is_empty());
+        assert!(
+            file.down.iter().all(
+                |o| matches!(o, Operation::Irreversible { reason } if reason.contains("adopts"))
+            ),
+            "{:?}",
+            file.down
+        );
+        assert_eq!(
+            file.down.len(),
+            2,
+            "one per adopted collection: {:?}",
+            file.down
+        );
+        // The next migration is not a baseline: a new collection's down drops it.
+        let m = migration("20260101000000", &crate::migrate::render_file(&file, "x"));
+        let g = generate(
+            &[m],
+            &desired(&[
+                ("app/orders.yaml", ORDERS),
+                (
+                    "app/users.yaml",
+                    "collection: users\nfields:\n  email: { type: string }\n",
+                ),
+                ("app/audit.yaml", "collection: audit\n"),
+            ]),
+            &[],
+            "two".into(),
+        )
+        .unwrap();
+        assert!(!g.baseline);
+        assert_eq!((g.destructive, g.destructive_down), (0, 1));
     }
 
     #[test]

@@ -253,6 +253,43 @@ pub fn generated_file(plan: &crate::plan::Plan, description: String) -> Migratio
     }
 }
 
+/// The first migration of a project (generated from an empty chain): a *baseline* that adopts
+/// what a server may already hold. Its `up` is the plan; its `down` never drops what it adopted:
+/// each collection it creates is undone by an `irreversible` step (with the reason), and the
+/// steps on those collections (indexes, validators) have no separate undo — rolling a baseline
+/// back must not drop the production data it describes. Steps on other collections keep their
+/// reverses.
+pub fn baseline_file(plan: &crate::plan::Plan, description: String) -> MigrationFile {
+    let mut file = generated_file(plan, description);
+    let adopted: Vec<(&str, &str)> = plan
+        .steps
+        .iter()
+        .filter(|s| matches!(s.op, Operation::CreateCollection { .. }))
+        .map(|s| (s.op.db(), s.op.collection()))
+        .collect();
+    let mut down = Vec::new();
+    for s in plan.steps.iter().rev() {
+        let ns = (s.op.db(), s.op.collection());
+        if !adopted.contains(&ns) {
+            if s.reverse.is_empty() {
+                down.push(Operation::Irreversible {
+                    reason: format!("`{}` has no reverse", s.op.summary()),
+                });
+            }
+            down.extend(s.reverse.iter().cloned());
+        } else if matches!(s.op, Operation::CreateCollection { .. }) {
+            down.push(Operation::Irreversible {
+                reason: format!(
+                    "the baseline adopts {}.{} as the server holds it; rolling it back would drop the collection and its documents",
+                    ns.0, ns.1
+                ),
+            });
+        }
+    }
+    file.down = down;
+    file
+}
+
 /// A migration file's text for `generate` / `new` (YAML, with a comment header).
 pub fn render_file(file: &MigrationFile, header: &str) -> String {
     let body = serde_yaml::to_string(file).unwrap_or_default();

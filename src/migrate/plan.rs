@@ -258,6 +258,24 @@ pub fn plan_down(
     })
 }
 
+impl RunPlan {
+    /// The operations this run executes, in order (each migration from its first unfinished
+    /// step, in the run's direction).
+    pub fn operations<'a>(&self, migrations: &'a [Migration]) -> Vec<&'a Operation> {
+        self.migrations
+            .iter()
+            .filter_map(|p| migrations.get(p.index).map(|m| (p, m)))
+            .flat_map(|(p, m)| {
+                let steps = match self.direction {
+                    Direction::Up => &m.file.up,
+                    Direction::Down => &m.file.down,
+                };
+                steps.iter().skip(p.from_step)
+            })
+            .collect()
+    }
+}
+
 /// Where one migration stands, for `migrate status`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
