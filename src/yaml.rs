@@ -100,8 +100,9 @@ impl de::Error for Error {
 
     fn unknown_variant(variant: &str, expected: &'static [&'static str]) -> Self {
         Self::custom(format!(
-            "unknown value {}; expected one of: {}",
+            "unknown value {}; {}expected one of: {}",
             show(variant),
+            suggestion(variant, expected),
             expected.join(", ")
         ))
     }
@@ -111,8 +112,9 @@ impl de::Error for Error {
             format!("unknown key {}; this mapping takes no keys", show(field))
         } else {
             format!(
-                "unknown key {}; expected one of: {}",
+                "unknown key {}; {}expected one of: {}",
                 show(field),
+                suggestion(field, expected),
                 expected.join(", ")
             )
         })
@@ -125,6 +127,58 @@ impl de::Error for Error {
     fn duplicate_field(field: &'static str) -> Self {
         Self::custom(format!("key `{field}` is written twice"))
     }
+}
+
+/// `did you mean `x`? ` when one of `candidates` is a likely spelling of `word` (a few
+/// letters off, or the same but for case and `_`/`-`), else nothing.
+pub fn suggestion(word: &str, candidates: &[&str]) -> String {
+    did_you_mean(word, candidates)
+        .map(|c| format!("did you mean `{c}`? "))
+        .unwrap_or_default()
+}
+
+/// The candidate closest to `word`, if it is close enough to be a misspelling.
+pub fn did_you_mean<'a>(word: &str, candidates: &[&'a str]) -> Option<&'a str> {
+    let fold = |s: &str| -> String {
+        s.chars()
+            .filter(|c| !matches!(c, '_' | '-'))
+            .flat_map(char::to_lowercase)
+            .collect()
+    };
+    let w = fold(word);
+    if w.is_empty() || word.chars().count() > 64 {
+        return None;
+    }
+    candidates
+        .iter()
+        .map(|c| (edit_distance(&w, &fold(c)), *c))
+        .filter(|(d, c)| *d <= (c.chars().count() / 3).clamp(1, 3))
+        .min_by_key(|(d, _)| *d)
+        .map(|(_, c)| c)
+}
+
+/// Edit distance (characters; a swap of two neighbours counts as one edit), for suggestions.
+fn edit_distance(a: &str, b: &str) -> usize {
+    let (a, b): (Vec<char>, Vec<char>) = (a.chars().collect(), b.chars().collect());
+    let mut d = vec![vec![0usize; b.len() + 1]; a.len() + 1];
+    for (i, row) in d.iter_mut().enumerate() {
+        row[0] = i;
+    }
+    for j in 0..=b.len() {
+        d[0][j] = j;
+    }
+    for i in 1..=a.len() {
+        for j in 1..=b.len() {
+            let cost = usize::from(a[i - 1] != b[j - 1]);
+            d[i][j] = (d[i - 1][j] + 1)
+                .min(d[i][j - 1] + 1)
+                .min(d[i - 1][j - 1] + cost);
+            if i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] {
+                d[i][j] = d[i][j].min(d[i - 2][j - 2] + 1);
+            }
+        }
+    }
+    d[a.len()][b.len()]
 }
 
 /// serde's "expected" phrases (which name Rust types) in the user's terms.
@@ -1338,8 +1392,9 @@ mod tests {
         let e = err::<S>("name: a\nnmae: b\n");
         assert_eq!((e.line, e.column), (2, 1));
         assert!(
-            e.message
-                .starts_with("unknown key `nmae`; expected one of: name, n, tags, extra"),
+            e.message.starts_with(
+                "unknown key `nmae`; did you mean `name`? expected one of: name, n, tags, extra"
+            ),
             "{}",
             e.message
         );
@@ -1350,6 +1405,17 @@ mod tests {
             "{}",
             e.message
         );
+    }
+
+    #[test]
+    fn misspellings_get_a_suggestion_and_strangers_do_not() {
+        let keys = ["fields", "indexes", "max_length", "expire_after", "uri"];
+        assert_eq!(did_you_mean("feilds", &keys), Some("fields"));
+        assert_eq!(did_you_mean("maxLength", &keys), Some("max_length"));
+        assert_eq!(did_you_mean("expireAfter", &keys), Some("expire_after"));
+        assert_eq!(did_you_mean("urii", &keys), Some("uri"));
+        assert_eq!(did_you_mean("color", &keys), None);
+        assert_eq!(did_you_mean("", &keys), None);
     }
 
     #[test]
@@ -1404,8 +1470,9 @@ mod tests {
         assert!(e.message.contains("second entry"), "{e}");
         let e = err::<Vec<Op>>("- dorp: {}\n");
         assert!(
-            e.message
-                .contains("unknown value `dorp`; expected one of: drop, nothing"),
+            e.message.contains(
+                "unknown value `dorp`; did you mean `drop`? expected one of: drop, nothing"
+            ),
             "{e}"
         );
     }

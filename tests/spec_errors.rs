@@ -53,7 +53,7 @@ fn one_error(text: &str, needle: &str, line: usize, column: usize) {
 fn unknown_key_names_the_expected_keys() {
     one_error(
         "fields:\n  a: { type: string }\nindexes:\n  - keys: { a: 1 }\n    uniqe: true\n",
-        "indexes[0]: unknown key `uniqe`; expected one of: name, keys, unique",
+        "indexes[0]: unknown key `uniqe`; did you mean `unique`? expected one of: name, keys, unique",
         5,
         5,
     );
@@ -69,7 +69,7 @@ fn malformed_yaml_is_an_error_with_position() {
 fn unknown_type() {
     one_error(
         "fields:\n  a: { type: strng }\n",
-        "unknown type `strng`, expected one of string, int",
+        "unknown type `strng`; did you mean `string`? expected one of string, int",
         2,
         14,
     );

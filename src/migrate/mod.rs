@@ -334,7 +334,7 @@ mod tests {
         .unwrap_err();
         assert!(
             e.starts_with(
-                "m/20250902000000_x.yaml:2:5: error: up[0]: unknown value `create_indx`; expected one of: create_collection"
+                "m/20250902000000_x.yaml:2:5: error: up[0]: unknown value `create_indx`; did you mean `create_index`? expected one of: create_collection"
             ),
             "{e}"
         );

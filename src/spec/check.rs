@@ -631,7 +631,8 @@ fn parse_types(ctx: &mut Ctx, path: &[String], spec: &TypeSpec) -> (TypeList, bo
                 ctx.error(
                     &tpath,
                     format!(
-                        "unknown type `{name}`, expected one of {}",
+                        "unknown type `{name}`; {}expected one of {}",
+                        crate::yaml::suggestion(name, FieldType::NAMES),
                         FieldType::NAMES.join(", ")
                     ),
                 )
