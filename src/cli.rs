@@ -117,6 +117,9 @@ pub struct GlobalArgs {
     /// The project's folder (where mongrate.yaml is, else the working directory).
     #[arg(skip)]
     pub project_root: PathBuf,
+    /// The project's name (`project:` in mongrate.yaml), which keys its migration history.
+    #[arg(skip)]
+    pub project: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -435,6 +438,31 @@ pub enum MigrateCommand {
         /// The last version to record (inclusive).
         #[arg(long, value_name = "VERSION")]
         to: Option<String>,
+        #[command(flatten)]
+        lock: LockArgs,
+    },
+    /// Say how a failed or interrupted migration ended, after dealing with it by hand.
+    ///
+    /// `--rolled-back`: its effects were undone (or its file deleted): `up` runs it again from
+    /// its first step, and a deleted file no longer shows as missing. `--applied`: it was
+    /// finished by hand: `up` skips it (its file must exist; its checksum is recorded). Only a
+    /// failed or interrupted run can be resolved: a pending, applied or rolled-back migration is
+    /// refused, as that would make the changelog lie. Runs under the migration lock; who, when,
+    /// why (--note) and the entry's previous state are recorded in the changelog.
+    ///
+    /// Example: mongrate migrate resolve 20260101000000 --rolled-back --note "index dropped by hand"
+    Resolve {
+        /// The migration's version (`YYYYMMDDHHMMSS`).
+        version: String,
+        /// Its effects were undone: mark it rolled back.
+        #[arg(long, conflicts_with = "applied", required_unless_present = "applied")]
+        rolled_back: bool,
+        /// It was finished by hand: mark it applied.
+        #[arg(long)]
+        applied: bool,
+        /// Why, recorded with the resolution.
+        #[arg(long, value_name = "TEXT")]
+        note: Option<String>,
         #[command(flatten)]
         lock: LockArgs,
     },

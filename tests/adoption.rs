@@ -434,3 +434,210 @@ async fn a_baseline_never_drops_what_it_adopted_and_every_drop_is_named_with_its
     client.database(&name).drop().await.ok();
     client.database(&state).drop().await.ok();
 }
+
+/// A project folder: mongrate.yaml (with `project:` when named), schemas/<db>/items.yaml and
+/// one migration creating that collection.
+fn project(project: Option<&str>, db: &str, state: &str, version: &str) -> tempfile::TempDir {
+    let root = tempfile::tempdir().unwrap();
+    let name = project
+        .map(|p| format!("project: {p}\n"))
+        .unwrap_or_default();
+    write(
+        &root.path().join("mongrate.yaml"),
+        &format!("{name}state_db: {state}\n"),
+    );
+    write(
+        &root.path().join(format!("schemas/{db}/items.yaml")),
+        "collection: items\nvalidation: { enabled: false }\n",
+    );
+    write(
+        &root.path().join(format!("migrations/{version}_items.yaml")),
+        &format!(
+            "up:\n  - create_collection: {{ db: {db}, collection: items }}\ndown:\n  - drop_collection: {{ db: {db}, collection: items }}\n"
+        ),
+    );
+    root
+}
+
+/// The changelog documents of a state database.
+async fn changelog(client: &mongodb::Client, state: &str) -> Vec<Document> {
+    use futures_util::TryStreamExt;
+    client
+        .database(state)
+        .collection::<Document>("changelog")
+        .find(doc! {})
+        .await
+        .unwrap()
+        .try_collect()
+        .await
+        .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn two_projects_on_one_server_keep_their_own_histories() {
+    let client = support::client().await;
+    let state = support::unique_db("projects_state");
+    let (db_a, db_b) = (support::unique_db("proj_a"), support::unique_db("proj_b"));
+    // A starts without a project name (as projects did before names existed).
+    let a = project(None, &db_a, &state, "20260101000000");
+    let b = project(Some("billing"), &db_b, &state, "20260202000000");
+    for p in [&a, &b] {
+        let (code, out, err) = run(p.path(), &["migrate", "up"]);
+        assert_eq!(code, 0, "{out}{err}");
+    }
+    // Neither sees the other's migration as missing.
+    for p in [&a, &b] {
+        let (code, out, err) = run(p.path(), &["migrate", "status", "--exit-code"]);
+        assert_eq!(code, 0, "{out}{err}");
+        assert!(!out.contains("missing"), "{out}");
+        let (code, out, err) = run(p.path(), &["migrate", "verify"]);
+        assert_eq!(code, 0, "{out}{err}");
+    }
+    let (_, v) = json(b.path(), &["migrate", "status"]);
+    assert_eq!(v["unclaimed"], 1, "A's entry is left alone: {v:#}");
+    assert_eq!(v["migrations"].as_array().unwrap().len(), 1, "{v:#}");
+    let entries = changelog(&client, &state).await;
+    let b_entry = entries
+        .iter()
+        .find(|e| e.get_str("project") == Ok("billing"))
+        .unwrap();
+    assert_eq!(b_entry.get_str("_id"), Ok("billing:20260202000000"));
+
+    // A names itself: its entry of no project is read as its own at once, and taken over by
+    // its next run under the lock.
+    write(
+        &a.path().join("mongrate.yaml"),
+        &format!("project: shop\nstate_db: {state}\n"),
+    );
+    let (code, out, err) = run(a.path(), &["migrate", "status", "--exit-code"]);
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(out.contains("applied"), "{out}");
+    let (code, out, err) = run(a.path(), &["migrate", "up"]);
+    assert_eq!(code, 0, "{out}{err}");
+    let entries = changelog(&client, &state).await;
+    let ids: Vec<&str> = entries.iter().map(|e| e.get_str("_id").unwrap()).collect();
+    assert!(ids.contains(&"shop:20260101000000"), "{ids:?}");
+    assert!(
+        !ids.contains(&"20260101000000"),
+        "taken over, not copied: {ids:?}"
+    );
+    assert_eq!(entries.len(), 2, "{entries:?}");
+    // Each project's lock is its own: one holding it does not block the other.
+    let (_, v) = json(b.path(), &["migrate", "status"]);
+    assert_eq!(v["unclaimed"], 0, "{v:#}");
+    for d in [&db_a, &db_b, &state] {
+        client.database(d).drop().await.ok();
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_failed_migration_is_resolved_under_the_lock_and_never_as_a_lie() {
+    let client = support::client().await;
+    let state = support::unique_db("resolve_state");
+    let db = support::unique_db("resolve");
+    let p = project(Some("resolver"), &db, &state, "20260101000000");
+    let dir = p.path();
+    let failing = dir.join("migrations/20260102000000_broken.yaml");
+    write(
+        &failing,
+        &format!(
+            "up:\n  - create_index: {{ db: {db}, collection: items, index: {{ key: {{ a: 1 }}, name: a_1 }} }}\n  - command: {{ db: {db}, command: {{ noSuchCommand: 1 }} }}\ndown:\n  - drop_index: {{ db: {db}, collection: items, name: a_1 }}\n"
+        ),
+    );
+    let (code, _, err) = run(dir, &["migrate", "up"]);
+    assert_eq!(code, 1, "{err}");
+    let (code, out, _) = run(dir, &["migrate", "status", "--exit-code"]);
+    assert_eq!(code, 2);
+    assert!(out.contains("failed"), "{out}");
+    // Pending and applied migrations cannot be resolved: that would be a lie.
+    let (code, _, err) = run(
+        dir,
+        &["migrate", "resolve", "20260101000000", "--rolled-back"],
+    );
+    assert_eq!(code, 1);
+    assert!(err.contains("is applied, not failed"), "{err}");
+    write(
+        &dir.join("migrations/20260103000000_later.yaml"),
+        "up: []\ndown: []\n",
+    );
+    let (code, _, err) = run(dir, &["migrate", "resolve", "20260103000000", "--applied"]);
+    assert_eq!(code, 1);
+    assert!(
+        err.contains("pending, not failed") && err.contains("baseline"),
+        "{err}"
+    );
+    std::fs::remove_file(dir.join("migrations/20260103000000_later.yaml")).unwrap();
+
+    // The file is deleted (the index dropped by hand): missing, until resolved.
+    client
+        .database(&db)
+        .collection::<Document>("items")
+        .drop_index("a_1")
+        .await
+        .unwrap();
+    std::fs::remove_file(&failing).unwrap();
+    let (code, out, _) = run(dir, &["migrate", "status", "--exit-code"]);
+    assert_eq!(code, 2);
+    assert!(out.contains("missing"), "{out}");
+    let (code, _, err) = run(dir, &["migrate", "resolve", "20260102000000", "--applied"]);
+    assert_eq!(code, 1);
+    assert!(err.contains("file is missing"), "{err}");
+    let (code, v) = json(
+        dir,
+        &[
+            "migrate",
+            "resolve",
+            "20260102000000",
+            "--rolled-back",
+            "--note",
+            "index dropped by hand",
+        ],
+    );
+    assert_eq!(code, 0, "{v:#}");
+    assert_eq!(v["resolution"]["marked"], "rolled_back");
+    assert_eq!(v["resolution"]["was"], "failed");
+    assert_eq!(v["resolution"]["was_steps_done"], 1);
+    let (code, out, err) = run(dir, &["migrate", "status", "--exit-code"]);
+    assert_eq!(code, 0, "{out}{err}");
+    let (code, out, err) = run(dir, &["migrate", "verify"]);
+    assert_eq!(code, 0, "{out}{err}");
+    let entry = changelog(&client, &state)
+        .await
+        .into_iter()
+        .find(|e| e.get_str("_id") == Ok("resolver:20260102000000"))
+        .unwrap();
+    assert_eq!(entry.get_str("status"), Ok("rolled_back"));
+    let resolved = entry.get_document("resolved").unwrap();
+    assert_eq!(resolved.get_str("note"), Ok("index dropped by hand"));
+    assert!(resolved.get_str("by").unwrap().contains('@'));
+    assert!(
+        entry.get_i64("lock_token").unwrap() > 0,
+        "written under the lock"
+    );
+    let (code, _, err) = run(
+        dir,
+        &["migrate", "resolve", "20260102000000", "--rolled-back"],
+    );
+    assert_eq!(code, 1);
+    assert!(err.contains("already rolled back"), "{err}");
+
+    // Restored and finished by hand: --applied records the file's checksum; up skips it.
+    write(
+        &failing,
+        &format!(
+            "up:\n  - create_index: {{ db: {db}, collection: items, index: {{ key: {{ a: 1 }}, name: a_1 }} }}\n  - command: {{ db: {db}, command: {{ noSuchCommand: 1 }} }}\ndown:\n  - drop_index: {{ db: {db}, collection: items, name: a_1 }}\n"
+        ),
+    );
+    let (code, _, _) = run(dir, &["migrate", "up"]);
+    assert_eq!(code, 1);
+    let (code, out, err) = run(dir, &["migrate", "resolve", "20260102000000", "--applied"]);
+    assert_eq!(code, 0, "{out}{err}");
+    let (code, out, err) = run(dir, &["migrate", "up"]);
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(out.contains("Nothing to do"), "{out}");
+    let (code, out, _) = run(dir, &["migrate", "status", "--exit-code"]);
+    assert_eq!(code, 0, "{out}");
+    for d in [&db, &state] {
+        client.database(d).drop().await.ok();
+    }
+}

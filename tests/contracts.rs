@@ -171,6 +171,28 @@ fn every_command_prints_one_json_document_of_its_documented_shape_with_its_exit_
     assert_eq!(v["databases"][0]["recorded"].as_array().unwrap().len(), 1);
     let v = p.json("migrate unlock", &["migrate", "unlock", "--yes"], 0);
     assert_eq!(v["held"], false);
+    // A migration that fails, resolved as rolled back; its file then removed.
+    let broken = p.path().join("migrations/29990101000000_broken.yaml");
+    std::fs::write(
+        &broken,
+        format!("up:\n  - command: {{ db: {db}, command: {{ noSuchCommand: 1 }} }}\ndown: []\n"),
+    )
+    .unwrap();
+    let v = p.json("migrate up", &["migrate", "up"], 1);
+    assert_eq!(v["error"]["kind"], "error", "{v:#}");
+    let v = p.json(
+        "migrate resolve",
+        &["migrate", "resolve", "29990101000000", "--rolled-back"],
+        0,
+    );
+    assert_eq!(v["resolution"]["marked"], "rolled_back");
+    let v = p.json(
+        "migrate resolve",
+        &["migrate", "resolve", "29990101000000", "--rolled-back"],
+        1,
+    );
+    assert_eq!(v["error"]["kind"], "refused");
+    std::fs::remove_file(&broken).unwrap();
     // pull (into a separate folder): one file per collection, already in sync.
     let v = p.json("pull", &["pull", &db, "--schemas", "pulled"], 0);
     assert!(v["written"].as_u64().unwrap() > 0);
@@ -345,11 +367,13 @@ async fn a_change_runs_to_its_end_when_stdout_is_closed() {
 #[tokio::test]
 async fn dry_runs_write_nothing_and_down_asks_first() {
     let p = Project::new("dry");
+    // After a first (empty) migration, so that `initial` is not a baseline: its down drops.
+    p.code(&["migrate", "new", "start"], 0);
     p.code(&["migrate", "generate", "initial"], 0);
     let out = p.code(&["migrate", "up", "--dry-run"], 0);
     let text = String::from_utf8_lossy(&out);
     assert!(
-        text.contains("Dry run: `migrate up` would apply 1 migration(s)"),
+        text.contains("Dry run: `migrate up` would apply 2 migrations,"),
         "{text}"
     );
     assert!(text.contains("create_collection"), "{text}");
@@ -380,7 +404,7 @@ async fn dry_runs_write_nothing_and_down_asks_first() {
     p.code(&["check"], 0);
     let out = p.code(&["migrate", "down", "--dry-run"], 0);
     let text = String::from_utf8_lossy(&out);
-    assert!(text.contains("would roll back 1 migration(s)"), "{text}");
+    assert!(text.contains("would roll back 1 migration,"), "{text}");
     assert!(text.contains("drop_collection"), "{text}");
     p.code(&["check"], 0);
     p.code(&["migrate", "down", "--yes"], 0);

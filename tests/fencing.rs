@@ -402,6 +402,8 @@ async fn a_changelog_write_with_an_older_token_is_refused() {
         error: None,
         lock_token: 0,
         database: None,
+        project: None,
+        resolved: None,
     };
     let old = Changelog::new(&client, &state, 4);
     let new = Changelog::new(&client, &state, 5);

@@ -40,6 +40,9 @@ pub struct Settings {
 #[derive(Debug, Default, Clone, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ConfigFile {
+    /// The project's name (letters, digits, `_`, `-`, `.`): its migration history is kept under
+    /// it in the state database, apart from other projects' on the same server.
+    pub project: Option<String>,
     pub uri: Option<String>,
     pub uri_env: Option<String>,
     pub schemas: Option<PathBuf>,
@@ -80,6 +83,8 @@ pub struct Resolved {
     pub server_timeout: u64,
     pub retry_for: u64,
     pub commit_quorum: Option<String>,
+    /// The project's name (`project:`), which keys its migration history.
+    pub project: Option<String>,
     /// Every connection string seen (used or not), so their secrets are never printed.
     pub all_uris: Vec<String>,
     /// The project's folder: where mongrate.yaml is, else the working directory.
@@ -272,7 +277,13 @@ pub fn resolve(flags: &Flags) -> Result<Resolved> {
     {
         bail!("commit quorum `{q}`: {why}");
     }
+    if let Some(p) = &file.project
+        && let Some(why) = project_problem(p)
+    {
+        bail!("{shown}: project `{p}`: {why}");
+    }
     Ok(Resolved {
+        project: file.project.clone(),
         uri,
         uri_source,
         schemas: tidy(schemas),
@@ -284,6 +295,42 @@ pub fn resolve(flags: &Flags) -> Result<Resolved> {
         all_uris,
         project_root: tidy(base),
     })
+}
+
+/// What is wrong with a project name, if anything: it keys changelog entries and lock names.
+pub fn project_problem(name: &str) -> Option<&'static str> {
+    if name.is_empty() || name.len() > 64 {
+        return Some("a project name has 1 to 64 characters");
+    }
+    if !name
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.'))
+        || !name.starts_with(|c: char| c.is_ascii_alphanumeric())
+    {
+        return Some("use letters, digits, `_`, `-` and `.`, starting with a letter or digit");
+    }
+    None
+}
+
+/// A project name made from a folder name (for `init`): unusable characters become `_`.
+pub fn project_name_from(folder: &str) -> String {
+    let mut name: String = folder
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.') {
+                c
+            } else {
+                '_'
+            }
+        })
+        .take(64)
+        .collect();
+    name = name.trim_start_matches(['_', '-', '.']).to_string();
+    if name.is_empty() {
+        "project".to_string()
+    } else {
+        name
+    }
 }
 
 /// `./schemas` → `schemas` (paths are printed in messages).

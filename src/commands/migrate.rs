@@ -49,6 +49,23 @@ pub fn run(global: &GlobalArgs, args: &MigrateArgs) -> Result<i32> {
         }
         MigrateCommand::Verify { offline } => verify(global, *offline),
         MigrateCommand::Unlock { yes } => unlock(global, *yes),
+        MigrateCommand::Resolve {
+            version,
+            rolled_back: _,
+            applied,
+            note,
+            lock,
+        } => resolve(
+            global,
+            version,
+            if *applied {
+                crate::migrate::plan::Resolve::Applied
+            } else {
+                crate::migrate::plan::Resolve::RolledBack
+            },
+            note.clone(),
+            lock,
+        ),
     }
 }
 
@@ -243,6 +260,7 @@ fn new(global: &GlobalArgs, name: &str) -> Result<i32> {
 fn run_options(global: &GlobalArgs, lock: &LockArgs) -> RunOptions {
     RunOptions {
         state_db: global.state_db.clone(),
+        project: global.project.clone(),
         scope: None,
         lock_lease: Duration::from_secs(lock.lock_lease.max(3)),
         lock_timeout: Duration::from_secs(lock.lock_timeout),
@@ -399,7 +417,7 @@ fn run_migrations(
         let plan = server.run(db::migrations::dry_run(
             server.client(),
             &global.state_db,
-            None,
+            &opts.history(),
             &migrations,
             request,
         ))?;
@@ -544,6 +562,9 @@ pub(super) struct StatusJson<'a> {
     pub pending: usize,
     /// A fleet run: per history (`(shared)` or a database). Empty otherwise.
     pub databases: Vec<super::migrate_fleet::HistoryJson>,
+    /// Changelog entries written before projects (no project) that match none of this
+    /// project's files: another project's, left alone (0 without a project).
+    pub unclaimed: usize,
 }
 
 fn status(global: &GlobalArgs, exit_code: bool) -> Result<i32> {
@@ -553,10 +574,11 @@ fn status(global: &GlobalArgs, exit_code: bool) -> Result<i32> {
         return super::migrate_fleet::status(global, exit_code, &migrations);
     }
     let server = Server::connect(global)?;
-    let rows = server.run(db::migrations::status(
+    let history = crate::db::changelog::History::new(global.project.as_deref(), None);
+    let (rows, unclaimed) = server.run(db::migrations::status(
         server.client(),
         &global.state_db,
-        None,
+        &history,
         &migrations,
     ))?;
     let pending = rows.iter().filter(|r| r.status.is_pending_work()).count();
@@ -567,6 +589,7 @@ fn status(global: &GlobalArgs, exit_code: bool) -> Result<i32> {
                 migrations: &rows,
                 pending,
                 databases: Vec::new(),
+                unclaimed,
             },
         ),
         Format::Text | Format::Github => {
@@ -600,9 +623,16 @@ fn status(global: &GlobalArgs, exit_code: bool) -> Result<i32> {
                 }
             }
             text.push_str(&format!(
-                "{} migration(s), {pending} not applied as their files say.\n",
-                rows.len()
+                "{}, {pending} not applied as their files say.\n",
+                crate::progress::count(rows.len() as u64, "migration")
             ));
+            if unclaimed > 0 {
+                text.push_str(&format!(
+                    "{} of no project (written before projects) match no file of project `{}`: another project's; left alone.\n",
+                    crate::progress::count(unclaimed as u64, "changelog entry"),
+                    global.project.as_deref().unwrap_or_default()
+                ));
+            }
             super::out::stdout(&text);
         }
     }
@@ -675,11 +705,14 @@ fn verify(global: &GlobalArgs, offline: bool) -> Result<i32> {
                 vec![(None, migrations.clone())]
             };
         for (scope, migrations) in &histories {
+            let history =
+                crate::db::changelog::History::new(global.project.as_deref(), scope.as_deref());
             let entries = server
                 .run(db::migrations::entries(
                     server.client(),
                     &global.state_db,
-                    scope.as_deref(),
+                    &history,
+                    migrations,
                 ))
                 .context(
                     "`migrate verify` reads the changelog to check applied files; pass --offline to skip that",
@@ -738,9 +771,134 @@ fn verify(global: &GlobalArgs, offline: bool) -> Result<i32> {
     Ok(if ok { exit::OK } else { exit::DIFFERENCES })
 }
 
+/// `migrate resolve` in JSON.
+#[derive(Serialize)]
+struct ResolveJson {
+    version: String,
+    /// The history: `(shared)` or a database of a fleet.
+    database: String,
+    resolution: ResolutionJson,
+}
+
+/// A resolution as the changelog records it, with its time as RFC 3339.
+#[derive(Serialize)]
+struct ResolutionJson {
+    marked: crate::db::changelog::Status,
+    at: String,
+    by: String,
+    pid: u32,
+    tool_version: String,
+    was: crate::db::changelog::Status,
+    was_direction: Direction,
+    was_steps_done: u32,
+    was_error: Option<String>,
+    note: Option<String>,
+}
+
+fn resolve(
+    global: &GlobalArgs,
+    version: &str,
+    to: crate::migrate::plan::Resolve,
+    note: Option<String>,
+    lock: &LockArgs,
+) -> Result<i32> {
+    let migrations = load(&global.migrations)?;
+    // One history: the shared one, or the one database `--databases` names.
+    let scope = match super::fleet::selection(global)? {
+        None => None,
+        Some(s) => {
+            let names: Vec<&str> = s.literals().collect();
+            match names.as_slice() {
+                [one]
+                    if global
+                        .databases
+                        .as_deref()
+                        .is_some_and(|d| !d.contains(',')) =>
+                {
+                    Some(one.to_string())
+                }
+                _ => {
+                    return Err(UsageError(
+                        "migrate resolve works on one history: give one database name with --databases (no pattern, no list)".into(),
+                    )
+                    .into());
+                }
+            }
+        }
+    };
+    let migrations: Vec<Migration> = match &scope {
+        None => migrations
+            .into_iter()
+            .filter(|m| m.file.databases.is_none())
+            .collect(),
+        Some(db) => migrations
+            .iter()
+            .filter(|m| m.runs_in(db))
+            .map(|m| m.in_database(db))
+            .collect(),
+    };
+    let opts = RunOptions {
+        scope: scope.clone(),
+        ..run_options(global, lock)
+    };
+    let server = Server::connect(global)?;
+    let _changing = Critical::enter();
+    let resolution = server.run(db::migrations::resolve(
+        server.client(),
+        &opts,
+        &migrations,
+        version,
+        to,
+        note,
+    ))?;
+    let label = scope.unwrap_or_else(|| crate::fleet::SHARED.to_string());
+    if global.format == Format::Json {
+        print_json(
+            "migrate resolve",
+            &ResolveJson {
+                version: version.to_string(),
+                database: label,
+                resolution: ResolutionJson {
+                    marked: resolution.marked,
+                    at: resolution.at.try_to_rfc3339_string().unwrap_or_default(),
+                    by: resolution.by,
+                    pid: resolution.pid,
+                    tool_version: resolution.tool_version,
+                    was: resolution.was,
+                    was_direction: resolution.was_direction,
+                    was_steps_done: resolution.was_steps_done,
+                    was_error: resolution.was_error,
+                    note: resolution.note,
+                },
+            },
+        );
+    } else {
+        outln!(
+            "{version} marked {} (it was {} during `{}` after {}), by {} — recorded in the changelog.",
+            match to {
+                crate::migrate::plan::Resolve::Applied => "applied: `migrate up` skips it",
+                crate::migrate::plan::Resolve::RolledBack =>
+                    "rolled back: `migrate up` runs it again from its first step",
+            },
+            match resolution.was {
+                crate::db::changelog::Status::Failed => "failed",
+                _ => "interrupted",
+            },
+            match resolution.was_direction {
+                Direction::Up => "up",
+                Direction::Down => "down",
+            },
+            crate::progress::count(u64::from(resolution.was_steps_done), "step"),
+            resolution.by
+        );
+    }
+    Ok(exit::OK)
+}
+
 fn unlock(global: &GlobalArgs, yes: bool) -> Result<i32> {
     let server = Server::connect(global)?;
-    let state = server.run(db::lock::read(server.client(), &global.state_db))?;
+    let project = global.project.as_deref();
+    let state = server.run(db::lock::read(server.client(), &global.state_db, project))?;
     let json = global.format == Format::Json;
     let report = |held: bool, broken: bool, owner: Option<String>| {
         if json {
@@ -783,7 +941,11 @@ fn unlock(global: &GlobalArgs, yes: bool) -> Result<i32> {
         errln!("Left as it is.");
         return Ok(exit::ERROR);
     }
-    server.run(db::lock::break_lock(server.client(), &global.state_db))?;
+    server.run(db::lock::break_lock(
+        server.client(),
+        &global.state_db,
+        project,
+    ))?;
     report(true, true, Some(shown));
     if !json {
         outln!(

@@ -88,7 +88,7 @@ pub fn run(
                 let line = match db::migrations::dry_run(
                     client,
                     &opts.state_db,
-                    u.scope.as_deref(),
+                    &scoped(opts, u).history(),
                     &u.migrations,
                     request,
                 )
@@ -137,7 +137,7 @@ pub fn run(
                 if let Ok(plan) = db::migrations::dry_run(
                     client,
                     &opts.state_db,
-                    u.scope.as_deref(),
+                    &scoped(opts, u).history(),
                     &u.migrations,
                     request,
                 )
@@ -246,19 +246,22 @@ pub fn status(global: &GlobalArgs, exit_code: bool, migrations: &[Migration]) ->
     let server = Server::connect(global)?;
     let units = units(&server, global, migrations)?;
     let client = server.client();
-    let histories = server.run(async {
+    let (histories, unclaimed) = server.run(async {
         let mut out = Vec::new();
+        let mut unclaimed = 0;
         for u in &units {
-            let rows =
-                db::migrations::status(client, &global.state_db, u.scope.as_deref(), &u.migrations)
-                    .await?;
+            let history =
+                db::changelog::History::new(global.project.as_deref(), u.scope.as_deref());
+            let (rows, left) =
+                db::migrations::status(client, &global.state_db, &history, &u.migrations).await?;
+            unclaimed += left;
             out.push(HistoryJson {
                 database: u.label().to_string(),
                 pending: rows.iter().filter(|r| r.status.is_pending_work()).count(),
                 migrations: rows,
             });
         }
-        anyhow::Ok(out)
+        anyhow::Ok((out, unclaimed))
     })?;
     let pending: usize = histories.iter().map(|h| h.pending).sum();
     match global.format {
@@ -268,6 +271,7 @@ pub fn status(global: &GlobalArgs, exit_code: bool, migrations: &[Migration]) ->
                 migrations: &[],
                 pending,
                 databases: histories,
+                unclaimed,
             },
         ),
         Format::Text | Format::Github => {

@@ -84,7 +84,10 @@ pub fn error_kind(e: &anyhow::Error) -> &'static str {
         if cause.is::<crate::migrate::MigrationError>() {
             return "migration_files";
         }
-        if cause.is::<Refused>() || cause.is::<crate::migrate::plan::RunPlanError>() {
+        if cause.is::<Refused>()
+            || cause.is::<crate::migrate::plan::RunPlanError>()
+            || cause.is::<crate::migrate::plan::ResolveError>()
+        {
             return "refused";
         }
         if cause.is::<crate::db::lock::LockError>() {
@@ -161,6 +164,7 @@ pub fn command_name(cmd: &Command) -> &'static str {
             M::Verify { .. } => "migrate verify",
             M::Baseline { .. } => "migrate baseline",
             M::Unlock { .. } => "migrate unlock",
+            M::Resolve { .. } => "migrate resolve",
         },
     }
 }
@@ -200,6 +204,7 @@ fn resolve(global: &mut GlobalArgs) -> Result<()> {
     global.retry_for = r.retry_for;
     global.commit_quorum = r.commit_quorum;
     global.project_root = r.project_root;
+    global.project = r.project;
     Ok(())
 }
 

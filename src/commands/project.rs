@@ -195,9 +195,16 @@ pub fn init(global: &GlobalArgs, args: &InitArgs) -> Result<i32> {
         None => "uri: mongodb://localhost:27017   # or uri_env: NAME_OF_A_VARIABLE holding the URI"
             .into(),
     };
+    let project = super::config::project_name_from(
+        &root
+            .file_name()
+            .map(|n| n.to_string_lossy().to_string())
+            .unwrap_or_default(),
+    );
     let text = format!(
-        "{}\n# mongrate's settings for this project; found from here and from any sub-folder.\n# Never write a password here: take the URI from the environment with `uri_env: VARIABLE`\n# (or set MONGODB_URI). Environments are chosen with --env NAME or MONGRATE_ENV, e.g.\n#   environments:\n#     prod: {{ uri_env: PROD_MONGODB_URI }}\n{uri_line}\nschemas: schemas\nmigrations: migrations\nstate_db: mongrate\nserver_timeout: 10\n",
-        schema_header(SchemaKind::Config, &config, &root)
+        "{}\n# mongrate's settings for this project; found from here and from any sub-folder.\n# Never write a password here: take the URI from the environment with `uri_env: VARIABLE`\n# (or set MONGODB_URI). Environments are chosen with --env NAME or MONGRATE_ENV, e.g.\n#   environments:\n#     prod: {{ uri_env: PROD_MONGODB_URI }}\nproject: {}   # keys this project's migration history on the server, apart from other projects'\n{uri_line}\nschemas: schemas\nmigrations: migrations\nstate_db: mongrate\nserver_timeout: 10\n",
+        schema_header(SchemaKind::Config, &config, &root),
+        crate::pull::emit::scalar(&project)
     );
     let mut written: Vec<PathBuf> = Vec::new();
     let mut write = |path: &Path, text: &str| -> Result<()> {

@@ -24,12 +24,17 @@ use std::time::{Duration, Instant};
 
 const LOCK_ID: &str = "migrate";
 
-/// The lock document's `_id` for a run over `scope`: the whole history (`None`) or one
-/// database of a fleet, whose runs never wait on another database's lock.
-pub fn lock_id(scope: Option<&str>) -> String {
-    match scope {
+/// The lock document's `_id` for a run over one history: a project's (`None` before projects)
+/// whole history (`database: None`) or one database of a fleet, whose runs never wait on
+/// another project's or another database's lock.
+pub fn lock_id(project: Option<&str>, database: Option<&str>) -> String {
+    let base = match project {
         None => LOCK_ID.to_string(),
-        Some(db) => format!("{LOCK_ID}:{db}"),
+        Some(p) => format!("{LOCK_ID}@{p}"),
+    };
+    match database {
+        None => base,
+        Some(db) => format!("{base}:{db}"),
     }
 }
 
@@ -132,8 +137,8 @@ fn locks(client: &Client, state_db: &str) -> Collection<Document> {
 }
 
 /// Read the lock.
-pub async fn read(client: &Client, state_db: &str) -> Result<LockRead> {
-    read_id(client, state_db, LOCK_ID).await
+pub async fn read(client: &Client, state_db: &str, project: Option<&str>) -> Result<LockRead> {
+    read_id(client, state_db, &lock_id(project, None)).await
 }
 
 /// Read the lock with `_id` `id` (see [`lock_id`]).
@@ -157,8 +162,8 @@ pub async fn read_id(client: &Client, state_db: &str, id: &str) -> Result<LockRe
 
 /// Break the lock whoever holds it (`migrate unlock`): mark it released and advance the token,
 /// so a holder that is in fact still alive is fenced off.
-pub async fn break_lock(client: &Client, state_db: &str) -> Result<bool> {
-    break_lock_id(client, state_db, LOCK_ID).await
+pub async fn break_lock(client: &Client, state_db: &str, project: Option<&str>) -> Result<bool> {
+    break_lock_id(client, state_db, &lock_id(project, None)).await
 }
 
 /// [`break_lock`] of the lock with `_id` `id`.

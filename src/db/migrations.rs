@@ -1,7 +1,7 @@
 //! Migrations against a server: read the changelog, decide the run (`migrate::plan`), take the
 //! lease lock, execute through the runner, release. The driver-backed [`Backend`] lives here.
 
-use super::changelog::{Changelog, Direction, Entry};
+use super::changelog::{Changelog, Direction, Entry, History};
 use super::lock::{LeaseLock, LockLost, hostname};
 use crate::migrate::Migration;
 use crate::migrate::plan::{self, DownTarget, RunPlan, StatusRow};
@@ -18,6 +18,8 @@ use std::time::Duration;
 #[derive(Debug, Clone)]
 pub struct RunOptions {
     pub state_db: String,
+    /// The project (`project:` in mongrate.yaml) whose history this is; `None` before projects.
+    pub project: Option<String>,
     /// `None`: the history of the whole schemas; `Some(db)`: one database of a fleet, with its
     /// own changelog entries and its own lock (in the state database, keyed by database).
     pub scope: Option<String>,
@@ -43,11 +45,67 @@ pub struct Outcome {
     pub took_over_from: Option<String>,
 }
 
-/// The changelog entries of `state_db`.
-pub async fn entries(client: &Client, state_db: &str, scope: Option<&str>) -> Result<Vec<Entry>> {
-    Changelog::scoped(client, state_db, scope, 0)
+impl RunOptions {
+    /// The history this run works on.
+    pub fn history(&self) -> History {
+        History::new(self.project.as_deref(), self.scope.as_deref())
+    }
+}
+
+/// A history as read: its entries (its own, and those written before projects that it takes
+/// over), the ones it takes over, and how many entries of no project it leaves alone.
+#[derive(Debug, Clone, Default)]
+pub struct HistoryRead {
+    pub entries: Vec<Entry>,
+    /// Entries of no project whose version and name match one of the project's files: read as
+    /// the project's, and moved under its key by the next run under the lock.
+    pub adopted: Vec<Entry>,
+    /// Entries of no project that match none of its files: another project's (or a file of
+    /// this one deleted before it named itself); left alone and not reported as missing.
+    pub unclaimed: usize,
+}
+
+/// Read `history`: with a project, its own entries plus the entries written before projects
+/// that match one of its files (same version and name; its own wins when both exist).
+pub async fn read(
+    client: &Client,
+    state_db: &str,
+    history: &History,
+    migrations: &[Migration],
+) -> Result<HistoryRead> {
+    let mut entries = Changelog::scoped(client, state_db, history, 0)
         .entries()
-        .await
+        .await?;
+    let mut read = HistoryRead::default();
+    if let Some(before) = history.before_projects() {
+        for e in Changelog::scoped(client, state_db, &before, 0)
+            .entries()
+            .await?
+        {
+            let ours = migrations
+                .iter()
+                .any(|m| m.version == e.version && m.name == e.name);
+            if !ours {
+                read.unclaimed += 1;
+            } else if !entries.iter().any(|own| own.version == e.version) {
+                read.adopted.push(e);
+            }
+        }
+        entries.extend(read.adopted.iter().cloned());
+        entries.sort_by(|a, b| a.version.cmp(&b.version));
+    }
+    read.entries = entries;
+    Ok(read)
+}
+
+/// The changelog entries of `history` (see [`read`]).
+pub async fn entries(
+    client: &Client,
+    state_db: &str,
+    history: &History,
+    migrations: &[Migration],
+) -> Result<Vec<Entry>> {
+    Ok(read(client, state_db, history, migrations).await?.entries)
 }
 
 fn decide(migrations: &[Migration], entries: &[Entry], request: &Request) -> Result<RunPlan> {
@@ -65,28 +123,38 @@ fn decide(migrations: &[Migration], entries: &[Entry], request: &Request) -> Res
 pub async fn dry_run(
     client: &Client,
     state_db: &str,
-    scope: Option<&str>,
+    history: &History,
     migrations: &[Migration],
     request: &Request,
 ) -> Result<RunPlan> {
     decide(
         migrations,
-        &entries(client, state_db, scope).await?,
+        &entries(client, state_db, history, migrations).await?,
         request,
     )
 }
 
-/// Every migration and where it stands.
+/// Every migration and where it stands, and how many entries of no project were left alone.
 pub async fn status(
     client: &Client,
     state_db: &str,
-    scope: Option<&str>,
+    history: &History,
     migrations: &[Migration],
-) -> Result<Vec<StatusRow>> {
-    Ok(plan::status_rows(
-        migrations,
-        &entries(client, state_db, scope).await?,
-    ))
+) -> Result<(Vec<StatusRow>, usize)> {
+    let read = read(client, state_db, history, migrations).await?;
+    Ok((plan::status_rows(migrations, &read.entries), read.unclaimed))
+}
+
+/// Under the lock: the history's entries, after taking over those written before projects.
+async fn take_over(
+    client: &Client,
+    changelog: &Changelog,
+    opts: &RunOptions,
+    migrations: &[Migration],
+) -> Result<Vec<Entry>> {
+    let read = read(client, &opts.state_db, &opts.history(), migrations).await?;
+    changelog.adopt(&read.adopted).await?;
+    Ok(read.entries)
 }
 
 /// The driver-backed runner backend of a run holding `lock`.
@@ -177,7 +245,6 @@ pub async fn run(
     request: &Request,
     reporter: &mut dyn Reporter,
 ) -> Result<Outcome> {
-    let scope = opts.scope.as_deref();
     let lock = acquire(client, opts).await?;
     let took_over_from = lock.took_over_from.as_ref().map(|o| o.to_string());
     if let Some(o) = &took_over_from {
@@ -186,8 +253,8 @@ pub async fn run(
         ));
     }
     let result = async {
-        let changelog = Changelog::scoped(client, &opts.state_db, scope, lock.token());
-        let entries = changelog.entries().await?;
+        let changelog = Changelog::scoped(client, &opts.state_db, &opts.history(), lock.token());
+        let entries = take_over(client, &changelog, opts, migrations).await?;
         let (force, plan) = match request {
             Request::Down { force, .. } => (*force, decide(migrations, &entries, request)?),
             Request::Up { .. } => (false, decide(migrations, &entries, request)?),
@@ -220,11 +287,10 @@ pub async fn baseline(
     migrations: &[Migration],
     to: Option<&str>,
 ) -> Result<Vec<String>> {
-    let scope = opts.scope.as_deref();
     let lock = acquire(client, opts).await?;
     let result = async {
-        let changelog = Changelog::scoped(client, &opts.state_db, scope, lock.token());
-        let existing = changelog.entries().await?;
+        let changelog = Changelog::scoped(client, &opts.state_db, &opts.history(), lock.token());
+        let existing = take_over(client, &changelog, opts, migrations).await?;
         let mut recorded = Vec::new();
         for m in plan::baseline(migrations, &existing, to) {
             lock.ensure().await?;
@@ -249,6 +315,8 @@ pub async fn baseline(
                     error: None,
                     lock_token: 0,
                     database: None,
+                    project: None,
+                    resolved: None,
                 })
                 .await?;
             recorded.push(m.version.clone());
@@ -259,12 +327,61 @@ pub async fn baseline(
     released(result, lock).await
 }
 
+/// `migrate resolve`: under the lock, mark `version` (a failed or interrupted run) as rolled
+/// back or applied, recording who, when, why and what it said before. Refused — nothing
+/// written — where that would be untrue (see [`plan::resolve`]).
+pub async fn resolve(
+    client: &Client,
+    opts: &RunOptions,
+    migrations: &[Migration],
+    version: &str,
+    to: plan::Resolve,
+    note: Option<String>,
+) -> Result<super::changelog::Resolution> {
+    use super::changelog::{Resolution, Status};
+    let lock = acquire(client, opts).await?;
+    let result = async {
+        let changelog = Changelog::scoped(client, &opts.state_db, &opts.history(), lock.token());
+        let entries = take_over(client, &changelog, opts, migrations).await?;
+        let checksum = plan::resolve(migrations, &entries, version, to)
+            .map_err(anyhow::Error::from)
+            .context("refusing to resolve; nothing was changed")?;
+        let was = entries
+            .iter()
+            .find(|e| e.version == version)
+            .expect("resolve checked the entry exists");
+        let user = std::env::var("USER")
+            .or_else(|_| std::env::var("LOGNAME"))
+            .unwrap_or_else(|_| "unknown".into());
+        let resolution = Resolution {
+            marked: match to {
+                plan::Resolve::Applied => Status::Applied,
+                plan::Resolve::RolledBack => Status::RolledBack,
+            },
+            at: DateTime::now(),
+            by: format!("{user}@{}", hostname()),
+            pid: std::process::id(),
+            tool_version: env!("CARGO_PKG_VERSION").to_string(),
+            was: was.status,
+            was_direction: was.direction,
+            was_steps_done: was.steps_done,
+            was_error: was.error.clone(),
+            note,
+        };
+        lock.ensure().await?;
+        changelog.resolve(version, &checksum, &resolution).await?;
+        anyhow::Ok(resolution)
+    }
+    .await;
+    released(result, lock).await
+}
+
 /// The lease lock of the run's scope (the shared history, or one database of a fleet).
 async fn acquire(client: &Client, opts: &RunOptions) -> Result<LeaseLock> {
     Ok(LeaseLock::acquire_id(
         client,
         &opts.state_db,
-        &super::lock::lock_id(opts.scope.as_deref()),
+        &opts.history().lock_id(),
         opts.lock_lease,
         opts.lock_timeout,
     )

@@ -325,6 +325,8 @@ pub fn status_rows(migrations: &[Migration], entries: &[Entry]) -> Vec<StatusRow
         let e = entries.iter().find(|e| e.version == v);
         let (name, status) = match (m, e) {
             (Some(m), None) => (m.name.clone(), MigrationState::Pending),
+            // Rolled back, file gone: history, not work.
+            (None, Some(e)) if e.status == Status::RolledBack => continue,
             (None, Some(e)) => (e.name.clone(), MigrationState::Missing),
             (Some(m), Some(e)) => (
                 m.name.clone(),
@@ -364,6 +366,84 @@ pub fn status_rows(migrations: &[Migration], entries: &[Entry]) -> Vec<StatusRow
         });
     }
     rows
+}
+
+/// Why `migrate resolve` refuses: it would make the changelog say something untrue.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ResolveError {
+    #[error("no migration file and no changelog entry has the version `{0}`")]
+    UnknownVersion(String),
+    #[error(
+        "{0} has no changelog entry: it is pending, not failed. Run it with `mongrate migrate up`, or record it as applied without running it with `mongrate migrate baseline --to {0}`"
+    )]
+    Pending(String),
+    #[error(
+        "{0} is rolled back (pending), not failed. Run it with `mongrate migrate up`, or record it as applied without running it with `mongrate migrate baseline --to {0}`"
+    )]
+    RolledBack(String),
+    #[error("{0} is applied, not failed{1}")]
+    Applied(String, String),
+    #[error("{0} is already rolled back")]
+    AlreadyRolledBack(String),
+    #[error(
+        "{0}'s file is missing: restore it to mark the migration applied (its checksum is recorded), or mark it --rolled-back"
+    )]
+    MissingFile(String),
+}
+
+/// What `migrate resolve` marks a failed or interrupted migration as.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Resolve {
+    /// Its effects were undone by hand: `up` will run it again from its first step.
+    RolledBack,
+    /// It was finished by hand: `up` skips it.
+    Applied,
+}
+
+/// Decide a `migrate resolve`: only a failed or interrupted run (status `failed` or
+/// `running`, either direction) can be resolved, and `--applied` needs the file (its checksum
+/// is recorded). Returns the checksum to record.
+pub fn resolve(
+    migrations: &[Migration],
+    entries: &[Entry],
+    version: &str,
+    to: Resolve,
+) -> Result<String, ResolveError> {
+    let file = migrations.iter().find(|m| m.version == version);
+    let Some(entry) = entries.iter().find(|e| e.version == version) else {
+        return Err(match file {
+            Some(_) => ResolveError::Pending(version.to_string()),
+            None => ResolveError::UnknownVersion(version.to_string()),
+        });
+    };
+    match (entry.status, to) {
+        (Status::Applied, _) => Err(ResolveError::Applied(
+            version.to_string(),
+            match (to, file) {
+                (Resolve::Applied, _) => String::new(),
+                (Resolve::RolledBack, Some(_)) => format!(
+                    "; roll it back with `mongrate migrate down --to {}`",
+                    previous_version(migrations, version)
+                ),
+                (Resolve::RolledBack, None) => {
+                    "; its effects are still on the server: restore its file and roll it back with `mongrate migrate down`".to_string()
+                }
+            },
+        )),
+        (Status::RolledBack, Resolve::RolledBack) => {
+            Err(ResolveError::AlreadyRolledBack(version.to_string()))
+        }
+        (Status::RolledBack, Resolve::Applied) => {
+            Err(ResolveError::RolledBack(version.to_string()))
+        }
+        (Status::Failed | Status::Running, Resolve::Applied) => match file {
+            Some(m) => Ok(m.checksum.clone()),
+            None => Err(ResolveError::MissingFile(version.to_string())),
+        },
+        (Status::Failed | Status::Running, Resolve::RolledBack) => Ok(file
+            .map(|m| m.checksum.clone())
+            .unwrap_or_else(|| entry.checksum.clone())),
+    }
 }
 
 /// `migrate baseline`: the migrations up to `to` (every one without it) that the changelog
@@ -436,6 +516,8 @@ mod tests {
             error: None,
             lock_token: 1,
             database: None,
+            project: None,
+            resolved: None,
         }
     }
 
@@ -603,5 +685,53 @@ mod tests {
             ]
         );
         assert_eq!(rows[1].direction, Some(Direction::Up));
+    }
+
+    #[test]
+    fn resolve_marks_only_a_failed_or_interrupted_run_and_never_lies() {
+        let ms = three();
+        let failed = entry(&ms[1], Status::Failed, Direction::Up, 1);
+        let entries = vec![
+            entry(&ms[0], Status::Applied, Direction::Up, 2),
+            failed.clone(),
+        ];
+        // A failed run: either way.
+        assert_eq!(
+            resolve(&ms, &entries, &ms[1].version, Resolve::RolledBack),
+            Ok(ms[1].checksum.clone())
+        );
+        assert_eq!(
+            resolve(&ms, &entries, &ms[1].version, Resolve::Applied),
+            Ok(ms[1].checksum.clone())
+        );
+        // Its file deleted: it can be marked rolled back (then it is no longer missing), not
+        // applied.
+        let without: Vec<Migration> = vec![ms[0].clone(), ms[2].clone()];
+        assert!(resolve(&without, &entries, &ms[1].version, Resolve::RolledBack).is_ok());
+        assert_eq!(
+            resolve(&without, &entries, &ms[1].version, Resolve::Applied),
+            Err(ResolveError::MissingFile(ms[1].version.clone()))
+        );
+        let mut rolled = failed.clone();
+        rolled.status = Status::RolledBack;
+        rolled.direction = Direction::Down;
+        let rows = status_rows(&without, &[entries[0].clone(), rolled]);
+        assert!(
+            rows.iter().all(|r| r.status != MigrationState::Missing),
+            "{rows:?}"
+        );
+        // Pending (a file, no entry), applied, unknown: refused.
+        assert_eq!(
+            resolve(&ms, &entries, &ms[2].version, Resolve::Applied),
+            Err(ResolveError::Pending(ms[2].version.clone()))
+        );
+        assert!(matches!(
+            resolve(&ms, &entries, &ms[0].version, Resolve::RolledBack),
+            Err(ResolveError::Applied(..))
+        ));
+        assert_eq!(
+            resolve(&ms, &entries, "19990101000000", Resolve::RolledBack),
+            Err(ResolveError::UnknownVersion("19990101000000".into()))
+        );
     }
 }

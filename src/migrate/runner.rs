@@ -109,6 +109,8 @@ fn new_entry(
         lock_token: 0,
         // Set by the changelog of the run's scope when written.
         database: None,
+        project: None,
+        resolved: None,
     }
 }
 
