@@ -203,6 +203,88 @@ pub struct Finding {
     /// Where in the YAML the change is (for the line).
     #[serde(skip)]
     pub yaml_path: Vec<String>,
+    /// What the data can say about this change (with `--uri`): which documents it concerns.
+    #[serde(skip)]
+    pub question: Option<Question>,
+}
+
+/// The documents a finding is about, for `lint --uri` to count: each count is of what its own
+/// finding says, never of everything a new validator would refuse.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Question {
+    /// Documents failing `{ $jsonSchema: schema }` (a schema of this one change alone), with
+    /// what they do, for the sentence: `3 documents <what>`.
+    Failing {
+        schema: bson::Document,
+        what: String,
+    },
+    /// Documents the collection's whole new validator refuses (a change of validation level or
+    /// action is about all of them).
+    NewValidator,
+    /// Every document of the collection (a dropped collection).
+    Documents,
+}
+
+/// The parts of a field path as lint names it: `a.b`, `tags[]`, `items[].sku`.
+fn path_parts(name: &str) -> Vec<(String, usize)> {
+    name.split('.')
+        .map(|part| {
+            let base = part.trim_end_matches("[]");
+            (base.to_string(), (part.len() - base.len()) / 2)
+        })
+        .collect()
+}
+
+/// `schema` placed at the field `name`: `{ properties: { a: { items: <schema> } } }` for `a[]`.
+pub fn schema_at(name: &str, schema: bson::Document) -> bson::Document {
+    let mut inner = schema;
+    for (base, arrays) in path_parts(name).into_iter().rev() {
+        for _ in 0..arrays {
+            inner = bson::doc! { "items": inner };
+        }
+        inner = bson::doc! { "properties": { base: inner } };
+    }
+    inner
+}
+
+/// `make(leaf)` placed at the object holding the field `name` (`{ required: [leaf] }` there
+/// says the field must be present wherever its parent is an object).
+pub fn schema_at_parent(name: &str, make: impl FnOnce(&str) -> bson::Document) -> bson::Document {
+    match name.rsplit_once('.') {
+        Some((parent, leaf)) => schema_at(parent, make(leaf)),
+        None => make(name),
+    }
+}
+
+/// The keywords of a field's schema that a tightened constraint (`what`, as lint names it)
+/// adds.
+fn tightened_keywords(what: &[String], n: &Field) -> bson::Document {
+    let full = crate::jsonschema::field_schema(n);
+    let mut out = bson::Document::new();
+    for w in what {
+        let key = match w.as_str() {
+            "min_length" => "minLength",
+            "max_length" => "maxLength",
+            "min_items" => "minItems",
+            "max_items" => "maxItems",
+            "unique_items" => "uniqueItems",
+            "additional_fields: deny" => "additionalProperties",
+            other => other,
+        };
+        if let Some(v) = full.get(key) {
+            out.insert(key, v.clone());
+        }
+        if key == "additionalProperties"
+            && let Ok(props) = full.get_document("properties")
+        {
+            let names: bson::Document = props
+                .keys()
+                .map(|k| (k.clone(), bson::Bson::Document(bson::Document::new())))
+                .collect();
+            out.insert("properties", names);
+        }
+    }
+    out
 }
 
 struct Sink<'a> {
@@ -236,6 +318,22 @@ impl Sink<'_> {
             evidence: None,
             allowed: None,
             yaml_path,
+            question: None,
+        });
+    }
+
+    /// What the data can say about the finding just pushed.
+    fn ask(&mut self, question: Question) {
+        if let Some(f) = self.out.last_mut() {
+            f.question = Some(question);
+        }
+    }
+
+    /// The documents lacking the field `name` (where its parent is an object).
+    fn ask_missing(&mut self, name: &str) {
+        self.ask(Question::Failing {
+            schema: schema_at_parent(name, |leaf| bson::doc! { "required": [leaf] }),
+            what: format!("lack `{name}`"),
         });
     }
 }
@@ -285,6 +383,7 @@ pub fn lint(old: &SchemaSpec, new: &SchemaSpec) -> Vec<Finding> {
                     None,
                     vec!["collection".into()],
                 );
+                sink.ask(Question::Documents);
                 out.extend(sink.out);
             }
         }
@@ -343,6 +442,7 @@ fn validation(sink: &mut Sink, old: &CollectionSpec, new: &CollectionSpec) {
             None,
             path.clone(),
         );
+        sink.ask(Question::NewValidator);
     }
     if n.enabled && action(n.action) > action(o.action) {
         sink.push(
@@ -352,6 +452,7 @@ fn validation(sink: &mut Sink, old: &CollectionSpec, new: &CollectionSpec) {
             None,
             path.clone(),
         );
+        sink.ask(Question::NewValidator);
     }
     if level(n) < level(o) || action(n.action) < action(o.action) {
         sink.push(
@@ -372,6 +473,16 @@ fn validation(sink: &mut Sink, old: &CollectionSpec, new: &CollectionSpec) {
             None,
             path,
         );
+        let mut declared: bson::Document = new
+            .fields
+            .keys()
+            .map(|k| (k.clone(), bson::Bson::Document(bson::Document::new())))
+            .collect();
+        declared.insert("_id", bson::Document::new());
+        sink.ask(Question::Failing {
+            schema: bson::doc! { "properties": declared, "additionalProperties": false },
+            what: "have fields the schema does not declare".into(),
+        });
     }
 }
 
@@ -424,6 +535,13 @@ fn fields(sink: &mut Sink, prefix: &str, path: &[String], old: &FieldMap, new: &
                     None,
                     at(to),
                 );
+                let old_name = full(name);
+                sink.ask(Question::Failing {
+                    schema: schema_at_parent(&old_name, |leaf| {
+                        bson::doc! { "not": { "required": [leaf] } }
+                    }),
+                    what: format!("still have `{old_name}`"),
+                });
             }
             None => sink.push(
                 "field-removed",
@@ -454,6 +572,9 @@ fn fields(sink: &mut Sink, prefix: &str, path: &[String], old: &FieldMap, new: &
                 None,
                 at(name),
             );
+            if n.required {
+                sink.ask_missing(&full(name));
+            }
             continue;
         };
         field(sink, &full(name), &at(name), o, n);
@@ -473,6 +594,12 @@ fn field(sink: &mut Sink, name: &str, path: &[String], o: &Field, n: &Field) {
             "field-type-changed",
             format!("field `{name}`: {:?} → {:?}", type_names(o), type_names(n)),
         );
+        if let Some(types) = crate::jsonschema::field_schema(n).get("bsonType") {
+            sink.ask(Question::Failing {
+                schema: schema_at(name, bson::doc! { "bsonType": types.clone() }),
+                what: format!("hold `{name}` as a type it no longer accepts"),
+            });
+        }
     } else if type_names(o) != type_names(n) {
         push(
             sink,
@@ -481,16 +608,22 @@ fn field(sink: &mut Sink, name: &str, path: &[String], o: &Field, n: &Field) {
         );
     }
     match (o.required, n.required) {
-        (false, true) if n.more().default.is_none() => push(
-            sink,
-            "field-required-added",
-            format!("field `{name}` is now required, with no default"),
-        ),
-        (false, true) => push(
-            sink,
-            "field-required-with-default",
-            format!("field `{name}` is now required"),
-        ),
+        (false, true) if n.more().default.is_none() => {
+            push(
+                sink,
+                "field-required-added",
+                format!("field `{name}` is now required, with no default"),
+            );
+            sink.ask_missing(name);
+        }
+        (false, true) => {
+            push(
+                sink,
+                "field-required-with-default",
+                format!("field `{name}` is now required"),
+            );
+            sink.ask_missing(name);
+        }
         (true, false) => push(
             sink,
             "field-optional",
@@ -519,6 +652,12 @@ fn field(sink: &mut Sink, name: &str, path: &[String], o: &Field, n: &Field) {
                     "enum-value-removed",
                     format!("field `{name}`: enum value(s) {} removed", gone.join(", ")),
                 );
+                let removed: Vec<bson::Bson> =
+                    a.iter().filter(|v| !b.contains(v)).cloned().collect();
+                sink.ask(Question::Failing {
+                    schema: schema_at(name, bson::doc! { "not": { "enum": removed } }),
+                    what: format!("hold a removed value ({}) in `{name}`", gone.join(", ")),
+                });
             }
             if b.iter().any(|v| !a.contains(v)) {
                 push(
@@ -528,11 +667,19 @@ fn field(sink: &mut Sink, name: &str, path: &[String], o: &Field, n: &Field) {
                 );
             }
         }
-        (None, Some(_)) => push(
-            sink,
-            "constraint-tightened",
-            format!("field `{name}`: an enum now limits its values"),
-        ),
+        (None, Some(_)) => {
+            push(
+                sink,
+                "constraint-tightened",
+                format!("field `{name}`: an enum now limits its values"),
+            );
+            if let Some(values) = crate::jsonschema::field_schema(n).get("enum") {
+                sink.ask(Question::Failing {
+                    schema: schema_at(name, bson::doc! { "enum": values.clone() }),
+                    what: format!("hold a value of `{name}` the new enum does not allow"),
+                });
+            }
+        }
         (Some(_), None) => push(
             sink,
             "constraint-loosened",
@@ -591,6 +738,13 @@ fn field(sink: &mut Sink, name: &str, path: &[String], o: &Field, n: &Field) {
             "constraint-tightened",
             format!("field `{name}`: {} tightened", tightened.join(", ")),
         );
+        let keywords = tightened_keywords(&tightened, n);
+        if !keywords.is_empty() {
+            sink.ask(Question::Failing {
+                schema: schema_at(name, keywords),
+                what: format!("break the tightened {} of `{name}`", tightened.join(", ")),
+            });
+        }
     }
     if !loosened.is_empty() {
         push(

@@ -165,6 +165,69 @@ async fn data_commands_cover_every_database_a_template_covers() {
         .unwrap()
         .unwrap();
     assert_eq!(filled.get_str("status"), Ok("open"));
+
+    // lint --uri over the template: a removed enum value is counted where it is held, and
+    // each count is of what its own finding says.
+    client
+        .database(bad)
+        .run_command(doc! {
+            "insert": "orders",
+            "documents": [{ "_id": "void-one", "sku": "v", "qty": 1, "status": "void" }],
+            "bypassDocumentValidation": true,
+        })
+        .await
+        .unwrap();
+    let old = root.path().join("old");
+    let new = root.path().join("new");
+    write(
+        &old.join(format!("{prefix}_*/orders.yaml")),
+        &TENANT_ORDERS.replace("enum: [open, paid]", "enum: [open, paid, void]"),
+    );
+    write(
+        &new.join(format!("{prefix}_*/orders.yaml")),
+        &TENANT_ORDERS.replace(
+            "indexes:",
+            "  note: { type: string, required: true }\nindexes:",
+        ),
+    );
+    let (code, v) = json(
+        root.path(),
+        &[
+            "lint",
+            old.to_str().unwrap(),
+            new.to_str().unwrap(),
+            "--server",
+        ],
+    );
+    assert_eq!(code, 2, "{v:#}");
+    let finding = |rule: &str| {
+        v["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|f| f["rule"] == rule)
+            .unwrap_or_else(|| panic!("{rule}: {v:#}"))
+            .clone()
+    };
+    let removed = finding("enum-value-removed");
+    assert_eq!(removed["count"], 1, "{removed:#}");
+    assert!(
+        removed["evidence"]
+            .as_str()
+            .unwrap()
+            .contains(&format!("{bad}: 1 document")),
+        "{removed:#}"
+    );
+    // Every document of every tenant lacks `note`: 19 × 2, and 4 in the bad one.
+    let required = finding("field-required-added");
+    assert_eq!(required["count"], 42, "{required:#}");
+    assert!(
+        required["evidence"]
+            .as_str()
+            .unwrap()
+            .contains(&format!("{bad}: 4 documents lack `note`")),
+        "{required:#}"
+    );
     for n in &names {
         client.database(n).drop().await.ok();
     }

@@ -462,3 +462,80 @@ async fn with_a_server_the_findings_carry_the_data() {
     assert_eq!(count("index-dropped"), Some(1), "a_1 served one query");
     client.database(&db).drop().await.ok();
 }
+
+/// Each count is of what its own finding is about, not of everything the new validator
+/// refuses: 187 documents lack a new required field, none holds the removed enum value.
+#[tokio::test(flavor = "multi_thread")]
+async fn each_count_is_of_what_its_finding_is_about() {
+    let client = support::client().await;
+    let db = support::unique_db("lint_counts");
+    let coll = client.database(&db).collection::<bson::Document>("c");
+    let docs: Vec<bson::Document> = (0..187)
+        .map(|i| {
+            let mut d = doc! { "r": "r", "k": (["x", "y"][i % 2]), "s": "xs", "n": 5 };
+            if i < 3 {
+                // Three documents break the tightened max_length, two hold `n` as a string.
+                d.insert("s", "x".repeat(15));
+            }
+            if i >= 185 {
+                d.insert("n", "five");
+            }
+            d
+        })
+        .collect();
+    coll.insert_many(docs).await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let (o, n) = (dir.path().join("old"), dir.path().join("new"));
+    let old = BASE.replace("enum: [x, y]", "enum: [x, y, archived]");
+    let new = BASE
+        .replace(
+            "  a: { type: string }",
+            "  a: { type: string, required: true }",
+        )
+        .replace("max_length: 20", "max_length: 10")
+        .replace(
+            "n: { type: int, minimum: 1, maximum: 10 }",
+            "n: { type: long, minimum: 1, maximum: 10 }",
+        );
+    for (root, text) in [(&o, &old), (&n, &new)] {
+        std::fs::create_dir_all(root.join(&db)).unwrap();
+        std::fs::write(root.join(&db).join("c.yaml"), text).unwrap();
+    }
+    let out = support::mongrate_on_server()
+        .args(["--format", "json", "lint", "--server"])
+        .args([o.to_str().unwrap(), n.to_str().unwrap()])
+        .output()
+        .unwrap();
+    support::json_schema::assert_shape("lint", &out.stdout);
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let finding = |rule: &str, field: &str| {
+        v["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|f| f["rule"] == rule && f["field"] == field)
+            .unwrap_or_else(|| panic!("{rule} {field}: {v:#}"))
+            .clone()
+    };
+    let removed = finding("enum-value-removed", "k");
+    assert_eq!(
+        removed["count"], 0,
+        "no document holds `archived`: {removed:#}"
+    );
+    let required = finding("field-required-added", "a");
+    assert_eq!(required["count"], 187, "{required:#}");
+    assert!(
+        required["evidence"]
+            .as_str()
+            .unwrap()
+            .contains("187 documents lack `a`")
+    );
+    let tightened = finding("constraint-tightened", "s");
+    assert_eq!(tightened["count"], 3, "{tightened:#}");
+    let retyped = finding("field-type-changed", "n");
+    assert_eq!(
+        retyped["count"], 187,
+        "int and string are both refused by long: {retyped:#}"
+    );
+    client.database(&db).drop().await.ok();
+}

@@ -138,12 +138,46 @@ pub fn run(global: &GlobalArgs, args: &LintArgs) -> Result<i32> {
     }
     if args.server || global.uri_arg.is_some() {
         let server = super::Server::connect(global)?;
+        // A template's findings are counted in every database on the server it covers.
+        let mut templates: Vec<String> = findings
+            .iter()
+            .map(|f| f.database.clone())
+            .filter(|d| crate::fleet::is_template(d))
+            .collect();
+        templates.sort();
+        templates.dedup();
+        let mut targets = std::collections::BTreeMap::new();
+        if !templates.is_empty() {
+            let selection = super::fleet::selection(global)?;
+            let on_server = server.run(crate::db::inspect::server_databases(
+                server.client(),
+                &global.state_db,
+            ))?;
+            for t in templates {
+                let spec = if new.databases.contains_key(&t) {
+                    &new
+                } else {
+                    &old
+                };
+                let expanded =
+                    crate::fleet::expand(spec, &on_server, selection.as_ref(), &global.state_db)
+                        .map_err(UsageError)?;
+                let covered: Vec<String> = expanded
+                    .databases
+                    .keys()
+                    .filter(|n| crate::fleet::matches(&t, n) && !spec.databases.contains_key(*n))
+                    .cloned()
+                    .collect();
+                targets.insert(t, covered);
+            }
+        }
         server.run(crate::db::lint::inform(
             server.client(),
             &global.state_db,
             &old,
             &new,
             &mut findings,
+            &targets,
         ))?;
     }
     findings.sort_by(|a, b| {

@@ -47,6 +47,19 @@ fn first_count(d: &Document, key: &str) -> u64 {
         .unwrap_or(0)
 }
 
+/// The documents of `coll` that `validator` (a query document: `{ $jsonSchema: ... }`, a raw
+/// validator) refuses. A collection scan, never an index: the server may turn a schema into a
+/// query an index can serve, and `lint` must not count its own reads in an index's use.
+pub async fn count_failing(
+    coll: &mongodb::Collection<Document>,
+    validator: &Document,
+) -> Result<u64> {
+    coll.count_documents(bson::doc! { "$nor": [validator.clone()] })
+        .hint(mongodb::options::Hint::Keys(bson::doc! { "$natural": 1 }))
+        .await
+        .map_err(|e| anyhow!(describe_driver_error(&e)))
+}
+
 /// Audit one collection against its spec's validator.
 pub async fn audit(
     client: &Client,
