@@ -54,7 +54,9 @@ pub struct GlobalArgs {
     pub quiet: bool,
     /// Seconds to wait for a server that does not answer: to connect, and for any operation
     /// while the server stops answering pings (a long index build that the server is working
-    /// on is not cut) [default: `server_timeout` in mongrate.yaml, then 10].
+    /// on is not cut). A refused connection, or a replica set of another name than the URI's,
+    /// fails at once [default: the URI's `serverSelectionTimeoutMS`, then `server_timeout` in
+    /// mongrate.yaml, then 10].
     #[arg(long = "server-timeout", value_name = "SECONDS", global = true)]
     pub server_timeout_arg: Option<u64>,
     /// Seconds to keep retrying a step that an election (or a network error) interrupted: mongrate

@@ -704,3 +704,80 @@ async fn a_failed_migration_is_resolved_under_the_lock_and_never_as_a_lie() {
         client.database(d).drop().await.ok();
     }
 }
+
+/// Run mongrate (no server of the test's) and time it.
+fn timed(dir: &Path, args: &[&str]) -> (i32, String, std::time::Duration) {
+    let started = std::time::Instant::now();
+    let out = support::mongrate()
+        .current_dir(dir)
+        .args(args)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr).to_string();
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    (out.status.code().unwrap_or(-1), stderr, started.elapsed())
+}
+
+#[test]
+fn connecting_fails_fast_and_says_why() {
+    let dir = tempfile::tempdir().unwrap();
+    write(&dir.path().join("schemas/app/t.yaml"), "fields: {}\n");
+    let fast = std::time::Duration::from_secs(4);
+    // Nothing listens: at once, not after the 10 s default.
+    let (code, err, took) = timed(
+        dir.path(),
+        &["plan", "--uri", "mongodb://u:hunter2@127.0.0.1:1/"],
+    );
+    assert_eq!(code, 1);
+    assert!(took < fast, "{took:?}");
+    assert!(err.contains("connection refused by 127.0.0.1:1"), "{err}");
+    assert!(
+        !err.contains("hunter2") && !err.contains("scripts/mongod.py"),
+        "{err}"
+    );
+    // A replica set of another name: diagnosed as such, at once.
+    let uri = support::server_uri();
+    let host = uri
+        .trim_start_matches("mongodb://")
+        .split(['/', '?'])
+        .next()
+        .unwrap()
+        .to_string();
+    let wrong = format!("mongodb://{host}/?replicaSet=not_this_one");
+    let (code, err, took) = timed(dir.path(), &["check", "--uri", &wrong]);
+    assert_eq!(code, 1);
+    assert!(took < fast, "{took:?}");
+    assert!(
+        err.contains("asks for replicaSet=not_this_one")
+            && err.contains("is a member of replica set `"),
+        "{err}"
+    );
+    // A server that accepts connections and never answers: the URI's timeout is honoured,
+    // over mongrate.yaml's; the flag wins over the URI.
+    let silent = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = silent.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        let mut held = Vec::new();
+        for c in silent.incoming().flatten() {
+            held.push(c);
+        }
+    });
+    write(&dir.path().join("mongrate.yaml"), "server_timeout: 30\n");
+    let silent_uri =
+        format!("mongodb://127.0.0.1:{port}/?directConnection=true&serverSelectionTimeoutMS=1500");
+    let (code, err, took) = timed(dir.path(), &["plan", "--uri", &silent_uri]);
+    assert_eq!(code, 1, "{err}");
+    assert!(
+        took >= std::time::Duration::from_millis(1400) && took < fast,
+        "{took:?}"
+    );
+    assert!(err.contains("within 1.5s"), "{err}");
+    let slow_uri = silent_uri.replace("1500", "20000");
+    let (code, err, took) = timed(
+        dir.path(),
+        &["plan", "--server-timeout", "1", "--uri", &slow_uri],
+    );
+    assert_eq!(code, 1, "{err}");
+    assert!(took < fast, "{took:?}");
+    assert!(err.contains("within 1.0s"), "{err}");
+}

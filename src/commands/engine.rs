@@ -15,6 +15,7 @@ pub fn connect_options(global: &GlobalArgs) -> ConnectOptions {
         uri: global.uri.clone(),
         source: global.uri_source.clone(),
         server_selection_timeout: Duration::from_secs(global.server_timeout),
+        timeout_from_flag: global.server_timeout_arg.is_some(),
     }
 }
 

@@ -103,7 +103,8 @@ pub fn error_kind(e: &anyhow::Error) -> &'static str {
             return match c {
                 ConnectError::InvalidUri { .. } => "invalid_uri",
                 ConnectError::Auth { .. } => "auth",
-                ConnectError::Unreachable { .. } => "unreachable",
+                ConnectError::Unreachable { .. } | ConnectError::Refused { .. } => "unreachable",
+                ConnectError::WrongReplicaSet { .. } => "unreachable",
             };
         }
     }
@@ -295,11 +296,11 @@ impl Server {
     /// Connect (failing within the server timeout).
     pub fn connect(global: &GlobalArgs) -> Result<Self> {
         let rt = runtime()?;
-        let client = rt.block_on(crate::db::connect(&engine::connect_options(global)))?;
+        let connected = rt.block_on(crate::db::connect(&engine::connect_options(global)))?;
         Ok(Self {
             rt,
-            client: Some(client),
-            timeout: Duration::from_secs(global.server_timeout),
+            client: Some(connected.client),
+            timeout: connected.server_timeout,
             election: Duration::from_secs(global.retry_for),
             shown_uri: crate::db::redact_uri(&global.uri),
         })

@@ -50,8 +50,18 @@ pub struct ConnectOptions {
     pub uri: String,
     /// Where the URI came from (`--uri`, `MONGODB_URI`, `mongrate.yaml`, ...), for messages.
     pub source: String,
-    /// How long to wait for a usable server before giving up.
+    /// How long to wait for a usable server before giving up (`--server-timeout`,
+    /// `server_timeout` in mongrate.yaml, or the default).
     pub server_selection_timeout: Duration,
+    /// The timeout was given with `--server-timeout`: it wins over the URI's
+    /// `serverSelectionTimeoutMS` (which otherwise wins over mongrate.yaml and the default).
+    pub timeout_from_flag: bool,
+}
+
+/// A connected client, and the server timeout in effect (see [`ConnectOptions`]).
+pub struct Connected {
+    pub client: Client,
+    pub server_timeout: Duration,
 }
 
 /// Why no usable connection could be made.
@@ -72,18 +82,53 @@ pub enum ConnectError {
         reason: String,
     },
     #[error(
-        "cannot reach MongoDB at {uri} within {seconds}s; is the server running? (the URI is from {origin}; set --uri or MONGODB_URI; start a local one with `python3 scripts/mongod.py start`): {reason}"
+        "cannot reach MongoDB at {uri} within {} (the URI is from {origin}): {reason}. Check that the server is running and reachable from here, or point --uri or MONGODB_URI at the right one",
+        crate::progress::human_duration(*.waited)
     )]
     Unreachable {
         uri: String,
         origin: String,
-        seconds: u64,
+        waited: Duration,
         reason: String,
+    },
+    #[error(
+        "cannot reach MongoDB at {uri} (the URI is from {origin}): connection refused by {hosts}: nothing listens there. Is the server running, and are the host and port right?"
+    )]
+    Refused {
+        uri: String,
+        origin: String,
+        hosts: String,
+    },
+    #[error(
+        "cannot reach MongoDB at {uri} (the URI is from {origin}): the URI asks for replicaSet={asked}, but {host} {actual}. Fix replicaSet= in the URI"
+    )]
+    WrongReplicaSet {
+        uri: String,
+        origin: String,
+        asked: String,
+        host: String,
+        /// What the member says it is, in words.
+        actual: String,
     },
 }
 
+/// The server-selection timeout in effect: the flag, else the URI's
+/// `serverSelectionTimeoutMS`, else mongrate.yaml's or the default.
+pub fn effective_timeout(
+    flag_or_setting: Duration,
+    from_flag: bool,
+    from_uri: Option<Duration>,
+) -> Duration {
+    match (from_flag, from_uri) {
+        (false, Some(uri)) if !uri.is_zero() => uri,
+        _ => flag_or_setting,
+    }
+}
+
 /// Connect and make sure a server answers (`ping`), so later steps fail for their own reasons.
-pub async fn connect(opts: &ConnectOptions) -> Result<Client, ConnectError> {
+/// A server that refuses the connection, or a replica set of another name, fails at once
+/// instead of after the whole timeout.
+pub async fn connect(opts: &ConnectOptions) -> Result<Connected, ConnectError> {
     let shown = redact_uri(&opts.uri);
     let mut options =
         ClientOptions::parse(&opts.uri)
@@ -93,19 +138,46 @@ pub async fn connect(opts: &ConnectOptions) -> Result<Client, ConnectError> {
                 origin: opts.source.clone(),
                 reason: describe_driver_error(&e),
             })?;
-    options.server_selection_timeout = Some(opts.server_selection_timeout);
-    options.connect_timeout = Some(opts.server_selection_timeout);
+    let timeout = effective_timeout(
+        opts.server_selection_timeout,
+        opts.timeout_from_flag,
+        options.server_selection_timeout,
+    );
+    options.server_selection_timeout = Some(timeout);
+    if opts.timeout_from_flag || options.connect_timeout.is_none() {
+        options.connect_timeout = Some(timeout);
+    }
     options.app_name = Some(format!("mongrate {}", env!("CARGO_PKG_VERSION")));
+    let probe_options = options.clone();
     let client = Client::with_options(options).map_err(|e| ConnectError::InvalidUri {
         uri: shown.clone(),
         origin: opts.source.clone(),
         reason: describe_driver_error(&e),
     })?;
-    if let Err(e) = client
-        .database("admin")
-        .run_command(bson::doc! { "ping": 1 })
-        .await
-    {
+    let admin = client.database("admin");
+    let ping = admin.run_command(bson::doc! { "ping": 1 });
+    let answered = tokio::select! {
+        r = ping => r,
+        why = diagnose(&probe_options, timeout) => {
+            let refused = |hosts: String| ConnectError::Refused {
+                uri: shown.clone(),
+                origin: opts.source.clone(),
+                hosts,
+            };
+            let wrong = |asked: String, host: String, actual: String| ConnectError::WrongReplicaSet {
+                uri: shown.clone(),
+                origin: opts.source.clone(),
+                asked,
+                host,
+                actual,
+            };
+            return Err(match why {
+                Diagnosis::Refused(hosts) => refused(hosts),
+                Diagnosis::WrongSet { asked, host, actual } => wrong(asked, host, actual),
+            });
+        }
+    };
+    if let Err(e) = answered {
         let reason = describe_driver_error(&e);
         if is_auth_error(&e) {
             return Err(ConnectError::Auth {
@@ -119,11 +191,110 @@ pub async fn connect(opts: &ConnectOptions) -> Result<Client, ConnectError> {
         return Err(ConnectError::Unreachable {
             uri: shown,
             origin: opts.source.clone(),
-            seconds: opts.server_selection_timeout.as_secs(),
+            waited: timeout,
             reason,
         });
     }
-    Ok(client)
+    Ok(Connected {
+        client,
+        server_timeout: timeout,
+    })
+}
+
+/// Why a connection cannot work, found faster than the driver's server selection gives up.
+enum Diagnosis {
+    /// Every host refused the TCP connection (`host:port, ...`).
+    Refused(String),
+    /// A member answered with another replica set name (or none).
+    WrongSet {
+        asked: String,
+        host: String,
+        actual: String,
+    },
+}
+
+/// Look for a reason the connection cannot work while the driver tries: every host refusing
+/// TCP connections, or a member of another replica set than the URI names. Never resolves
+/// when it finds none (the driver's own answer, or its timeout, then decides).
+async fn diagnose(options: &ClientOptions, timeout: Duration) -> Diagnosis {
+    use mongodb::options::ServerAddress;
+    let hosts: Vec<(String, u16)> = options
+        .hosts
+        .iter()
+        .filter_map(|h| match h {
+            ServerAddress::Tcp { host, port } => Some((host.clone(), port.unwrap_or(27017))),
+            _ => None,
+        })
+        .collect();
+    let step = timeout.min(Duration::from_secs(3));
+    let mut accepting = Vec::new();
+    let mut refused = Vec::new();
+    if hosts.len() == options.hosts.len() {
+        for (host, port) in &hosts {
+            match tokio::time::timeout(step, tokio::net::TcpStream::connect((host.as_str(), *port)))
+                .await
+            {
+                Ok(Ok(_)) => accepting.push((host.clone(), *port)),
+                Ok(Err(e)) if e.kind() == std::io::ErrorKind::ConnectionRefused => {
+                    refused.push(format!("{host}:{port}"))
+                }
+                _ => {}
+            }
+        }
+        if !hosts.is_empty() && refused.len() == hosts.len() {
+            return Diagnosis::Refused(refused.join(", "));
+        }
+    }
+    if let (Some(asked), Some((host, port))) = (&options.repl_set_name, accepting.first())
+        && let Some(actual) = set_name_of(options, host, *port, step).await
+        && actual.as_deref() != Some(asked.as_str())
+    {
+        return Diagnosis::WrongSet {
+            asked: asked.clone(),
+            host: format!("{host}:{port}"),
+            actual: match actual {
+                Some(name) => format!("is a member of replica set `{name}`"),
+                None => {
+                    "is not a member of any replica set (remove replicaSet= to connect to it alone)"
+                        .into()
+                }
+            },
+        };
+    }
+    std::future::pending().await
+}
+
+/// The replica set name `host:port` reports in `hello` (`Some(None)`: none), on a direct
+/// connection without credentials; `None` when it does not answer in time.
+async fn set_name_of(
+    options: &ClientOptions,
+    host: &str,
+    port: u16,
+    timeout: Duration,
+) -> Option<Option<String>> {
+    let mut direct = options.clone();
+    direct.hosts = vec![mongodb::options::ServerAddress::Tcp {
+        host: host.to_string(),
+        port: Some(port),
+    }];
+    direct.repl_set_name = None;
+    direct.direct_connection = Some(true);
+    direct.credential = None;
+    direct.server_selection_timeout = Some(timeout);
+    let client = Client::with_options(direct).ok()?;
+    let hello = tokio::time::timeout(
+        timeout,
+        client
+            .database("admin")
+            .run_command(bson::doc! { "hello": 1 }),
+    )
+    .await;
+    let answer = match hello {
+        Ok(Ok(doc)) => Some(doc.get_str("setName").ok().map(str::to_string)),
+        _ => None,
+    };
+    client.shutdown().immediate(true).await;
+    answer
 }
 
 /// Close the client's connections and stop its background tasks (before the runtime goes).
