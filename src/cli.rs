@@ -10,7 +10,7 @@ use std::path::PathBuf;
 #[derive(Debug, Parser)]
 #[command(name = "mongrate", version, about, long_about = None)]
 #[command(
-    after_help = "Examples:\n  mongrate validate --schemas schemas\n  mongrate plan\n  mongrate apply --yes\n  mongrate check --format json\n  mongrate validator workflowai.contacts"
+    after_help = "Each command's --help lists its own options first, then the server, project and fleet options it takes. A setting given before the command (`mongrate --uri URI plan`, `mongrate migrate --state-db DB up`) is passed to the command when it takes it, like a value of mongrate.yaml.\n\nExamples:\n  mongrate validate --schemas schemas\n  mongrate plan\n  mongrate apply --yes\n  mongrate check --format json\n  mongrate validator workflowai.contacts"
 )]
 pub struct Cli {
     #[command(flatten)]
@@ -19,109 +19,280 @@ pub struct Cli {
     pub command: Command,
 }
 
-/// Options every command understands. Each can also be set in `mongrate.yaml` (found in the
-/// current folder or a parent); the flag wins.
+/// Options every command understands (shown under "Global options").
 #[derive(Debug, Args, Clone)]
 pub struct GlobalArgs {
-    /// MongoDB connection string (its password is never printed). Default: the chosen
-    /// environment's URI, then $MONGODB_URI, then `uri`/`uri_env` in mongrate.yaml, then
-    /// mongodb://localhost:27017.
-    #[arg(long = "uri", value_name = "URI", global = true)]
-    pub uri_arg: Option<String>,
-    /// Folder with one sub-folder per database and one YAML file per collection [default:
-    /// `schemas` in mongrate.yaml, then ./schemas].
-    #[arg(long = "schemas", value_name = "DIR", global = true)]
-    pub schemas_arg: Option<PathBuf>,
-    /// Folder of migration files [default: `migrations` in mongrate.yaml, then ./migrations].
-    #[arg(long = "migrations", value_name = "DIR", global = true)]
-    pub migrations_arg: Option<PathBuf>,
-    /// Database holding mongrate's changelog, lock and checkpoints; never planned, applied,
-    /// pruned or checked [default: `state_db` in mongrate.yaml, then `mongrate`].
-    #[arg(long = "state-db", value_name = "DB", global = true)]
-    pub state_db_arg: Option<String>,
     /// Environment of mongrate.yaml to use (`environments: { NAME: ... }`) [env: MONGRATE_ENV].
-    #[arg(long = "env", value_name = "NAME", global = true)]
+    #[arg(
+        long = "env",
+        value_name = "NAME",
+        global = true,
+        help_heading = "Global options"
+    )]
     pub env: Option<String>,
     /// The config file [default: mongrate.yaml in the current folder or the nearest parent].
-    #[arg(long = "config", value_name = "FILE", global = true)]
+    #[arg(
+        long = "config",
+        value_name = "FILE",
+        global = true,
+        help_heading = "Global options"
+    )]
     pub config: Option<PathBuf>,
     /// Output format: `text` for people, `json` for scripts (one JSON document on stdout, errors
     /// included; see docs/json.md).
-    #[arg(long, global = true, value_enum, default_value_t = Format::Text)]
+    #[arg(long, global = true, value_enum, default_value_t = Format::Text, help_heading = "Global options")]
     pub format: Format,
     /// Print only errors and results, no progress.
-    #[arg(long, short, global = true)]
+    #[arg(long, short, global = true, help_heading = "Global options")]
     pub quiet: bool,
+}
+
+/// The server, for the commands that talk to one.
+#[derive(Debug, Args, Clone, Default)]
+#[command(next_help_heading = "Server options")]
+pub struct ServerArgs {
+    /// MongoDB connection string (its password is never printed). Default: the chosen
+    /// environment's URI, then $MONGODB_URI, then `uri`/`uri_env` in mongrate.yaml, then
+    /// mongodb://localhost:27017.
+    #[arg(long, value_name = "URI")]
+    pub uri: Option<String>,
     /// Seconds to wait for a server that does not answer: to connect, and for any operation
     /// while the server stops answering pings (a long index build that the server is working
     /// on is not cut). A refused connection, or a replica set of another name than the URI's,
     /// fails at once [default: the URI's `serverSelectionTimeoutMS`, then `server_timeout` in
     /// mongrate.yaml, then 10].
-    #[arg(long = "server-timeout", value_name = "SECONDS", global = true)]
-    pub server_timeout_arg: Option<u64>,
+    #[arg(long, value_name = "SECONDS")]
+    pub server_timeout: Option<u64>,
+    /// Database holding mongrate's changelog, lock and checkpoints; never planned, applied,
+    /// pruned or checked [default: `state_db` in mongrate.yaml, then `mongrate`].
+    #[arg(long, value_name = "DB")]
+    pub state_db: Option<String>,
+}
+
+/// Riding out elections, for the commands that change a server.
+#[derive(Debug, Args, Clone, Default)]
+#[command(next_help_heading = "Server options")]
+pub struct RetryArgs {
     /// Seconds to keep retrying a step that an election (or a network error) interrupted: mongrate
     /// waits for the new primary, checks what the server holds (the step may have completed),
     /// and runs it again only if needed. 0: stop at the first interruption [default:
     /// `retry_for` in mongrate.yaml, then 60].
-    #[arg(long = "retry-for", value_name = "SECONDS", global = true)]
-    pub retry_for_arg: Option<u64>,
+    #[arg(long, value_name = "SECONDS")]
+    pub retry_for: Option<u64>,
+}
+
+/// Index builds, for the commands that build indexes.
+#[derive(Debug, Args, Clone, Default)]
+#[command(next_help_heading = "Server options")]
+pub struct QuorumArgs {
     /// Commit quorum of index builds (`createIndexes`): `votingMembers` (the server's default),
     /// `majority`, a number of data-bearing members, or a replica set tag name [default:
     /// `commit_quorum` in mongrate.yaml, then the server's].
-    #[arg(long = "commit-quorum", value_name = "QUORUM", global = true)]
-    pub commit_quorum_arg: Option<String>,
+    #[arg(long, value_name = "QUORUM")]
+    pub commit_quorum: Option<String>,
+}
+
+/// The schemas folder.
+#[derive(Debug, Args, Clone, Default)]
+#[command(next_help_heading = "Project options")]
+pub struct SchemasArgs {
+    /// Folder with one sub-folder per database and one YAML file per collection [default:
+    /// `schemas` in mongrate.yaml, then ./schemas].
+    #[arg(long, value_name = "DIR")]
+    pub schemas: Option<PathBuf>,
+}
+
+/// The migrations folder.
+#[derive(Debug, Args, Clone, Default)]
+#[command(next_help_heading = "Project options")]
+pub struct MigrationsArgs {
+    /// Folder of `<YYYYMMDDHHMMSS>_<name>.yaml` migration files [default: `migrations` in
+    /// mongrate.yaml, then ./migrations].
+    #[arg(long, value_name = "DIR", visible_alias = "dir")]
+    pub migrations: Option<PathBuf>,
+}
+
+/// Narrowing a run to some databases.
+#[derive(Debug, Args, Clone, Default)]
+#[command(next_help_heading = "Fleet options")]
+pub struct SelectArgs {
     /// Only these databases: comma-separated names or patterns (`tenant_*,billing`). A name
     /// that a template folder (`schemas/tenant_*/`) matches but that is not on the server yet
     /// is created from the template by `apply`.
-    #[arg(long = "databases", value_name = "PATTERNS", global = true)]
+    #[arg(long, value_name = "PATTERNS")]
     pub databases: Option<String>,
-    /// Over many databases: how many are worked on at once (a primary builds at most 3
-    /// indexes at once; more waits on the server).
-    #[arg(long, value_name = "N", global = true, default_value_t = 4,
-          value_parser = clap::value_parser!(u16).range(1..=256))]
-    pub parallel: u16,
-    /// Over many databases: run the first K on their own, and stop without touching the rest
-    /// if any of them fails.
-    #[arg(long, value_name = "K", global = true, default_value_t = 0)]
-    pub canary: u16,
-    /// Over many databases: `continue` reports a failed database and carries on with the
-    /// others; `stop` starts no further database after the first failure.
-    #[arg(long = "on-error", value_enum, global = true, default_value_t = crate::fleet::OnError::Continue)]
-    pub on_error: crate::fleet::OnError,
-    /// Over many databases: start no further database once this many have failed.
-    #[arg(long = "max-failures", value_name = "M", global = true,
-          value_parser = clap::value_parser!(u32).range(1..))]
+}
+
+/// How a run over many databases proceeds.
+#[derive(Debug, Args, Clone, Default)]
+#[command(next_help_heading = "Fleet options")]
+pub struct FleetArgs {
+    /// How many databases are worked on at once (a primary builds at most 3 indexes at once;
+    /// more waits on the server) [default: 4].
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..=256))]
+    pub parallel: Option<u16>,
+    /// Run the first K databases on their own, and stop without touching the rest if any of
+    /// them fails.
+    #[arg(long, value_name = "K")]
+    pub canary: Option<u16>,
+    /// `continue` reports a failed database and carries on with the others; `stop` starts no
+    /// further database after the first failure [default: continue].
+    #[arg(long = "on-error", value_enum)]
+    pub on_error: Option<crate::fleet::OnError>,
+    /// Start no further database once this many have failed.
+    #[arg(long, value_name = "M", value_parser = clap::value_parser!(u32).range(1..))]
     pub max_failures: Option<u32>,
-    /// The connection string in effect (resolved after parsing).
-    #[arg(skip)]
-    pub uri: String,
-    /// Where `uri` came from, for messages.
-    #[arg(skip)]
-    pub uri_source: String,
-    /// The schemas folder in effect.
-    #[arg(skip)]
-    pub schemas: PathBuf,
-    /// The migrations folder in effect.
-    #[arg(skip)]
-    pub migrations: PathBuf,
-    /// The state database in effect.
-    #[arg(skip)]
-    pub state_db: String,
-    /// The server timeout in effect, in seconds.
-    #[arg(skip)]
-    pub server_timeout: u64,
-    /// The retry window in effect, in seconds.
-    #[arg(skip)]
-    pub retry_for: u64,
-    /// The commit quorum in effect.
-    #[arg(skip)]
+}
+
+/// Every setting a command line can give, whichever command it was given to (`None`: not
+/// given). Read from the parsed command line by argument id, so each command declares only the
+/// groups that apply to it.
+#[derive(Debug, Clone, Default)]
+pub struct SettingArgs {
+    pub uri: Option<String>,
+    pub server_timeout: Option<u64>,
+    pub state_db: Option<String>,
+    pub retry_for: Option<u64>,
     pub commit_quorum: Option<String>,
-    /// The project's folder (where mongrate.yaml is, else the working directory).
-    #[arg(skip)]
-    pub project_root: PathBuf,
-    /// The project's name (`project:` in mongrate.yaml), which keys its migration history.
-    #[arg(skip)]
-    pub project: Option<String>,
+    pub schemas: Option<PathBuf>,
+    pub migrations: Option<PathBuf>,
+    pub databases: Option<String>,
+    pub parallel: Option<u16>,
+    pub canary: Option<u16>,
+    pub on_error: Option<crate::fleet::OnError>,
+    pub max_failures: Option<u32>,
+}
+
+impl SettingArgs {
+    /// The settings the innermost command of `matches` was given.
+    pub fn from_matches(matches: &clap::ArgMatches) -> Self {
+        let mut leaf = matches;
+        while let Some((_, sub)) = leaf.subcommand() {
+            leaf = sub;
+        }
+        fn get<T: Clone + Send + Sync + 'static>(m: &clap::ArgMatches, id: &str) -> Option<T> {
+            m.try_get_one::<T>(id).ok().flatten().cloned()
+        }
+        Self {
+            uri: get(leaf, "uri"),
+            server_timeout: get(leaf, "server_timeout"),
+            state_db: get(leaf, "state_db"),
+            retry_for: get(leaf, "retry_for"),
+            commit_quorum: get(leaf, "commit_quorum"),
+            schemas: get(leaf, "schemas"),
+            migrations: get(leaf, "migrations"),
+            databases: get(leaf, "databases"),
+            parallel: get(leaf, "parallel"),
+            canary: get(leaf, "canary"),
+            on_error: get(leaf, "on_error"),
+            max_failures: get(leaf, "max_failures"),
+        }
+    }
+}
+
+/// The long options that are settings (they take one value): given before the command
+/// (`mongrate --uri X plan`, `mongrate migrate --state-db S up`), they are moved to the
+/// command that runs, and dropped for one they do not apply to — like mongrate.yaml's values.
+const SETTINGS: &[&str] = &[
+    "uri",
+    "server-timeout",
+    "state-db",
+    "retry-for",
+    "commit-quorum",
+    "schemas",
+    "migrations",
+    "dir",
+    "databases",
+    "parallel",
+    "canary",
+    "on-error",
+    "max-failures",
+];
+
+/// The command line with settings given before the command moved after it (see
+/// [`SETTINGS`]): `mongrate --uri X migrate --dir D up` → `mongrate migrate up --uri X
+/// --dir D`. A setting the command does not take is dropped; everything else is left for
+/// clap to judge.
+pub fn hoist(args: Vec<std::ffi::OsString>) -> Vec<std::ffi::OsString> {
+    use clap::CommandFactory;
+    let root = Cli::command();
+    let mut cmd = &root;
+    let mut out: Vec<std::ffi::OsString> = args.iter().take(1).cloned().collect();
+    let mut moved: Vec<(String, std::ffi::OsString)> = Vec::new();
+    let mut i = 1;
+    while i < args.len() {
+        let Some(word) = args[i].to_str() else {
+            break;
+        };
+        if let Some(sub) = cmd.find_subcommand(word) {
+            out.push(args[i].clone());
+            cmd = sub;
+            i += 1;
+            if cmd.get_subcommands().next().is_none() {
+                break;
+            }
+            continue;
+        }
+        if word == "--" {
+            break;
+        }
+        let Some(long) = word.strip_prefix("--") else {
+            if word.starts_with('-') && word.len() > 1 {
+                // A short flag (`-q`): global, takes no value.
+                out.push(args[i].clone());
+                i += 1;
+                continue;
+            }
+            break;
+        };
+        let (name, inline) = match long.split_once('=') {
+            Some((n, v)) => (n, Some(v)),
+            None => (long, None),
+        };
+        let missing_value = inline.is_none() && i + 1 >= args.len();
+        if !SETTINGS.contains(&name) || missing_value {
+            // Not a setting (a global option such as --format, or a typo for clap to report).
+            out.push(args[i].clone());
+            let takes_value = cmd
+                .get_arguments()
+                .chain(root.get_arguments())
+                .find(|a| a.get_long() == Some(name))
+                .is_some_and(|a| a.get_action().takes_values());
+            if takes_value && inline.is_none() && i + 1 < args.len() {
+                out.push(args[i + 1].clone());
+                i += 1;
+            }
+            i += 1;
+            continue;
+        }
+        match inline {
+            Some(v) => moved.push((name.to_string(), v.into())),
+            None => {
+                moved.push((name.to_string(), args[i + 1].clone()));
+                i += 1;
+            }
+        }
+        i += 1;
+    }
+    out.extend(args[i..].iter().cloned());
+    let accepts = |name: &str| {
+        cmd.get_arguments().any(|a| {
+            a.get_long() == Some(name)
+                || a.get_visible_aliases()
+                    .is_some_and(|aliases| aliases.contains(&name))
+        })
+    };
+    // After the command's own arguments, before a `--` that ends options.
+    let at = out.iter().position(|a| a == "--").unwrap_or(out.len());
+    let tail = out.split_off(at);
+    for (name, value) in moved {
+        if accepts(&name) {
+            out.push(format!("--{name}").into());
+            out.push(value);
+        }
+    }
+    out.extend(tail);
+    out
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -151,7 +322,7 @@ pub enum Command {
     /// an undeclared field) are listed too but do not fail.
     ///
     /// Example: mongrate validate --schemas schemas
-    Validate,
+    Validate(ValidateArgs),
     /// Print the `$jsonSchema` validator generated for one collection.
     ///
     /// Text output is indented relaxed Extended JSON, as `db.createCollection(name, { validator })`
@@ -254,6 +425,16 @@ pub struct InitArgs {
     /// Overwrite files that exist.
     #[arg(long)]
     pub force: bool,
+    /// The connection string to write into mongrate.yaml, without its password (default:
+    /// $MONGODB_URI, else mongodb://localhost:27017).
+    #[arg(long, value_name = "URI")]
+    pub uri: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct ValidateArgs {
+    #[command(flatten)]
+    pub schemas: SchemasArgs,
 }
 
 /// Which file format's schema.
@@ -317,6 +498,10 @@ pub struct PullArgs {
     /// the data no longer shows.
     #[arg(long, conflicts_with = "force")]
     pub merge: bool,
+    #[command(flatten)]
+    pub server: ServerArgs,
+    #[command(flatten)]
+    pub schemas: SchemasArgs,
 }
 
 #[derive(Debug, Args)]
@@ -336,13 +521,18 @@ pub struct BackfillArgs {
     /// many seconds behind the primary (0: never pause).
     #[arg(long, value_name = "SECONDS", default_value_t = 10)]
     pub max_lag: u64,
+    #[command(flatten)]
+    pub server: ServerArgs,
+    #[command(flatten)]
+    pub retry: RetryArgs,
+    #[command(flatten)]
+    pub schemas: SchemasArgs,
+    #[command(flatten)]
+    pub select: SelectArgs,
 }
 
 #[derive(Debug, Args)]
 pub struct MigrateArgs {
-    /// Folder of `<YYYYMMDDHHMMSS>_<name>.yaml` migration files (the same as --migrations).
-    #[arg(long, global = true, value_name = "DIR")]
-    pub dir: Option<std::path::PathBuf>,
     #[command(subcommand)]
     pub command: MigrateCommand,
 }
@@ -360,8 +550,12 @@ pub enum MigrateCommand {
         /// Name of the migration (letters, digits, `_`).
         name: String,
         /// Only these databases (repeatable); default: all the schemas name.
-        #[arg(long = "database")]
+        #[arg(long = "database", id = "only_database")]
         databases: Vec<String>,
+        #[command(flatten)]
+        schemas: SchemasArgs,
+        #[command(flatten)]
+        migrations: MigrationsArgs,
     },
     /// Write an empty migration, for hand-written data steps.
     ///
@@ -369,6 +563,8 @@ pub enum MigrateCommand {
     New {
         /// Name of the migration (letters, digits, `_`).
         name: String,
+        #[command(flatten)]
+        migrations: MigrationsArgs,
     },
     /// Apply pending migrations in order, resuming an interrupted one at its unfinished step.
     ///
@@ -386,6 +582,18 @@ pub enum MigrateCommand {
         dry_run: bool,
         #[command(flatten)]
         lock: LockArgs,
+        #[command(flatten)]
+        server: ServerArgs,
+        #[command(flatten)]
+        retry: RetryArgs,
+        #[command(flatten)]
+        quorum: QuorumArgs,
+        #[command(flatten)]
+        migrations: MigrationsArgs,
+        #[command(flatten)]
+        select: SelectArgs,
+        #[command(flatten)]
+        fleet: FleetArgs,
     },
     /// Roll back applied migrations, newest first (default: the last one).
     ///
@@ -411,6 +619,18 @@ pub enum MigrateCommand {
         dry_run: bool,
         #[command(flatten)]
         lock: LockArgs,
+        #[command(flatten)]
+        server: ServerArgs,
+        #[command(flatten)]
+        retry: RetryArgs,
+        #[command(flatten)]
+        quorum: QuorumArgs,
+        #[command(flatten)]
+        migrations: MigrationsArgs,
+        #[command(flatten)]
+        select: SelectArgs,
+        #[command(flatten)]
+        fleet: FleetArgs,
     },
     /// Show every migration: version, name, status, applied at, steps.
     ///
@@ -419,6 +639,12 @@ pub enum MigrateCommand {
         /// Exit with 2 when any migration is pending, running, failed, changed or missing.
         #[arg(long)]
         exit_code: bool,
+        #[command(flatten)]
+        server: ServerArgs,
+        #[command(flatten)]
+        migrations: MigrationsArgs,
+        #[command(flatten)]
+        select: SelectArgs,
     },
     /// Fail (exit 2) when the migrations, replayed, do not produce exactly the schemas, or when
     /// an applied file changed or went missing (read from the changelog: a server that cannot
@@ -429,6 +655,14 @@ pub enum MigrateCommand {
         /// Do not read the changelog (no server needed).
         #[arg(long)]
         offline: bool,
+        #[command(flatten)]
+        server: ServerArgs,
+        #[command(flatten)]
+        schemas: SchemasArgs,
+        #[command(flatten)]
+        migrations: MigrationsArgs,
+        #[command(flatten)]
+        select: SelectArgs,
     },
     /// Record migrations as applied without running them: every migration up to --to (all
     /// without it) that has no changelog entry. For a database adopted mid-history, or a new
@@ -442,6 +676,14 @@ pub enum MigrateCommand {
         to: Option<String>,
         #[command(flatten)]
         lock: LockArgs,
+        #[command(flatten)]
+        server: ServerArgs,
+        #[command(flatten)]
+        migrations: MigrationsArgs,
+        #[command(flatten)]
+        select: SelectArgs,
+        #[command(flatten)]
+        fleet: FleetArgs,
     },
     /// Say how a failed or interrupted migration ended, after dealing with it by hand.
     ///
@@ -467,6 +709,12 @@ pub enum MigrateCommand {
         note: Option<String>,
         #[command(flatten)]
         lock: LockArgs,
+        #[command(flatten)]
+        server: ServerArgs,
+        #[command(flatten)]
+        migrations: MigrationsArgs,
+        #[command(flatten)]
+        select: SelectArgs,
     },
     /// Break the lock of a run that died (asks for confirmation unless --yes).
     ///
@@ -474,6 +722,8 @@ pub enum MigrateCommand {
     Unlock {
         #[arg(long, short)]
         yes: bool,
+        #[command(flatten)]
+        server: ServerArgs,
     },
 }
 
@@ -508,6 +758,12 @@ pub struct PlanArgs {
     /// Exit with 2 when the plan has steps (for scripts).
     #[arg(long)]
     pub exit_code: bool,
+    #[command(flatten)]
+    pub server: ServerArgs,
+    #[command(flatten)]
+    pub schemas: SchemasArgs,
+    #[command(flatten)]
+    pub select: SelectArgs,
 }
 
 #[derive(Debug, Args)]
@@ -528,6 +784,18 @@ pub struct ApplyArgs {
     /// action only when no document fails any more; otherwise stop and show what is left.
     #[arg(long)]
     pub rollout: bool,
+    #[command(flatten)]
+    pub server: ServerArgs,
+    #[command(flatten)]
+    pub retry: RetryArgs,
+    #[command(flatten)]
+    pub quorum: QuorumArgs,
+    #[command(flatten)]
+    pub schemas: SchemasArgs,
+    #[command(flatten)]
+    pub select: SelectArgs,
+    #[command(flatten)]
+    pub fleet: FleetArgs,
 }
 
 #[derive(Debug, Args)]
@@ -553,6 +821,12 @@ pub struct LintArgs {
     /// under a new unique index. Implied by --uri.
     #[arg(long)]
     pub server: bool,
+    #[command(flatten)]
+    pub connection: ServerArgs,
+    #[command(flatten)]
+    pub schemas: SchemasArgs,
+    #[command(flatten)]
+    pub select: SelectArgs,
 }
 
 #[derive(Debug, Args)]
@@ -567,6 +841,12 @@ pub struct CheckArgs {
     /// With --data: examine a random sample of this many documents per collection.
     #[arg(long, requires = "data")]
     pub sample: Option<u64>,
+    #[command(flatten)]
+    pub server: ServerArgs,
+    #[command(flatten)]
+    pub schemas: SchemasArgs,
+    #[command(flatten)]
+    pub select: SelectArgs,
 }
 
 #[derive(Debug, Args)]
@@ -581,6 +861,8 @@ pub struct DiffArgs {
 pub struct ValidatorArgs {
     /// The collection, as `<database>.<collection>`.
     pub target: String,
+    #[command(flatten)]
+    pub schemas: SchemasArgs,
 }
 
 #[derive(Debug, Args)]
@@ -590,4 +872,48 @@ pub struct SeedArgs {
     /// Drop each target collection before loading it.
     #[arg(long)]
     pub drop: bool,
+    #[command(flatten)]
+    pub server: ServerArgs,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn hoisted(line: &str) -> String {
+        let args: Vec<std::ffi::OsString> = line.split(' ').map(Into::into).collect();
+        hoist(args)
+            .iter()
+            .map(|a| a.to_string_lossy().to_string())
+            .collect::<Vec<_>>()
+            .join(" ")
+    }
+
+    #[test]
+    fn settings_before_the_command_go_to_the_command_that_takes_them() {
+        assert_eq!(
+            hoisted("mongrate --uri U --schemas S plan --exit-code"),
+            "mongrate plan --exit-code --uri U --schemas S"
+        );
+        assert_eq!(
+            hoisted("mongrate --format json migrate --state-db S --dir D up"),
+            "mongrate --format json migrate up --state-db S --dir D"
+        );
+        assert_eq!(
+            hoisted("mongrate -q --uri=U lint a b"),
+            "mongrate -q lint a b --uri U"
+        );
+        // A setting the command does not take is dropped, as a value of mongrate.yaml would be.
+        assert_eq!(
+            hoisted("mongrate --uri U --parallel 3 validate"),
+            "mongrate validate"
+        );
+        // After the command, nothing moves: clap judges it.
+        assert_eq!(
+            hoisted("mongrate validate --parallel 3"),
+            "mongrate validate --parallel 3"
+        );
+        // A missing value is left for clap to report.
+        assert_eq!(hoisted("mongrate --uri"), "mongrate --uri");
+    }
 }

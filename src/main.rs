@@ -1,8 +1,8 @@
 //! The `mongrate` binary: parse arguments, run, report the error, map to an exit code
 //! (0 ok, 1 error of any kind, usage errors included; 2 differences or pending work).
 
-use clap::Parser;
-use mongrate::cli::Cli;
+use clap::{CommandFactory, FromArgMatches};
+use mongrate::cli::{Cli, SettingArgs};
 use mongrate::commands::{self, exit, out};
 
 /// Does the raw command line ask for JSON (so that even a usage error is JSON)?
@@ -30,10 +30,13 @@ fn main() {
         ));
         std::process::exit(exit::ERROR);
     }));
-    let args: Vec<std::ffi::OsString> = std::env::args_os().collect();
+    let args = mongrate::cli::hoist(std::env::args_os().collect());
     let json = wants_json(&args);
-    let cli = match Cli::try_parse_from(&args) {
-        Ok(cli) => cli,
+    let parsed = Cli::command()
+        .try_get_matches_from(&args)
+        .and_then(|m| Ok((Cli::from_arg_matches(&m)?, SettingArgs::from_matches(&m))));
+    let (cli, given) = match parsed {
+        Ok(both) => both,
         Err(e) => {
             use clap::error::ErrorKind;
             let text = e.render().to_string();
@@ -60,7 +63,7 @@ fn main() {
     };
     let format = cli.global.format;
     let command = commands::command_name(&cli.command);
-    let code = match commands::run(cli) {
+    let code = match commands::run(cli, &given) {
         Ok(code) => code,
         Err(e) => commands::report_error(&e, format, command),
     };

@@ -393,16 +393,9 @@ async fn a_baseline_never_drops_what_it_adopted_and_every_drop_is_named_with_its
     let root = tempfile::tempdir().unwrap();
     let dir = root.path();
     let state = support::unique_db("baseline_state");
-    let r = |a: &[&str]| {
-        let mut v = a.to_vec();
-        v.extend(["--state-db", state.as_str()]);
-        run(dir, &v)
-    };
-    let j = |a: &[&str]| {
-        let mut v = a.to_vec();
-        v.extend(["--state-db", state.as_str()]);
-        json(dir, &v)
-    };
+    write(&dir.join("mongrate.yaml"), &format!("state_db: {state}\n"));
+    let r = |a: &[&str]| run(dir, a);
+    let j = |a: &[&str]| json(dir, a);
     let (code, out, err) = r(&["pull", &name]);
     assert_eq!(code, 0, "{out}{err}");
 

@@ -290,3 +290,79 @@ fn every_command_has_help_with_an_example() {
         .code(1)
         .stderr(predicate::str::contains("unexpected argument"));
 }
+
+#[test]
+fn each_help_shows_its_own_options_first_and_only_the_settings_that_apply() {
+    let help = |args: &[&str]| {
+        let out = support::mongrate()
+            .args(args)
+            .arg("--help")
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(0), "{args:?}");
+        String::from_utf8_lossy(&out.stdout).to_string()
+    };
+    let init = help(&["init"]);
+    assert!(init.lines().count() < 45, "{init}");
+    for absent in [
+        "--parallel",
+        "--databases",
+        "--state-db",
+        "--retry-for",
+        "--schemas",
+    ] {
+        assert!(
+            !init.contains(absent),
+            "init --help shows {absent}:\n{init}"
+        );
+    }
+    let validate = help(&["validate"]);
+    assert!(
+        !validate.contains("--uri") && validate.contains("--schemas"),
+        "{validate}"
+    );
+    // apply: its own options, then the server, project, fleet and global headings, in order.
+    let apply = help(&["apply"]);
+    let at = |h: &str| apply.find(h).unwrap_or_else(|| panic!("{h}: {apply}"));
+    assert!(at("--allow-violations") < at("Server options:"));
+    assert!(at("Server options:") < at("Project options:"));
+    assert!(at("Project options:") < at("Fleet options:"));
+    assert!(at("Fleet options:") < at("Global options:"));
+    assert!(apply.contains("--commit-quorum") && apply.contains("--canary"));
+    // plan narrows to databases but runs no fleet: --databases, no --parallel.
+    let plan = help(&["plan"]);
+    assert!(
+        plan.contains("--databases") && !plan.contains("--parallel"),
+        "{plan}"
+    );
+    let unlock = help(&["migrate", "unlock"]);
+    assert!(
+        unlock.contains("--state-db") && !unlock.contains("--migrations"),
+        "{unlock}"
+    );
+}
+
+#[test]
+fn a_setting_before_the_command_reaches_it_and_one_it_does_not_take_is_refused_after_it() {
+    let tmp = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(tmp.path().join("s/app")).unwrap();
+    std::fs::write(tmp.path().join("s/app/t.yaml"), "fields: {}\n").unwrap();
+    let s = tmp.path().join("s");
+    let out = support::mongrate()
+        .args([
+            "--schemas",
+            s.to_str().unwrap(),
+            "--parallel",
+            "3",
+            "validate",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
+    let out = support::mongrate()
+        .args(["validate", "--parallel", "3"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("unexpected argument '--parallel'"));
+}

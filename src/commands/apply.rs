@@ -2,7 +2,7 @@
 
 use super::out::{Critical, Progress, confirm, errln, stdout};
 use super::{Refused, engine, exit, print_json};
-use crate::cli::{ApplyArgs, Format, GlobalArgs};
+use crate::cli::{ApplyArgs, Format};
 use crate::db::apply::apply_plan;
 use crate::db::rollout::RolloutStep;
 use crate::fleet::{DatabaseReport, Outcome};
@@ -28,7 +28,7 @@ struct ApplyJson {
     stopped: Option<String>,
 }
 
-pub fn run(global: &GlobalArgs, args: &ApplyArgs) -> Result<i32> {
+pub fn run(global: &super::Settings, args: &ApplyArgs) -> Result<i32> {
     let engine::Computed {
         mut plan,
         server,
@@ -190,7 +190,7 @@ pub fn run(global: &GlobalArgs, args: &ApplyArgs) -> Result<i32> {
 /// `--parallel` at once; a refused or failed database is reported and, with `--on-error
 /// continue` (the default), does not stop the others. One report at the end.
 fn run_fleet(
-    global: &GlobalArgs,
+    global: &super::Settings,
     args: &ApplyArgs,
     plan: &crate::plan::Plan,
     server: &super::Server,

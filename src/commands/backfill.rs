@@ -3,7 +3,7 @@
 use super::out::{Critical, Progress, outln};
 use super::{Server, UsageError, exit, load_valid_spec, print_json, split_target};
 use crate::backfill::collection_defaults;
-use crate::cli::{BackfillArgs, Format, GlobalArgs};
+use crate::cli::{BackfillArgs, Format};
 use crate::db::backfill::{self, Options, Report, Target};
 use crate::spec::SchemaSpec;
 use anyhow::Result;
@@ -50,7 +50,7 @@ struct BackfillJson<'a> {
     collections: &'a [Report],
 }
 
-pub fn run(global: &GlobalArgs, args: &BackfillArgs) -> Result<i32> {
+pub fn run(global: &super::Settings, args: &BackfillArgs) -> Result<i32> {
     if args.batch_size == 0 {
         return Err(UsageError("--batch-size must be at least 1".into()).into());
     }

@@ -2,7 +2,7 @@
 
 use super::out::stdout;
 use super::{engine, exit, print_json};
-use crate::cli::{CheckArgs, EngineArgs, Format, GlobalArgs};
+use crate::cli::{CheckArgs, EngineArgs, Format};
 use crate::db::audit::AuditReport;
 use crate::{jsonschema, render};
 use anyhow::Result;
@@ -25,7 +25,7 @@ struct DataJson {
     collections: Vec<render::AuditJson>,
 }
 
-pub fn run(global: &GlobalArgs, args: &CheckArgs) -> Result<i32> {
+pub fn run(global: &super::Settings, args: &CheckArgs) -> Result<i32> {
     let engine_args = EngineArgs {
         prune: false,
         allow_destructive: false,

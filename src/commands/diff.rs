@@ -2,13 +2,13 @@
 
 use super::out::stdout;
 use super::{engine, exit, load_valid_spec, print_json};
-use crate::cli::{DiffArgs, Format, GlobalArgs};
+use crate::cli::{DiffArgs, Format};
 use crate::normalize::{self, Side};
 use crate::plan::PlanOptions;
 use crate::{diff, plan, render, spec};
 use anyhow::{Context, Result};
 
-pub fn run(global: &GlobalArgs, args: &DiffArgs) -> Result<i32> {
+pub fn run(global: &super::Settings, args: &DiffArgs) -> Result<i32> {
     let load = |dir: &std::path::Path| -> Result<crate::model::Schema> {
         let loaded = load_valid_spec(dir, &global.state_db)
             .with_context(|| format!("loading `{}`", dir.display()))?;

@@ -1,7 +1,7 @@
 //! What `plan`, `apply` and `check` share: load the schemas, read the server, diff, plan.
 
 use super::{Server, load_valid_spec};
-use crate::cli::{EngineArgs, GlobalArgs};
+use crate::cli::EngineArgs;
 use crate::db::{self, ConnectOptions};
 use crate::normalize::{self, Side};
 use crate::plan::{Plan, PlanOptions};
@@ -10,7 +10,7 @@ use anyhow::{Context, Result};
 use std::time::Duration;
 
 /// The connection options from the global arguments.
-pub fn connect_options(global: &GlobalArgs) -> ConnectOptions {
+pub fn connect_options(global: &super::Settings) -> ConnectOptions {
     ConnectOptions {
         uri: global.uri.clone(),
         source: global.uri_source.clone(),
@@ -21,7 +21,7 @@ pub fn connect_options(global: &GlobalArgs) -> ConnectOptions {
 
 /// How steps run: the retry window, the commit quorum of index builds, and how often a build's
 /// progress is read (as often as progress lines are written, at most every second).
-pub fn step_options(global: &GlobalArgs) -> crate::db::step::StepOptions {
+pub fn step_options(global: &super::Settings) -> crate::db::step::StepOptions {
     crate::db::step::StepOptions {
         retry_for: Duration::from_secs(global.retry_for),
         // Checked when the settings were resolved.
@@ -45,7 +45,11 @@ pub struct Computed {
 
 /// Load, connect, expand templates, inspect, diff and plan; with `data_checks`, also count
 /// violators and duplicates.
-pub fn compute(global: &GlobalArgs, engine: &EngineArgs, data_checks: bool) -> Result<Computed> {
+pub fn compute(
+    global: &super::Settings,
+    engine: &EngineArgs,
+    data_checks: bool,
+) -> Result<Computed> {
     let loaded = load_valid_spec(&global.schemas, &global.state_db)?;
     super::fleet::selection(global)?;
     let server = Server::connect(global)?;

@@ -3,14 +3,13 @@
 
 use super::UsageError;
 use super::out::{errln, stdout};
-use crate::cli::GlobalArgs;
 use crate::fleet::{self, Policy, Report, Selection};
 use crate::spec::SchemaSpec;
 use anyhow::Result;
 use std::time::Duration;
 
 /// `--databases`, parsed.
-pub fn selection(global: &GlobalArgs) -> Result<Option<Selection>> {
+pub fn selection(global: &super::Settings) -> Result<Option<Selection>> {
     global
         .databases
         .as_deref()
@@ -19,7 +18,7 @@ pub fn selection(global: &GlobalArgs) -> Result<Option<Selection>> {
 }
 
 /// `--parallel`, `--canary`, `--on-error`, `--max-failures`.
-pub fn policy(global: &GlobalArgs) -> Policy {
+pub fn policy(global: &super::Settings) -> Policy {
     Policy {
         parallel: usize::from(global.parallel),
         canary: usize::from(global.canary),
@@ -32,7 +31,7 @@ pub fn policy(global: &GlobalArgs) -> Policy {
 /// `--databases`; and whether this is a fleet run (a template, or `--databases`).
 pub async fn expand(
     client: &mongodb::Client,
-    global: &GlobalArgs,
+    global: &super::Settings,
     spec: SchemaSpec,
 ) -> Result<(SchemaSpec, bool)> {
     let selection = selection(global)?;

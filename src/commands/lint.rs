@@ -3,7 +3,7 @@
 
 use super::out::{errln, stdout};
 use super::{UsageError, exit, load_valid_spec, print_json};
-use crate::cli::{Format, GlobalArgs, LintArgs};
+use crate::cli::{Format, LintArgs};
 use crate::lint::{self, Finding, RULES, Severity};
 use anyhow::{Context, Result};
 use serde::Serialize;
@@ -66,7 +66,7 @@ fn checkout_at(dir: &Path, rev: &str, into: &Path) -> Result<()> {
     Ok(())
 }
 
-pub fn run(global: &GlobalArgs, args: &LintArgs) -> Result<i32> {
+pub fn run(global: &super::Settings, args: &LintArgs) -> Result<i32> {
     if args.rules {
         let rules: Vec<RuleJson> = RULES
             .iter()

@@ -2,7 +2,7 @@
 
 use super::out::{Critical, Progress, confirm, errln, outln};
 use super::{Refused, Server, UsageError, exit, load_valid_spec, print_json};
-use crate::cli::{Format, GlobalArgs, LockArgs, MigrateArgs, MigrateCommand};
+use crate::cli::{Format, LockArgs, MigrateArgs, MigrateCommand};
 use crate::db::changelog::Direction;
 use crate::db::lock::LockRead;
 use crate::db::migrations::{Request, RunOptions};
@@ -16,11 +16,15 @@ use serde::Serialize;
 use std::path::Path;
 use std::time::Duration;
 
-pub fn run(global: &GlobalArgs, args: &MigrateArgs) -> Result<i32> {
+pub fn run(global: &super::Settings, args: &MigrateArgs) -> Result<i32> {
     match &args.command {
-        MigrateCommand::Generate { name, databases } => generate(global, name, databases),
-        MigrateCommand::New { name } => new(global, name),
-        MigrateCommand::Up { to, dry_run, lock } => {
+        MigrateCommand::Generate {
+            name, databases, ..
+        } => generate(global, name, databases),
+        MigrateCommand::New { name, .. } => new(global, name),
+        MigrateCommand::Up {
+            to, dry_run, lock, ..
+        } => {
             let request = Request::Up { to: to.clone() };
             run_migrations(global, &request, *dry_run, true, lock)
         }
@@ -31,6 +35,7 @@ pub fn run(global: &GlobalArgs, args: &MigrateArgs) -> Result<i32> {
             yes,
             dry_run,
             lock,
+            ..
         } => {
             let target = match (steps, to) {
                 (_, Some(v)) => DownTarget::To(v.clone()),
@@ -43,18 +48,19 @@ pub fn run(global: &GlobalArgs, args: &MigrateArgs) -> Result<i32> {
             };
             run_migrations(global, &request, *dry_run, *yes, lock)
         }
-        MigrateCommand::Status { exit_code } => status(global, *exit_code),
-        MigrateCommand::Baseline { to, lock } => {
+        MigrateCommand::Status { exit_code, .. } => status(global, *exit_code),
+        MigrateCommand::Baseline { to, lock, .. } => {
             super::migrate_fleet::baseline(global, to.as_deref(), &run_options(global, lock))
         }
-        MigrateCommand::Verify { offline } => verify(global, *offline),
-        MigrateCommand::Unlock { yes } => unlock(global, *yes),
+        MigrateCommand::Verify { offline, .. } => verify(global, *offline),
+        MigrateCommand::Unlock { yes, .. } => unlock(global, *yes),
         MigrateCommand::Resolve {
             version,
             rolled_back: _,
             applied,
             note,
             lock,
+            ..
         } => resolve(
             global,
             version,
@@ -100,7 +106,7 @@ fn next_version(existing: &[Migration]) -> String {
 }
 
 /// The schemas as a normalised model (what the migrations must produce).
-fn desired_model(global: &GlobalArgs) -> Result<crate::model::Schema> {
+fn desired_model(global: &super::Settings) -> Result<crate::model::Schema> {
     let loaded = load_valid_spec(&global.schemas, &global.state_db)?;
     let mut desired = spec::to_model(&loaded.spec);
     normalize::schema(&mut desired, Side::Spec);
@@ -108,7 +114,7 @@ fn desired_model(global: &GlobalArgs) -> Result<crate::model::Schema> {
 }
 
 /// A refusal of `generate` as the command reports it (a usage error: exit 1, kind `usage`).
-fn generate_error(e: migrate::generate::GenerateError, global: &GlobalArgs) -> anyhow::Error {
+fn generate_error(e: migrate::generate::GenerateError, global: &super::Settings) -> anyhow::Error {
     match e {
         migrate::generate::GenerateError::UnknownDatabase(name) => UsageError(format!(
             "--database {name}: the schemas in `{}` declare no such database",
@@ -135,7 +141,7 @@ struct WrittenJson {
     warnings: Vec<String>,
 }
 
-fn generate(global: &GlobalArgs, name: &str, only: &[String]) -> Result<i32> {
+fn generate(global: &super::Settings, name: &str, only: &[String]) -> Result<i32> {
     check_name(name)?;
     let dir = &global.migrations;
     let migrations = load(dir)?;
@@ -228,7 +234,7 @@ fn generate(global: &GlobalArgs, name: &str, only: &[String]) -> Result<i32> {
     Ok(exit::OK)
 }
 
-fn new(global: &GlobalArgs, name: &str) -> Result<i32> {
+fn new(global: &super::Settings, name: &str) -> Result<i32> {
     check_name(name)?;
     let dir = &global.migrations;
     let migrations = load(dir)?;
@@ -257,7 +263,7 @@ fn new(global: &GlobalArgs, name: &str) -> Result<i32> {
     Ok(exit::OK)
 }
 
-fn run_options(global: &GlobalArgs, lock: &LockArgs) -> RunOptions {
+fn run_options(global: &super::Settings, lock: &LockArgs) -> RunOptions {
     RunOptions {
         state_db: global.state_db.clone(),
         project: global.project.clone(),
@@ -390,7 +396,7 @@ fn plan_text(plan: &RunPlan, migrations: &[Migration], sizes: &[Option<u64>]) ->
 }
 
 fn run_migrations(
-    global: &GlobalArgs,
+    global: &super::Settings,
     request: &Request,
     dry_run: bool,
     yes: bool,
@@ -567,7 +573,7 @@ pub(super) struct StatusJson<'a> {
     pub unclaimed: usize,
 }
 
-fn status(global: &GlobalArgs, exit_code: bool) -> Result<i32> {
+fn status(global: &super::Settings, exit_code: bool) -> Result<i32> {
     let migrations = load(&global.migrations)?;
     let selection = super::fleet::selection(global)?;
     if crate::fleet::is_fleet_run(&migrations, selection.as_ref()) {
@@ -662,7 +668,7 @@ struct Problem {
     message: String,
 }
 
-fn verify(global: &GlobalArgs, offline: bool) -> Result<i32> {
+fn verify(global: &super::Settings, offline: bool) -> Result<i32> {
     let migrations = load(&global.migrations)?;
     let (_, plan, warnings) = migrate::generate::chain(&migrations, &desired_model(global)?, &[])
         .map_err(|e| generate_error(e, global))?;
@@ -796,7 +802,7 @@ struct ResolutionJson {
 }
 
 fn resolve(
-    global: &GlobalArgs,
+    global: &super::Settings,
     version: &str,
     to: crate::migrate::plan::Resolve,
     note: Option<String>,
@@ -895,7 +901,7 @@ fn resolve(
     Ok(exit::OK)
 }
 
-fn unlock(global: &GlobalArgs, yes: bool) -> Result<i32> {
+fn unlock(global: &super::Settings, yes: bool) -> Result<i32> {
     let server = Server::connect(global)?;
     let project = global.project.as_deref();
     let state = server.run(db::lock::read(server.client(), &global.state_db, project))?;

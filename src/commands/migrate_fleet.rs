@@ -5,7 +5,7 @@
 
 use super::out::{Critical, Progress, errln, outln, stdout};
 use super::{Refused, Server, exit, print_json};
-use crate::cli::{Format, GlobalArgs};
+use crate::cli::Format;
 use crate::db;
 use crate::db::changelog::Direction;
 use crate::db::migrations::{Request, RunOptions};
@@ -19,7 +19,7 @@ use std::time::Instant;
 /// The histories this run covers, read against the server's databases.
 pub(super) fn units(
     server: &Server,
-    global: &GlobalArgs,
+    global: &super::Settings,
     migrations: &[Migration],
 ) -> Result<Vec<Unit>> {
     let selection = super::fleet::selection(global)?;
@@ -43,7 +43,7 @@ fn scoped(opts: &RunOptions, unit: &Unit) -> RunOptions {
 }
 
 pub fn run(
-    global: &GlobalArgs,
+    global: &super::Settings,
     request: &Request,
     dry_run: bool,
     yes: bool,
@@ -242,7 +242,7 @@ pub(super) struct HistoryJson {
     migrations: Vec<StatusRow>,
 }
 
-pub fn status(global: &GlobalArgs, exit_code: bool, migrations: &[Migration]) -> Result<i32> {
+pub fn status(global: &super::Settings, exit_code: bool, migrations: &[Migration]) -> Result<i32> {
     let server = Server::connect(global)?;
     let units = units(&server, global, migrations)?;
     let client = server.client();
@@ -329,7 +329,7 @@ struct BaselineHistory {
 }
 
 /// `migrate baseline`: for the shared history, or per database of a fleet.
-pub fn baseline(global: &GlobalArgs, to: Option<&str>, opts: &RunOptions) -> Result<i32> {
+pub fn baseline(global: &super::Settings, to: Option<&str>, opts: &RunOptions) -> Result<i32> {
     let migrations = super::migrate::load(&global.migrations)?;
     if let Some(v) = to
         && !migrations.iter().any(|m| m.version == v)

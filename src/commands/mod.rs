@@ -142,7 +142,7 @@ pub fn print_json(command: &str, body: &impl Serialize) {
 pub fn command_name(cmd: &Command) -> &'static str {
     use crate::cli::MigrateCommand as M;
     match cmd {
-        Command::Validate => "validate",
+        Command::Validate(_) => "validate",
         Command::Validator(_) => "validator",
         Command::Seed(_) => "seed",
         Command::Plan(_) => "plan",
@@ -170,21 +170,54 @@ pub fn command_name(cmd: &Command) -> &'static str {
     }
 }
 
-/// Resolve the settings (flags, mongrate.yaml, environment) into `global`.
-fn resolve(global: &mut GlobalArgs) -> Result<()> {
+/// Every setting in effect for one run: the command line, mongrate.yaml, the environment
+/// variables and the defaults, resolved once (see [`config::resolve`]). Commands read only this.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    pub format: Format,
+    pub quiet: bool,
+    /// The connection string given with `--uri`, if one was.
+    pub uri_arg: Option<String>,
+    /// `--server-timeout`, if given (it then wins over the URI's own timeout).
+    pub server_timeout_arg: Option<u64>,
+    /// The connection string in effect, and where it came from (for messages).
+    pub uri: String,
+    pub uri_source: String,
+    pub schemas: std::path::PathBuf,
+    pub migrations: std::path::PathBuf,
+    pub state_db: String,
+    /// Seconds (see `db::ConnectOptions` for how the URI's own timeout counts).
+    pub server_timeout: u64,
+    pub retry_for: u64,
+    pub commit_quorum: Option<String>,
+    /// The project's folder (where mongrate.yaml is, else the working directory).
+    pub project_root: std::path::PathBuf,
+    /// The project's name (`project:` in mongrate.yaml), which keys its migration history.
+    pub project: Option<String>,
+    /// `--databases`, unparsed.
+    pub databases: Option<String>,
+    pub parallel: u16,
+    pub canary: u16,
+    pub on_error: crate::fleet::OnError,
+    pub max_failures: Option<u32>,
+}
+
+/// Resolve the settings from the global options, the command's settings, mongrate.yaml and
+/// the environment.
+pub fn resolve(global: &GlobalArgs, given: &crate::cli::SettingArgs) -> Result<Settings> {
     let flags = config::Flags {
         config: global.config.clone(),
         env: global.env.clone(),
-        uri: global.uri_arg.clone(),
-        schemas: global.schemas_arg.clone(),
-        migrations: global.migrations_arg.clone(),
-        state_db: global.state_db_arg.clone(),
-        server_timeout: global.server_timeout_arg,
-        retry_for: global.retry_for_arg,
-        commit_quorum: global.commit_quorum_arg.clone(),
+        uri: given.uri.clone(),
+        schemas: given.schemas.clone(),
+        migrations: given.migrations.clone(),
+        state_db: given.state_db.clone(),
+        server_timeout: given.server_timeout,
+        retry_for: given.retry_for,
+        commit_quorum: given.commit_quorum.clone(),
     };
     // Secrets are registered before anything can fail, so no message can show them.
-    let mut uris: Vec<String> = [global.uri_arg.clone(), std::env::var("MONGODB_URI").ok()]
+    let mut uris: Vec<String> = [given.uri.clone(), std::env::var("MONGODB_URI").ok()]
         .into_iter()
         .flatten()
         .collect();
@@ -196,43 +229,48 @@ fn resolve(global: &mut GlobalArgs) -> Result<()> {
         out::add_secrets(crate::redact::secrets(uri));
     }
     let r = resolved.map_err(|e| ConfigError(format!("{e:#}")))?;
-    global.uri = r.uri;
-    global.uri_source = r.uri_source;
-    global.schemas = r.schemas;
-    global.migrations = r.migrations;
-    global.state_db = r.state_db;
-    global.server_timeout = r.server_timeout;
-    global.retry_for = r.retry_for;
-    global.commit_quorum = r.commit_quorum;
-    global.project_root = r.project_root;
-    global.project = r.project;
-    Ok(())
+    Ok(Settings {
+        format: global.format,
+        quiet: global.quiet,
+        uri_arg: given.uri.clone(),
+        server_timeout_arg: given.server_timeout,
+        uri: r.uri,
+        uri_source: r.uri_source,
+        schemas: r.schemas,
+        migrations: r.migrations,
+        state_db: r.state_db,
+        server_timeout: r.server_timeout,
+        retry_for: r.retry_for,
+        commit_quorum: r.commit_quorum,
+        project_root: r.project_root,
+        project: r.project,
+        databases: given.databases.clone(),
+        parallel: given.parallel.unwrap_or(4),
+        canary: given.canary.unwrap_or(0),
+        on_error: given.on_error.unwrap_or(crate::fleet::OnError::Continue),
+        max_failures: given.max_failures,
+    })
 }
 
-/// Run the parsed command line; returns the process exit code.
-pub fn run(mut cli: Cli) -> Result<i32> {
-    resolve(&mut cli.global)?;
-    if let Command::Migrate(m) = &cli.command
-        && let Some(dir) = &m.dir
-    {
-        cli.global.migrations = dir.clone();
-    }
+/// Run the parsed command line with the settings it gave; returns the process exit code.
+pub fn run(cli: Cli, given: &crate::cli::SettingArgs) -> Result<i32> {
+    let global = &resolve(&cli.global, given)?;
     match cli.command {
-        Command::Validate => validate::run(&cli.global),
-        Command::Validator(args) => validator::run(&cli.global, &args),
-        Command::Seed(args) => seed::run(&cli.global, &args),
-        Command::Plan(args) => plan::run(&cli.global, &args),
-        Command::Apply(args) => apply::run(&cli.global, &args),
-        Command::Check(args) => check::run(&cli.global, &args),
-        Command::Diff(args) => diff::run(&cli.global, &args),
-        Command::Migrate(args) => migrate::run(&cli.global, &args),
-        Command::Backfill(args) => backfill::run(&cli.global, &args),
-        Command::Pull(args) => pull::run(&cli.global, &args),
-        Command::Lint(args) => lint::run(&cli.global, &args),
-        Command::Init(args) => project::init(&cli.global, &args),
-        Command::SchemaJson(args) => project::schema_json(&cli.global, &args),
-        Command::Completions(args) => project::completions(&cli.global, &args),
-        Command::Man => project::man(&cli.global),
+        Command::Validate(_) => validate::run(global),
+        Command::Validator(args) => validator::run(global, &args),
+        Command::Seed(args) => seed::run(global, &args),
+        Command::Plan(args) => plan::run(global, &args),
+        Command::Apply(args) => apply::run(global, &args),
+        Command::Check(args) => check::run(global, &args),
+        Command::Diff(args) => diff::run(global, &args),
+        Command::Migrate(args) => migrate::run(global, &args),
+        Command::Backfill(args) => backfill::run(global, &args),
+        Command::Pull(args) => pull::run(global, &args),
+        Command::Lint(args) => lint::run(global, &args),
+        Command::Init(args) => project::init(global, &args),
+        Command::SchemaJson(args) => project::schema_json(global, &args),
+        Command::Completions(args) => project::completions(global, &args),
+        Command::Man => project::man(global),
     }
 }
 
@@ -294,7 +332,7 @@ pub struct Server {
 
 impl Server {
     /// Connect (failing within the server timeout).
-    pub fn connect(global: &GlobalArgs) -> Result<Self> {
+    pub fn connect(global: &Settings) -> Result<Self> {
         let rt = runtime()?;
         let connected = rt.block_on(crate::db::connect(&engine::connect_options(global)))?;
         Ok(Self {

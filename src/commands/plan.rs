@@ -2,11 +2,11 @@
 
 use super::out::stdout;
 use super::{engine, exit, print_json};
-use crate::cli::{Format, GlobalArgs, PlanArgs};
+use crate::cli::{Format, PlanArgs};
 use crate::render;
 use anyhow::Result;
 
-pub fn run(global: &GlobalArgs, args: &PlanArgs) -> Result<i32> {
+pub fn run(global: &super::Settings, args: &PlanArgs) -> Result<i32> {
     let plan = engine::compute(global, &args.engine, true)?.plan;
     match global.format {
         Format::Json => print_json("plan", &render::plan_view(&plan)),

@@ -4,7 +4,7 @@
 use super::config::{CONFIG_FILE, ConfigFile};
 use super::out::{errln, outln, stdout};
 use super::{Refused, exit, print_json};
-use crate::cli::{Cli, CompletionsArgs, Format, GlobalArgs, InitArgs, SchemaJsonArgs, SchemaKind};
+use crate::cli::{Cli, CompletionsArgs, Format, InitArgs, SchemaJsonArgs, SchemaKind};
 use anyhow::{Context, Result};
 use clap::CommandFactory;
 use std::path::{Path, PathBuf};
@@ -109,7 +109,7 @@ fn write_schemas(dir: &Path) -> Result<Vec<PathBuf>> {
     Ok(written)
 }
 
-pub fn schema_json(global: &GlobalArgs, args: &SchemaJsonArgs) -> Result<i32> {
+pub fn schema_json(global: &super::Settings, args: &SchemaJsonArgs) -> Result<i32> {
     let kinds: Vec<SchemaKind> = args.kind.map(|k| vec![k]).unwrap_or(KINDS.to_vec());
     if let Some(dir) = &args.write {
         let written = write_schemas(dir)?;
@@ -142,7 +142,7 @@ pub fn schema_json(global: &GlobalArgs, args: &SchemaJsonArgs) -> Result<i32> {
     Ok(exit::OK)
 }
 
-pub fn completions(global: &GlobalArgs, args: &CompletionsArgs) -> Result<i32> {
+pub fn completions(global: &super::Settings, args: &CompletionsArgs) -> Result<i32> {
     let mut buf = Vec::new();
     clap_complete::generate(args.shell, &mut Cli::command(), "mongrate", &mut buf);
     let text = String::from_utf8_lossy(&buf).to_string();
@@ -153,7 +153,7 @@ pub fn completions(global: &GlobalArgs, args: &CompletionsArgs) -> Result<i32> {
     Ok(exit::OK)
 }
 
-pub fn man(global: &GlobalArgs) -> Result<i32> {
+pub fn man(global: &super::Settings) -> Result<i32> {
     let mut buf = Vec::new();
     clap_mangen::Man::new(Cli::command()).render(&mut buf)?;
     let text = String::from_utf8_lossy(&buf).to_string();
@@ -164,7 +164,7 @@ pub fn man(global: &GlobalArgs) -> Result<i32> {
     Ok(exit::OK)
 }
 
-pub fn init(global: &GlobalArgs, args: &InitArgs) -> Result<i32> {
+pub fn init(global: &super::Settings, args: &InitArgs) -> Result<i32> {
     let root = std::env::current_dir().context("reading the current folder")?;
     let config = root.join(CONFIG_FILE);
     let schemas_readme = root.join("schemas").join("README.md");

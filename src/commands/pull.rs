@@ -2,7 +2,7 @@
 
 use super::out::{Progress, errln, outln};
 use super::{Server, UsageError, exit, print_json};
-use crate::cli::{Format, GlobalArgs, PullArgs};
+use crate::cli::{Format, PullArgs};
 use crate::db;
 use crate::db::sample::Examine;
 use crate::model::{Collection, CollectionKind};
@@ -64,7 +64,7 @@ fn file_name(collection: &str) -> String {
     format!("{}.yaml", if safe.is_empty() { "_" } else { &safe })
 }
 
-pub fn run(global: &GlobalArgs, args: &PullArgs) -> Result<i32> {
+pub fn run(global: &super::Settings, args: &PullArgs) -> Result<i32> {
     if !(0.0..=1.0).contains(&args.required_threshold) || args.required_threshold == 0.0 {
         return Err(UsageError(
             "--required-threshold is a share above 0, up to 1 (e.g. 0.95)".into(),
@@ -217,7 +217,7 @@ pub fn run(global: &GlobalArgs, args: &PullArgs) -> Result<i32> {
 
 #[allow(clippy::too_many_arguments)]
 fn pull_collection(
-    global: &GlobalArgs,
+    global: &super::Settings,
     args: &PullArgs,
     server: &Server,
     db_name: &str,

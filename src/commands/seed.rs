@@ -2,11 +2,11 @@
 
 use super::out::{Critical, outln};
 use super::{Server, exit, print_json};
-use crate::cli::{Format, GlobalArgs, SeedArgs};
+use crate::cli::{Format, SeedArgs};
 use crate::db;
 use anyhow::Result;
 
-pub fn run(global: &GlobalArgs, args: &SeedArgs) -> Result<i32> {
+pub fn run(global: &super::Settings, args: &SeedArgs) -> Result<i32> {
     let files = db::seed::read_seed_dir(&args.dir)?;
     let server = Server::connect(global)?;
     let reports = {

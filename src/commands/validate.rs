@@ -2,11 +2,11 @@
 
 use super::out::{errln, outln};
 use super::{exit, print_json};
-use crate::cli::{Format, GlobalArgs};
+use crate::cli::Format;
 use crate::spec;
 use anyhow::Result;
 
-pub fn run(global: &GlobalArgs) -> Result<i32> {
+pub fn run(global: &super::Settings) -> Result<i32> {
     let loaded = spec::load_dir(&global.schemas)?;
     let errors = loaded.errors().count();
     let warnings = loaded.diagnostics.len() - errors;

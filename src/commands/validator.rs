@@ -2,11 +2,11 @@
 
 use super::out::outln;
 use super::{UsageError, exit, load_valid_spec, print_json, split_target};
-use crate::cli::{Format, GlobalArgs, ValidatorArgs};
+use crate::cli::{Format, ValidatorArgs};
 use crate::{extjson, jsonschema};
 use anyhow::Result;
 
-pub fn run(global: &GlobalArgs, args: &ValidatorArgs) -> Result<i32> {
+pub fn run(global: &super::Settings, args: &ValidatorArgs) -> Result<i32> {
     let (db, coll) = split_target(&args.target)?;
     let loaded = load_valid_spec(&global.schemas, &global.state_db)?;
     let Some(spec) = loaded.spec.collection(db, coll) else {
