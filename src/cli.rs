@@ -285,8 +285,16 @@ pub fn hoist(args: Vec<std::ffi::OsString>) -> Vec<std::ffi::OsString> {
     // After the command's own arguments, before a `--` that ends options.
     let at = out.iter().position(|a| a == "--").unwrap_or(out.len());
     let tail = out.split_off(at);
+    // Given after the command too: that one wins.
+    let after: Vec<String> = out
+        .iter()
+        .skip(1)
+        .filter_map(|a| a.to_str())
+        .filter_map(|a| a.strip_prefix("--"))
+        .map(|a| a.split('=').next().unwrap_or(a).to_string())
+        .collect();
     for (name, value) in moved {
-        if accepts(&name) {
+        if accepts(&name) && !after.contains(&name) {
             out.push(format!("--{name}").into());
             out.push(value);
         }
@@ -915,5 +923,10 @@ mod tests {
         );
         // A missing value is left for clap to report.
         assert_eq!(hoisted("mongrate --uri"), "mongrate --uri");
+        // Given after the command as well: that one wins.
+        assert_eq!(
+            hoisted("mongrate --uri A plan --uri B"),
+            "mongrate plan --uri B"
+        );
     }
 }

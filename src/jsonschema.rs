@@ -251,6 +251,7 @@ mod tests {
                 database_file: None,
                 collection_files: vec![(PathBuf::from("app/t.yaml"), text.into())],
                 unreadable: vec![],
+                problems: Vec::new(),
             }]);
             assert!(!loaded.has_errors(), "{:?}", loaded.diagnostics);
             let spec = loaded.spec.collection("app", "t").unwrap();

@@ -21,7 +21,12 @@ pub fn database_problem(name: &str) -> Option<String> {
     None
 }
 
-/// Why MongoDB would refuse `name` as a collection of `database`.
+/// The field names of a DBRef (`{ $ref, $id, $db }`): the only field names that may start
+/// with `$`.
+pub const DBREF_FIELDS: [&str; 3] = ["$ref", "$id", "$db"];
+
+/// Why MongoDB would refuse `name` as a collection of `database` (or why mongrate does: a
+/// control character in a name is never meant).
 pub fn collection_problem(database: &str, name: &str) -> Option<String> {
     if name.is_empty() {
         return Some("a collection name cannot be empty".into());
@@ -30,6 +35,13 @@ pub fn collection_problem(database: &str, name: &str) -> Option<String> {
         return Some(format!(
             "collection name {} cannot contain `$` or NUL",
             show(name)
+        ));
+    }
+    if let Some(c) = name.chars().find(|c| c.is_control()) {
+        return Some(format!(
+            "collection name {} contains the control character {}",
+            show(name),
+            show(&c.to_string())
         ));
     }
     if name.starts_with("system.") {
@@ -52,6 +64,12 @@ pub fn field_path_problem(path: &str) -> Option<String> {
     if path.contains('\0') {
         return Some("a field path cannot contain NUL bytes".into());
     }
+    if let Some(c) = path.chars().find(|c| c.is_control()) {
+        return Some(format!(
+            "a field path cannot contain the control character {}",
+            show(&c.to_string())
+        ));
+    }
     for seg in path.split('.') {
         if seg.is_empty() {
             return Some(format!(
@@ -59,7 +77,7 @@ pub fn field_path_problem(path: &str) -> Option<String> {
                 show(path)
             ));
         }
-        if seg.starts_with('$') {
+        if seg.starts_with('$') && !DBREF_FIELDS.contains(&seg) {
             return Some(format!(
                 "{}: the part {} starts with `$`, which field names cannot",
                 show(path),
@@ -82,7 +100,10 @@ pub fn index_path_problem(path: &str) -> Option<String> {
                 "a field path cannot have an empty part (`a..b`, a leading or trailing `.`)".into(),
             );
         }
-        if seg.starts_with('$') && !(*seg == "$**" && i + 1 == segments.len()) {
+        if seg.starts_with('$')
+            && !(*seg == "$**" && i + 1 == segments.len())
+            && !DBREF_FIELDS.contains(seg)
+        {
             return Some(format!(
                 "the part `{seg}` starts with `$`; only a trailing `$**` (a wildcard) may"
             ));
@@ -103,6 +124,12 @@ pub fn index_name_problem(name: &str) -> Option<String> {
     }
     if name.contains('\0') {
         return Some("an index name cannot contain NUL bytes".into());
+    }
+    if let Some(c) = name.chars().find(|c| c.is_control()) {
+        return Some(format!(
+            "an index name cannot contain the control character {}",
+            show(&c.to_string())
+        ));
     }
     None
 }

@@ -129,6 +129,29 @@ impl de::Error for Error {
     }
 }
 
+/// Why a file's text declares nothing, if it does not: it is empty (or only comments), or
+/// its one document is a bare `null`.
+pub fn empty_document(text: &str) -> Option<&'static str> {
+    let content: Vec<&str> = text
+        .trim_start_matches('\u{feff}')
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty() && !l.starts_with('#') && *l != "---" && *l != "...")
+        .collect();
+    match content.as_slice() {
+        [] => Some("the file is empty"),
+        [one]
+            if matches!(
+                one.split(" #").next().unwrap_or_default().trim(),
+                "~" | "null" | "Null" | "NULL"
+            ) =>
+        {
+            Some("the file holds only `null`")
+        }
+        _ => None,
+    }
+}
+
 /// `did you mean `x`? ` when one of `candidates` is a likely spelling of `word` (a few
 /// letters off, or the same but for case and `_`/`-`), else nothing.
 pub fn suggestion(word: &str, candidates: &[&str]) -> String {
@@ -259,7 +282,15 @@ pub fn tidy(message: &str) -> String {
         let after = &rest[open + 1..];
         match after.find('`') {
             Some(close) => {
-                out.push_str(&show(&after[..close]));
+                let inner = &after[..close];
+                if inner.ends_with('…') && inner.chars().count() <= 81 {
+                    // Already cut by `show`: its length follows it.
+                    out.push('`');
+                    escape_controls(inner, &mut out);
+                    out.push('`');
+                } else {
+                    out.push_str(&show(inner));
+                }
                 rest = &after[close + 1..];
             }
             None => {
@@ -432,6 +463,8 @@ pub struct Deserializer<'a> {
     alias_budget: usize,
     depth: usize,
     path: Vec<Segment>,
+    /// A mapping key is being read: any scalar is its text (`1: ...` is the key "1").
+    in_key: bool,
 }
 
 #[derive(Debug, Clone)]
@@ -452,6 +485,7 @@ impl<'a> Deserializer<'a> {
             alias_budget: 10_000 + text.len(),
             depth: 0,
             path: Vec::new(),
+            in_key: false,
         }
     }
 
@@ -806,6 +840,17 @@ impl<'a> Deserializer<'a> {
     }
 
     /// Is the next node a plain null scalar?
+    /// Is the next node a null written out (`null`, `~`), rather than left empty? Only a
+    /// value left empty stands for an empty list or mapping.
+    fn next_is_explicit_null(&mut self) -> Result<bool, Error> {
+        Ok(match self.peek()? {
+            (Event::Scalar(text, TScalarStyle::Plain, _, None), _) => {
+                matches!(text.as_str(), "~" | "null" | "Null" | "NULL")
+            }
+            _ => false,
+        })
+    }
+
     fn next_is_null(&mut self) -> Result<bool, Error> {
         Ok(match self.peek()? {
             (Event::Scalar(text, TScalarStyle::Plain, _, None), _) => {
@@ -886,9 +931,10 @@ impl<'de> MapAccess<'de> for Map<'_, '_> {
         self.seen
             .insert(print, (mark.line() as u32, mark.col() as u32 + 1));
         let key = key.clone();
-        let value = seed
-            .deserialize(&mut *self.de)
-            .map_err(|e| self.de.locate(e, mark))?;
+        self.de.in_key = true;
+        let value = seed.deserialize(&mut *self.de);
+        self.de.in_key = false;
+        let value = value.map_err(|e| self.de.locate(e, mark))?;
         self.de.path.push(Segment::Key(key));
         Ok(Some(value))
     }
@@ -999,10 +1045,26 @@ impl<'de> de::Deserializer<'de> for &mut Deserializer<'_> {
         let (event, mark) = self.node_start()?;
         match event {
             Event::Scalar(ref text, style, _, ref tag) => {
-                let null = matches!(self.scalar_of(text, style, tag, mark)?, Scalar::Null)
-                    && tag.is_none();
-                if null {
+                let scalar = self.scalar_of(text, style, tag, mark)?;
+                if matches!(scalar, Scalar::Null) && tag.is_none() {
                     return Err(self.fail(mark, "expected text, found null"));
+                }
+                // A value where text goes must be text: `db: 5` is a mistake, not the name "5".
+                let found = match scalar {
+                    Scalar::Int(_) | Scalar::Float(_) => Some("the number"),
+                    Scalar::Bool(_) => Some("the boolean"),
+                    _ => None,
+                };
+                if let Some(found) = found
+                    && !self.in_key
+                {
+                    return Err(self.fail(
+                        mark,
+                        format!(
+                            "expected text, found {found} {}; quote it ('{text}') if you mean the text",
+                            show(text)
+                        ),
+                    ));
                 }
                 visitor
                     .visit_str(text)
@@ -1025,7 +1087,12 @@ impl<'de> de::Deserializer<'de> for &mut Deserializer<'_> {
     }
 
     fn deserialize_identifier<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Error> {
-        self.deserialize_str(visitor)
+        // A key or an operation's name: any scalar is read as its text, and an unknown one is
+        // reported as such (`unknown value `5``).
+        let was = std::mem::replace(&mut self.in_key, true);
+        let r = self.deserialize_str(visitor);
+        self.in_key = was;
+        r
     }
 
     fn deserialize_char<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Error> {
@@ -1033,6 +1100,13 @@ impl<'de> de::Deserializer<'de> for &mut Deserializer<'_> {
     }
 
     fn deserialize_map<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Error> {
+        if self.next_is_explicit_null()? {
+            let (_, mark) = self.node_start()?;
+            return Err(self.fail(
+                mark,
+                "expected a mapping, found null; write `{}` for an empty one",
+            ));
+        }
         // An empty value where a mapping goes is an empty mapping.
         if self.next_is_null()? {
             let (_, mark) = self.node_start()?;
@@ -1069,6 +1143,13 @@ impl<'de> de::Deserializer<'de> for &mut Deserializer<'_> {
     }
 
     fn deserialize_seq<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Error> {
+        if self.next_is_explicit_null()? {
+            let (_, mark) = self.node_start()?;
+            return Err(self.fail(
+                mark,
+                "expected a list, found null; write `[]` for an empty one",
+            ));
+        }
         if self.next_is_null()? {
             let (_, mark) = self.node_start()?;
             return visitor

@@ -162,12 +162,13 @@ async fn check_reports_drift_as_json_for_ci() {
 #[test]
 fn diff_between_two_spec_folders_needs_no_server() {
     support::mongrate()
+        // A server setting given (unreachable): diff does not use it.
         .args([
+            "--uri",
+            "mongodb://127.0.0.1:1",
             "diff",
             "schemas",
             "schemas",
-            "--uri",
-            "mongodb://127.0.0.1:1",
         ])
         .assert()
         .code(0)

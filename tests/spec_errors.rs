@@ -17,6 +17,7 @@ fn check_db(database_file: Option<&str>, files: &[(&str, &str)]) -> Vec<Diagnost
             .map(|(name, text)| (PathBuf::from(format!("app/{name}.yaml")), text.to_string()))
             .collect(),
         unreadable: Vec::new(),
+        problems: Vec::new(),
     };
     spec::check_sources(&[source]).diagnostics
 }
@@ -530,4 +531,65 @@ fn a_collection_name_that_differs_from_the_file_name_is_a_warning() {
             .contains("differs from the file name `things`")
     );
     assert_eq!((diags[0].line, diags[0].column), (1, 13));
+}
+
+#[test]
+fn a_default_that_no_document_could_hold_is_refused() {
+    let big = "x".repeat(17 * 1024 * 1024);
+    one_error(
+        &format!("fields:\n  a: {{ type: string, default: '{big}' }}\n"),
+        "MB as BSON, and no document can hold more than 16 MB",
+        2,
+        31,
+    );
+}
+
+#[test]
+fn a_migration_literal_over_16_mb_is_refused_with_its_place() {
+    let big = "x".repeat(17 * 1024 * 1024);
+    let text = format!(
+        "up:\n  - update_many: {{ db: app, collection: t, filter: {{ a: 1 }}, update: {{ $set: {{ b: '{big}' }} }} }}\ndown: []\n"
+    );
+    let err = mongrate::migrate::parse(std::path::Path::new("20250101000000_big.yaml"), &text)
+        .unwrap_err();
+    assert!(
+        err.contains("20250101000000_big.yaml:2:")
+            && err.contains("a server refuses any command over 16 MB"),
+        "{}",
+        &err[..err.len().min(300)]
+    );
+}
+
+#[cfg(unix)]
+#[test]
+fn symlink_loops_in_the_schemas_folder_are_refused() {
+    let root = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(root.path().join("app")).unwrap();
+    std::fs::write(root.path().join("app/t.yaml"), "collection: t\n").unwrap();
+    // A database folder that is the schemas folder itself, and one that is another's twin.
+    std::os::unix::fs::symlink(root.path(), root.path().join("loop")).unwrap();
+    std::os::unix::fs::symlink(root.path().join("app"), root.path().join("app2")).unwrap();
+    // Inside a database folder: a link back up is an ignored folder, said as a warning.
+    std::os::unix::fs::symlink(root.path(), root.path().join("app/up")).unwrap();
+    let loaded = spec::load_dir(root.path()).unwrap();
+    let text: Vec<String> = loaded.diagnostics.iter().map(|d| d.to_string()).collect();
+    let has = |s: &str| text.iter().any(|t| t.contains(s));
+    assert!(
+        has("loop:1:1: error: ") && has("which holds it (a loop)"),
+        "{text:#?}"
+    );
+    assert!(
+        has("app2:1:1: error: ") && has("are the same folder"),
+        "{text:#?}"
+    );
+    assert!(
+        has("app/up:1:1: warning: ignored: a folder inside a database folder"),
+        "{text:#?}"
+    );
+    assert_eq!(
+        loaded.spec.databases.len(),
+        1,
+        "{:?}",
+        loaded.spec.databases.keys()
+    );
 }

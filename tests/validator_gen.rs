@@ -10,6 +10,7 @@ fn validator_of(text: &str) -> bson::Document {
         name: "app".into(),
         database_file: None,
         unreadable: Vec::new(),
+        problems: Vec::new(),
         collection_files: vec![(PathBuf::from("app/things.yaml"), text.to_string())],
     }]);
     assert!(!loaded.has_errors(), "{:#?}", loaded.diagnostics);
@@ -95,6 +96,7 @@ fn double_defaults_are_stored_as_doubles() {
         name: "app".into(),
         database_file: None,
         unreadable: Vec::new(),
+        problems: Vec::new(),
         collection_files: vec![(
             PathBuf::from("app/things.yaml"),
             "fields:\n  price: { type: double, default: 0 }\n".into(),

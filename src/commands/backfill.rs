@@ -1,7 +1,7 @@
 //! `mongrate backfill`: fill missing defaults, batched and resumable.
 
 use super::out::{Critical, Progress, outln};
-use super::{Server, UsageError, exit, load_valid_spec, print_json, split_target};
+use super::{Server, UsageError, exit, load_declared_spec, print_json, split_target};
 use crate::backfill::collection_defaults;
 use crate::cli::{BackfillArgs, Format};
 use crate::db::backfill::{self, Options, Report, Target};
@@ -57,7 +57,7 @@ pub fn run(global: &super::Settings, args: &BackfillArgs) -> Result<i32> {
     for t in &args.targets {
         split_target(t)?;
     }
-    let loaded = load_valid_spec(&global.schemas, &global.state_db)?;
+    let loaded = load_declared_spec(&global.schemas, &global.state_db)?;
     super::fleet::selection(global)?;
     let server = Server::connect(global)?;
     // Templates cover every matching database on the server (narrowed by --databases).

@@ -105,17 +105,24 @@ pub struct Flags {
     pub commit_quorum: Option<String>,
 }
 
-/// The nearest `mongrate.yaml` from `start` upwards.
-pub fn find(start: &Path) -> Option<PathBuf> {
+/// The nearest `mongrate.yaml` from `start` upwards; one that is not a file (a folder) is an
+/// error, not skipped.
+pub fn find(start: &Path) -> Result<Option<PathBuf>> {
     let mut dir = Some(start);
     while let Some(d) = dir {
         let candidate = d.join(CONFIG_FILE);
         if candidate.is_file() {
-            return Some(candidate);
+            return Ok(Some(candidate));
+        }
+        if candidate.exists() {
+            bail!(
+                "`{}` is a folder, not a settings file: remove or rename it (or name the settings file with --config)",
+                candidate.display()
+            );
         }
         dir = d.parent();
     }
-    None
+    Ok(None)
 }
 
 /// Read and parse a config file (errors name it, with line and column).
@@ -140,9 +147,13 @@ pub fn resolve(flags: &Flags) -> Result<Resolved> {
             .unwrap_or(p)
     };
     let path = match &flags.config {
+        Some(p) if p.is_dir() => bail!("--config `{}` is a folder, not a file", p.display()),
         Some(p) if !p.is_file() => bail!("--config `{}`: no such file", p.display()),
         Some(p) => Some(p.clone()),
-        None => cwd.as_deref().and_then(find).map(relative),
+        None => match cwd.as_deref() {
+            Some(c) => find(c)?.map(relative),
+            None => None,
+        },
     };
     let file = match &path {
         Some(p) => load(p)?,

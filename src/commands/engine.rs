@@ -1,6 +1,6 @@
 //! What `plan`, `apply` and `check` share: load the schemas, read the server, diff, plan.
 
-use super::{Server, load_valid_spec};
+use super::{Server, load_declared_spec};
 use crate::cli::EngineArgs;
 use crate::db::{self, ConnectOptions};
 use crate::normalize::{self, Side};
@@ -50,7 +50,7 @@ pub fn compute(
     engine: &EngineArgs,
     data_checks: bool,
 ) -> Result<Computed> {
-    let loaded = load_valid_spec(&global.schemas, &global.state_db)?;
+    let loaded = load_declared_spec(&global.schemas, &global.state_db)?;
     super::fleet::selection(global)?;
     let server = Server::connect(global)?;
     let written = loaded.spec;

@@ -1,7 +1,7 @@
 //! `mongrate migrate ...`: versioned migrations.
 
 use super::out::{Critical, Progress, confirm, errln, outln};
-use super::{Refused, Server, UsageError, exit, load_valid_spec, print_json};
+use super::{Refused, Server, UsageError, exit, load_declared_spec, print_json};
 use crate::cli::{Format, LockArgs, MigrateArgs, MigrateCommand};
 use crate::db::changelog::Direction;
 use crate::db::lock::LockRead;
@@ -75,8 +75,14 @@ pub fn run(global: &super::Settings, args: &MigrateArgs) -> Result<i32> {
     }
 }
 
+/// The migrations of `dir`; what they probably do not mean is printed as warnings (stderr).
 pub(super) fn load(dir: &Path) -> Result<Vec<Migration>> {
-    migrate::load_dir(dir).with_context(|| format!("reading migrations in `{}`", dir.display()))
+    let (migrations, warnings) = migrate::load_dir_with_warnings(dir)
+        .with_context(|| format!("reading migrations in `{}`", dir.display()))?;
+    for w in warnings {
+        errln!("{w}");
+    }
+    Ok(migrations)
 }
 
 fn check_name(name: &str) -> Result<()> {
@@ -107,7 +113,7 @@ fn next_version(existing: &[Migration]) -> String {
 
 /// The schemas as a normalised model (what the migrations must produce).
 fn desired_model(global: &super::Settings) -> Result<crate::model::Schema> {
-    let loaded = load_valid_spec(&global.schemas, &global.state_db)?;
+    let loaded = load_declared_spec(&global.schemas, &global.state_db)?;
     let mut desired = spec::to_model(&loaded.spec);
     normalize::schema(&mut desired, Side::Spec);
     Ok(desired)

@@ -298,6 +298,29 @@ pub fn load_valid_spec(root: &Path, state_db: &str) -> Result<Loaded> {
     Ok(loaded)
 }
 
+/// [`load_valid_spec`], refusing a folder that declares no collection: a command pointed at
+/// the wrong folder (a CI job in the wrong directory) must not report success.
+pub fn load_declared_spec(root: &Path, state_db: &str) -> Result<Loaded> {
+    let loaded = load_valid_spec(root, state_db)?;
+    if loaded
+        .spec
+        .databases
+        .values()
+        .all(|d| d.collections.is_empty())
+    {
+        return Err(SpecInvalid(nothing_declared(root)).into());
+    }
+    Ok(loaded)
+}
+
+/// The message for a schemas folder that declares no collection.
+pub fn nothing_declared(root: &Path) -> String {
+    format!(
+        "`{}` declares no collection: is it the right folder (--schemas, or `schemas:` in mongrate.yaml)? Collections are declared in `<database>/<collection>.yaml` files there; `mongrate pull` writes them from a server",
+        root.display()
+    )
+}
+
 /// Split `DB.COLLECTION`.
 pub fn split_target(target: &str) -> Result<(&str, &str)> {
     target

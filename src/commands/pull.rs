@@ -337,6 +337,7 @@ fn merged(
         database_file: None,
         collection_files: vec![(path.to_path_buf(), old.to_string())],
         unreadable: Vec::new(),
+        problems: Vec::new(),
     }]);
     if loaded.has_errors() {
         return Err("the existing file has errors (see `mongrate validate`)".into());

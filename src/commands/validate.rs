@@ -7,7 +7,22 @@ use crate::spec;
 use anyhow::Result;
 
 pub fn run(global: &super::Settings) -> Result<i32> {
-    let loaded = spec::load_dir(&global.schemas)?;
+    let mut loaded = spec::load_dir(&global.schemas)?;
+    if !loaded.has_errors()
+        && loaded
+            .spec
+            .databases
+            .values()
+            .all(|d| d.collections.is_empty())
+    {
+        loaded.diagnostics.push(spec::Diagnostic {
+            severity: spec::Severity::Error,
+            file: global.schemas.clone(),
+            line: 1,
+            column: 1,
+            message: super::nothing_declared(&global.schemas),
+        });
+    }
     let errors = loaded.errors().count();
     let warnings = loaded.diagnostics.len() - errors;
     let collections: usize = loaded

@@ -81,6 +81,45 @@ pub fn check_file(text: &str, file: &MigrationFile) -> Vec<(usize, usize, String
         .collect()
 }
 
+/// What a file probably does not mean, as (line, column, message): an `update_many` whose
+/// filter matches every document (then only the update itself can make the step idempotent).
+pub fn warnings(text: &str, file: &MigrationFile) -> Vec<(usize, usize, String)> {
+    let mut found = Vec::new();
+    for (list, ops) in [("up", &file.up), ("down", &file.down)] {
+        for (i, op) in ops.iter().enumerate() {
+            if let Operation::UpdateMany { filter, .. } = op
+                && filter.is_empty()
+            {
+                found.push(Problem {
+                    path: vec![
+                        list.to_string(),
+                        i.to_string(),
+                        "update_many".into(),
+                        "filter".into(),
+                    ],
+                    message: format!(
+                        "{list}[{i}] update_many: `filter: {{}}` updates every document; select only the documents not updated yet, so that running the step twice changes nothing more"
+                    ),
+                });
+            }
+        }
+    }
+    if found.is_empty() {
+        return Vec::new();
+    }
+    let pos = PosIndex::build_for(text, found.iter().map(|p| p.path.as_slice()));
+    found
+        .into_iter()
+        .map(|p| {
+            let at = pos.value(&p.path);
+            (at.line, at.column, p.message)
+        })
+        .collect()
+}
+
+/// The largest BSON document a server accepts (a command included).
+const MAX_BSON: usize = 16 * 1024 * 1024;
+
 /// The key an operation is written under.
 fn op_key(op: &Operation) -> &'static str {
     match op {
@@ -105,6 +144,19 @@ fn op_key(op: &Operation) -> &'static str {
 const MAX_TTL: i64 = i32::MAX as i64;
 
 fn check_op(op: &Operation, push: &mut dyn FnMut(&[&str], String)) {
+    if let Ok(doc) = bson::to_document(op)
+        && let Ok(bytes) = bson::to_vec(&doc)
+        && bytes.len() > MAX_BSON
+    {
+        push(
+            &[],
+            format!(
+                "it is {:.1} MB as BSON; a server refuses any command over 16 MB",
+                bytes.len() as f64 / 1_048_576.0
+            ),
+        );
+        return;
+    }
     let db = op.db();
     if !matches!(op, Operation::Irreversible { .. })
         && let Some(why) = names::database_problem(db)

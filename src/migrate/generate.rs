@@ -133,15 +133,38 @@ pub fn generate(
 }
 
 /// The version of the next file: `now` (`YYYYMMDDHHMMSS`, UTC), or one second after the newest
-/// existing version when that is not earlier (two files generated in one second stay ordered).
+/// existing version when that is not earlier (two files generated in one second stay ordered,
+/// and every version stays a real time: `...59` is followed by the next minute).
 pub fn next_version(existing: &[Migration], now: String) -> String {
     match existing.last() {
-        Some(last) if last.version >= now => {
-            let n: u64 = last.version.parse().unwrap_or(0);
-            format!("{:014}", n + 1)
-        }
+        Some(last) if last.version >= now => one_second_after(&last.version).unwrap_or(now),
         _ => now,
     }
+}
+
+/// `YYYYMMDDHHMMSS` plus one second, as a real UTC time.
+fn one_second_after(version: &str) -> Option<String> {
+    let n = |a: usize, b: usize| version.get(a..b)?.parse::<i64>().ok();
+    let (y, mo, d, h, mi, s) = (
+        n(0, 4)?,
+        n(4, 6)?,
+        n(6, 8)?,
+        n(8, 10)?,
+        n(10, 12)?,
+        n(12, 14)?,
+    );
+    let at =
+        bson::DateTime::parse_rfc3339_str(format!("{y:04}-{mo:02}-{d:02}T{h:02}:{mi:02}:{s:02}Z"))
+            .ok()?;
+    let next = bson::DateTime::from_millis(at.timestamp_millis() + 1000);
+    Some(
+        next.try_to_rfc3339_string()
+            .ok()?
+            .chars()
+            .filter(char::is_ascii_digit)
+            .take(14)
+            .collect(),
+    )
 }
 
 #[cfg(test)]
@@ -306,6 +329,12 @@ mod tests {
         );
         assert_eq!(
             next_version(&[m], "20270101000000".into()),
+            "20270101000000"
+        );
+        // The second after :59 is the next minute (and the next year, here).
+        let m = migration("20261231235959", "description: x\nup: []\ndown: []\n");
+        assert_eq!(
+            next_version(&[m], "20261231235959".into()),
             "20270101000000"
         );
     }

@@ -140,6 +140,12 @@ pub fn parse(path: &Path, text: &str) -> Result<Migration, String> {
             path.display()
         ));
     }
+    if let Some(why) = crate::yaml::empty_document(text) {
+        return Err(format!(
+            "{}:1:1: error: {why}: a migration has `up:` and `down:` lists of operations (`up: []` for none)",
+            path.display()
+        ));
+    }
     // Values follow Extended JSON: an integer is an int32 when it fits (int64 otherwise), a
     // number with a point a double, and `{ $numberLong: "5" }`, `{ $date: "..." }`,
     // `{ $oid: "..." }` mean what they say.
@@ -173,8 +179,14 @@ pub fn parse(path: &Path, text: &str) -> Result<Migration, String> {
 
 /// Read every migration under `dir`, ordered by file name (a missing folder is empty).
 pub fn load_dir(dir: &Path) -> Result<Vec<Migration>, MigrationError> {
+    load_dir_with_warnings(dir).map(|(migrations, _)| migrations)
+}
+
+/// [`load_dir`], and the warnings about what the files probably do not mean (an `update_many`
+/// of every document, files it ignores), as `path:line:column: warning: ...` lines.
+pub fn load_dir_with_warnings(dir: &Path) -> Result<(Vec<Migration>, Vec<String>), MigrationError> {
     if !dir.exists() {
-        return Ok(Vec::new());
+        return Ok((Vec::new(), Vec::new()));
     }
     if !dir.is_dir() {
         return Err(MigrationError::Io {
@@ -188,14 +200,34 @@ pub fn load_dir(dir: &Path) -> Result<Vec<Migration>, MigrationError> {
             reason: crate::spec::io_reason(&e),
         })?
         .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| {
-            matches!(
-                p.extension().and_then(|e| e.to_str()),
-                Some("yaml") | Some("yml")
-            )
-        })
         .collect();
     paths.sort();
+    let mut warnings = Vec::new();
+    paths.retain(|p| {
+        let name = p
+            .file_name()
+            .map(|n| n.to_string_lossy().to_string())
+            .unwrap_or_default();
+        let ext = p.extension().and_then(|e| e.to_str()).unwrap_or_default();
+        if name.starts_with('.') || name == "README.md" {
+            return false;
+        }
+        if matches!(ext, "yaml" | "yml") && p.is_file() {
+            return true;
+        }
+        if ext.eq_ignore_ascii_case("yaml") || ext.eq_ignore_ascii_case("yml") {
+            warnings.push(format!(
+                "{}:1:1: warning: ignored: migration files end in `.yaml` or `.yml` (lower case)",
+                p.display()
+            ));
+        } else if p.is_dir() {
+            warnings.push(format!(
+                "{}:1:1: warning: ignored: a folder inside the migrations folder",
+                p.display()
+            ));
+        }
+        false
+    });
     let mut out = Vec::new();
     let mut errors = Vec::new();
     for path in paths {
@@ -211,6 +243,12 @@ pub fn load_dir(dir: &Path) -> Result<Vec<Migration>, MigrationError> {
         };
         match parse(&path, &text) {
             Ok(m) => {
+                for (line, column, message) in check::warnings(&text, &m.file) {
+                    warnings.push(format!(
+                        "{}:{line}:{column}: warning: {message}",
+                        path.display()
+                    ));
+                }
                 if let Some(prev) = out.iter().find(|p: &&Migration| p.version == m.version) {
                     errors.push(format!(
                         "{}: version {} is also used by {}",
@@ -225,7 +263,7 @@ pub fn load_dir(dir: &Path) -> Result<Vec<Migration>, MigrationError> {
         }
     }
     if errors.is_empty() {
-        Ok(out)
+        Ok((out, warnings))
     } else {
         Err(MigrationError::Invalid(errors))
     }

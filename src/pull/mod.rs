@@ -578,6 +578,7 @@ pub fn round_trip(
         database_file: None,
         collection_files: vec![(file.to_path_buf(), text.to_string())],
         unreadable: Vec::new(),
+        problems: Vec::new(),
     }]);
     if loaded.has_errors() {
         return loaded.errors().map(|d| d.to_string()).collect();

@@ -153,7 +153,40 @@ pub(super) fn check_database(source: &DatabaseSource, diags: &mut Vec<Diagnostic
     };
     let mut defaults = ValidationSpec::default();
     let mut retire_after = None;
+    let whole = |file: &std::path::Path, severity, message: String| Diagnostic {
+        severity,
+        file: file.to_path_buf(),
+        line: 1,
+        column: 1,
+        message,
+    };
     if let Some((file, text)) = &source.database_file
+        && let Some(why) = crate::yaml::empty_document(text)
+    {
+        diags.push(whole(
+            file,
+            Severity::Warning,
+            format!("{why}: it sets no defaults for `{}`", source.name),
+        ));
+    }
+    if matches!(source.name.as_str(), "admin" | "local" | "config") {
+        let file = source
+            .database_file
+            .as_ref()
+            .or(source.collection_files.first())
+            .map(|(f, _)| f.clone())
+            .unwrap_or_default();
+        diags.push(whole(
+            &file,
+            Severity::Error,
+            format!(
+                "database folder `{}`: `admin`, `local` and `config` are MongoDB's own databases, which mongrate never manages; rename the folder",
+                source.name
+            ),
+        ));
+    }
+    if let Some((file, text)) = &source.database_file
+        && crate::yaml::empty_document(text).is_none()
         && let Some(raw) = parse_yaml::<DatabaseFile>(file, text, diags)
     {
         if let Some(v) = &raw.retire_after {
@@ -200,6 +233,16 @@ pub(super) fn check_database(source: &DatabaseSource, diags: &mut Vec<Diagnostic
     }
     let mut seen: HashMap<String, std::path::PathBuf> = HashMap::new();
     for (file, text) in &source.collection_files {
+        if let Some(why) = crate::yaml::empty_document(text) {
+            diags.push(whole(
+                file,
+                Severity::Error,
+                format!(
+                    "{why}: a collection file declares at least `collection: <name>` (delete the file if it declares nothing)"
+                ),
+            ));
+            continue;
+        }
         let mut ctx = Ctx::new(file, text);
         FIELD_CHECKS.with(|c| *c.borrow_mut() = Some(Vec::new()));
         let parsed = parse_yaml::<CollectionFile>(file, text, diags);
@@ -645,8 +688,22 @@ fn parse_types(ctx: &mut Ctx, path: &[String], spec: &TypeSpec) -> (TypeList, bo
 fn check_field(ctx: &mut Ctx, path: &[String], name: &str, spec: &FieldSpec) -> Field {
     if name.is_empty() {
         ctx.error_key(path, "field name is empty");
-    } else if name.starts_with('$') {
-        ctx.error_key(path, format!("field name `{name}` cannot start with `$`"));
+    } else if let Some(c) = name.chars().find(|c| c.is_control()) {
+        ctx.error_key(
+            path,
+            format!(
+                "field name {} contains the control character {}; no document can be written with it on purpose",
+                crate::yaml::show(name),
+                crate::yaml::show(&c.to_string())
+            ),
+        );
+    } else if name.starts_with('$') && !crate::names::DBREF_FIELDS.contains(&name) {
+        ctx.error_key(
+            path,
+            format!(
+                "field name `{name}` cannot start with `$` (only a DBRef's `$ref`, `$id` and `$db` can)"
+            ),
+        );
     } else if name.contains('.') {
         ctx.error_key(
             path,
@@ -941,8 +998,23 @@ fn check_field(ctx: &mut Ctx, path: &[String], name: &str, spec: &FieldSpec) -> 
         {
             field.more_mut().default = Some(Box::new(DefaultValue::Now));
         } else {
+            if value.as_str() == Some("now") && field.allows(FieldType::String) {
+                ctx.warn(
+                    &dpath,
+                    format!(
+                        "`default: now` on field `{name}` ({type_name}) is the text \"now\", not the server's time: that needs `type: date`"
+                    ),
+                );
+            }
             match typed_value(&field, value).and_then(|b| {
                 check_constraints(&field, &b)?;
+                let size = bson::to_vec(&bson::doc! { "v": b.clone() }).map_or(0, |v| v.len());
+                if size > 16 * 1024 * 1024 {
+                    return Err(format!(
+                        "it is {:.1} MB as BSON, and no document can hold more than 16 MB",
+                        size as f64 / 1_048_576.0
+                    ));
+                }
                 Ok(b)
             }) {
                 Ok(b) => field.more_mut().default = Some(Box::new(DefaultValue::Value(b))),

@@ -495,33 +495,117 @@ pub struct DatabaseSource {
     pub collection_files: Vec<(PathBuf, String)>,
     /// Files that could not be read: (path, why). Reported; the other files are still checked.
     pub unreadable: Vec<(PathBuf, String)>,
+    /// What reading the folder found wrong with it (two `_database` files, files and folders
+    /// it ignores): errors and warnings.
+    pub problems: Vec<Diagnostic>,
 }
 
-/// Read every database folder under `root` (I/O only; no checking).
-pub fn read_root(root: &Path) -> Result<Vec<DatabaseSource>, LoadError> {
+/// A diagnostic about a whole file or folder (line 1, column 1).
+fn about(path: &Path, severity: Severity, message: String) -> Diagnostic {
+    Diagnostic {
+        severity,
+        file: path.to_path_buf(),
+        line: 1,
+        column: 1,
+        message,
+    }
+}
+
+/// What a file name says it is: a schema file mongrate reads, one it ignores because of how
+/// its extension is spelt, or something else.
+fn yaml_kind(path: &Path) -> Option<bool> {
+    let ext = path.extension().and_then(|e| e.to_str())?;
+    match ext {
+        "yaml" | "yml" => Some(true),
+        e if e.eq_ignore_ascii_case("yaml") || e.eq_ignore_ascii_case("yml") => Some(false),
+        _ => None,
+    }
+}
+
+/// Read every database folder under `root` (I/O only; no checking), with what reading found
+/// wrong: folders that are symlinks back into the tree, and files it ignores.
+pub fn read_root(root: &Path) -> Result<(Vec<DatabaseSource>, Vec<Diagnostic>), LoadError> {
     if root.is_file() {
         return Err(LoadError::NotAFolder(root.to_path_buf()));
     }
     if !root.is_dir() {
         return Err(LoadError::Missing(root.to_path_buf()));
     }
-    let mut dirs: Vec<PathBuf> = std::fs::read_dir(root)
+    let mut problems = Vec::new();
+    let canonical_root = std::fs::canonicalize(root).unwrap_or_else(|_| root.to_path_buf());
+    let mut entries: Vec<PathBuf> = std::fs::read_dir(root)
         .map_err(|e| LoadError::Io {
             path: root.to_path_buf(),
             reason: io_reason(&e),
         })?
         .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| p.is_dir())
         .collect();
-    dirs.sort();
-    let mut out = Vec::new();
-    for dir in dirs {
-        let Some(name) = dir.file_name().and_then(|n| n.to_str()) else {
-            continue;
-        };
+    entries.sort();
+    let mut dirs = Vec::new();
+    let mut seen_folders: Vec<(PathBuf, PathBuf)> = Vec::new();
+    for path in entries {
+        let name = path
+            .file_name()
+            .map(|n| n.to_string_lossy().to_string())
+            .unwrap_or_default();
         if name.starts_with('.') {
             continue;
         }
+        if path.is_dir() {
+            let real = std::fs::canonicalize(&path).unwrap_or_else(|_| path.clone());
+            if canonical_root.starts_with(&real) {
+                problems.push(about(
+                    &path,
+                    Severity::Error,
+                    format!(
+                        "`{}` is a symlink to `{}`, which holds it (a loop); remove it",
+                        path.display(),
+                        real.display()
+                    ),
+                ));
+                continue;
+            }
+            if let Some((first, _)) = seen_folders.iter().find(|(_, r)| *r == real) {
+                problems.push(about(
+                    &path,
+                    Severity::Error,
+                    format!(
+                        "`{}` and `{}` are the same folder (a symlink): one database would be declared twice; remove one",
+                        first.display(),
+                        path.display()
+                    ),
+                ));
+                continue;
+            }
+            seen_folders.push((path.clone(), real));
+            dirs.push(path);
+        } else if yaml_kind(&path).is_some() {
+            problems.push(about(
+                &path,
+                Severity::Warning,
+                format!(
+                    "ignored: schema files go in a database folder (`{}/<database>/{name}`)",
+                    root.display()
+                ),
+            ));
+        } else if !path.exists() {
+            problems.push(about(
+                &path,
+                Severity::Warning,
+                "ignored: a symlink to nothing".into(),
+            ));
+        }
+    }
+    let mut out = Vec::new();
+    for dir in dirs {
+        let Some(name) = dir.file_name().and_then(|n| n.to_str()) else {
+            problems.push(about(
+                &dir,
+                Severity::Error,
+                "a database folder's name must be valid UTF-8".into(),
+            ));
+            continue;
+        };
         let mut source = DatabaseSource {
             name: name.to_string(),
             ..Default::default()
@@ -534,17 +618,43 @@ pub fn read_root(root: &Path) -> Result<Vec<DatabaseSource>, LoadError> {
                 continue;
             }
         };
-        let mut files: Vec<PathBuf> = entries
-            .filter_map(|e| e.ok().map(|e| e.path()))
-            .filter(|p| {
-                p.is_file()
-                    && matches!(
-                        p.extension().and_then(|e| e.to_str()),
-                        Some("yaml") | Some("yml")
-                    )
-            })
-            .collect();
-        files.sort();
+        let mut files: Vec<PathBuf> = Vec::new();
+        let mut listing: Vec<PathBuf> = entries.filter_map(|e| e.ok().map(|e| e.path())).collect();
+        listing.sort();
+        for p in listing {
+            let file_name = p
+                .file_name()
+                .map(|n| n.to_string_lossy().to_string())
+                .unwrap_or_default();
+            if file_name.starts_with('.') {
+                continue;
+            }
+            if p.is_dir() {
+                problems.push(about(
+                    &p,
+                    Severity::Warning,
+                    "ignored: a folder inside a database folder (collection files go directly in it)"
+                        .into(),
+                ));
+                continue;
+            }
+            match yaml_kind(&p) {
+                Some(true) if p.is_file() => files.push(p),
+                Some(true) => problems.push(about(
+                    &p,
+                    Severity::Warning,
+                    "ignored: not a readable file (a symlink to nothing?)".into(),
+                )),
+                Some(false) => problems.push(about(
+                    &p,
+                    Severity::Warning,
+                    format!(
+                        "ignored: mongrate reads files ending in `.yaml` or `.yml` (lower case); rename `{file_name}`"
+                    ),
+                )),
+                None => {}
+            }
+        }
         for file in files {
             let text = match read_text(&file) {
                 Ok(text) => text,
@@ -555,6 +665,17 @@ pub fn read_root(root: &Path) -> Result<Vec<DatabaseSource>, LoadError> {
             };
             let stem = file.file_stem().and_then(|s| s.to_str()).unwrap_or("");
             if stem == "_database" {
+                if let Some((first, _)) = &source.database_file {
+                    source.problems.push(about(
+                        &file,
+                        Severity::Error,
+                        format!(
+                            "`{}` is already this database's defaults file; keep one of the two",
+                            first.display()
+                        ),
+                    ));
+                    continue;
+                }
                 source.database_file = Some((file, text));
             } else {
                 source.collection_files.push((file, text));
@@ -562,13 +683,14 @@ pub fn read_root(root: &Path) -> Result<Vec<DatabaseSource>, LoadError> {
         }
         out.push(source);
     }
-    Ok(out)
+    Ok((out, problems))
 }
 
 /// Check the given database sources (pure: no I/O).
 pub fn check_sources(sources: &[DatabaseSource]) -> Loaded {
     let mut loaded = Loaded::default();
     for source in sources {
+        loaded.diagnostics.extend(source.problems.iter().cloned());
         for (path, why) in &source.unreadable {
             loaded.diagnostics.push(Diagnostic {
                 severity: Severity::Error,
@@ -586,5 +708,8 @@ pub fn check_sources(sources: &[DatabaseSource]) -> Loaded {
 
 /// Read and check a schemas root.
 pub fn load_dir(root: &Path) -> Result<Loaded, LoadError> {
-    Ok(check_sources(&read_root(root)?))
+    let (sources, problems) = read_root(root)?;
+    let mut loaded = check_sources(&sources);
+    loaded.diagnostics.splice(0..0, problems);
+    Ok(loaded)
 }
