@@ -23,9 +23,15 @@ pub fn collection_validator(spec: &CollectionSpec) -> Document {
         &spec.fields,
         spec.validation.additional_fields == AdditionalFields::Deny,
     );
-    if let Some(d) = &spec.description {
-        // Place the description right after bsonType for readability.
-        let mut with = doc! { "bsonType": "object", "description": d.clone() };
+    if spec.title.is_some() || spec.description.is_some() {
+        // Place the title and description right after bsonType for readability.
+        let mut with = doc! { "bsonType": "object" };
+        if let Some(t) = &spec.title {
+            with.insert("title", t.clone());
+        }
+        if let Some(d) = &spec.description {
+            with.insert("description", d.clone());
+        }
         schema.remove("bsonType");
         with.extend(schema);
         schema = with;
@@ -108,6 +114,9 @@ fn schema_of(field: &Field, deep: bool) -> Document {
         } else {
             s.insert("bsonType", types);
         }
+    }
+    if let Some(t) = &more.title {
+        s.insert("title", t.clone());
     }
     if let Some(d) = &more.description {
         s.insert("description", d.clone());
@@ -220,6 +229,9 @@ pub fn validator_size(spec: &CollectionSpec) -> usize {
     let deny = spec.validation.additional_fields == AdditionalFields::Deny;
     let mut root = Document::new();
     root.insert("bsonType", "object");
+    if let Some(t) = &spec.title {
+        root.insert("title", t.clone());
+    }
     if let Some(d) = &spec.description {
         root.insert("description", d.clone());
     }

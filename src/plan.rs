@@ -150,6 +150,10 @@ pub struct SafetyReport {
     pub count: u64,
     /// Up to five `_id`s (of failing documents, or of one document per duplicate group).
     pub sample_ids: Vec<Bson>,
+    /// Documents (among `count`) on which the validator's expression raised an error, and the
+    /// server's message: the server refuses them (121) as it refuses any failing document.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub unevaluable: Option<(u64, String)>,
 }
 
 /// One operation of the plan.

@@ -167,6 +167,13 @@ fn step_text(out: &mut String, n: usize, s: &Step, style: Style) {
                     &format!("blocked: {} {what}; e.g. _id {}", r.count, ids.join(", "))
                 )
             );
+            if let Some((n, why)) = &r.unevaluable {
+                let _ = writeln!(
+                    out,
+                    "        ({} of them: the validator's expression cannot be evaluated on them, so the server refuses them too: {why})",
+                    crate::progress::thousands(*n)
+                );
+            }
         } else {
             let _ = writeln!(out, "        checked: no existing document conflicts");
         }

@@ -774,3 +774,57 @@ fn connecting_fails_fast_and_says_why() {
     assert!(took < fast, "{took:?}");
     assert!(err.contains("within 1.0s"), "{err}");
 }
+
+/// MongoDB's own `orders` example: a `$expr` validator that raises an error on a document
+/// whose `total` is an object. Such a document fails the validator (the server answers 121
+/// when it is written): every count includes it instead of aborting.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_validator_that_raises_an_error_on_a_document_counts_it_as_failing() {
+    let client = support::client().await;
+    let name = support::unique_db("orders_expr");
+    let coll = client.database(&name).collection::<Document>("orders");
+    let mut docs: Vec<Document> = (0..2500)
+        .map(|i| doc! { "_id": i, "total": 100.0, "VAT": 0.2, "totalWithVAT": 120.0 })
+        .collect();
+    docs[1700] =
+        doc! { "_id": 1700, "total": { "amount": 100 }, "VAT": 0.2, "totalWithVAT": 120.0 };
+    docs[42] = doc! { "_id": 42, "total": 100.0, "VAT": 0.2, "totalWithVAT": 99.0 };
+    coll.insert_many(docs).await.unwrap();
+    let root = tempfile::tempdir().unwrap();
+    write(
+        &root.path().join(format!("schemas/{name}/orders.yaml")),
+        "collection: orders\nvalidator:\n  $expr:\n    $eq: ['$totalWithVAT', { $multiply: ['$total', { $sum: [1, '$VAT'] }] }]\n",
+    );
+    // check --data: two documents fail, one of them because the expression cannot be evaluated.
+    let (code, v) = json(root.path(), &["check", "--data"]);
+    assert_eq!(code, 2, "{v:#}");
+    let audit = &v["data"]["collections"][0];
+    assert_eq!(audit["examined"], 2500, "{v:#}");
+    assert_eq!(audit["failing"], 2, "{v:#}");
+    let reasons = audit["reasons"].to_string();
+    assert!(
+        reasons.contains("validator error") && reasons.contains("1700"),
+        "{reasons}"
+    );
+    // plan counts both; apply refuses, and goes through with --allow-violations.
+    let (code, v) = json(root.path(), &["plan"]);
+    assert_eq!(code, 0, "{v:#}");
+    assert_eq!(v["steps"][0]["check"]["count"], 2, "{v:#}");
+    let (code, _, err) = run(root.path(), &["apply", "--yes"]);
+    assert_eq!(code, 1);
+    assert!(
+        err.contains("2 existing document(s) fail the new validator"),
+        "{err}"
+    );
+    let (code, out, err) = run(root.path(), &["apply", "--yes", "--allow-violations"]);
+    assert_eq!(code, 0, "{out}{err}");
+    // The server agrees: it refuses such a document with 121.
+    let refused = coll
+        .insert_one(
+            doc! { "_id": "new", "total": { "amount": 1 }, "VAT": 0.2, "totalWithVAT": 1.2 },
+        )
+        .await
+        .unwrap_err();
+    assert!(format!("{refused:?}").contains("121"), "{refused:?}");
+    client.database(&name).drop().await.ok();
+}

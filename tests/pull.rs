@@ -366,6 +366,22 @@ fn configs() -> Vec<Config> {
             doc! { "validator": { "$expr": { "$gt": ["$end", "$start"] } } },
             vec![],
         ),
+        // MongoDB's documentation: `title` beside `description`, at the root and on fields.
+        c(
+            "validator_title",
+            js(
+                doc! { "bsonType": "object", "title": "Student Object Validation", "required": ["name"], "properties": { "name": { "bsonType": "string", "title": "Name", "description": "must be a string and is required" } } },
+            ),
+            vec![],
+        ),
+        // A DBRef: `$ref`, `$id` and `$db` are field names MongoDB accepts.
+        c(
+            "validator_dbref",
+            js(
+                doc! { "bsonType": "object", "properties": { "owner": { "bsonType": "object", "required": ["$ref", "$id"], "properties": { "$ref": { "bsonType": "string" }, "$id": { "bsonType": "objectId" }, "$db": { "bsonType": "string" } } } } },
+            ),
+            vec![],
+        ),
     ]
 }
 
@@ -409,6 +425,19 @@ async fn every_configuration_made_by_hand_comes_back_exactly() {
     };
     assert!(text("validator_query_or").contains("validator:\n  $or:"));
     assert!(text("validator_anyof").contains("validator:"));
+    // `title` and DBRef fields are said as fields, not kept raw.
+    assert!(
+        !text("validator_title").contains("validator:")
+            && text("validator_title").contains("title: Student Object Validation")
+            && text("validator_title").contains("title: Name"),
+        "{}",
+        text("validator_title")
+    );
+    assert!(
+        !text("validator_dbref").contains("validator:") && text("validator_dbref").contains("$id"),
+        "{}",
+        text("validator_dbref")
+    );
     assert!(!text("validator_nested").contains("validator:"));
     assert!(text("validator_nested").contains("fields:"));
     assert!(

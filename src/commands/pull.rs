@@ -279,6 +279,7 @@ fn pull_collection(
     {
         decl.validator = Some(v.document.clone());
         decl.fields.clear();
+        decl.title = None;
         decl.description = None;
         decl.validation.deny_additional = false;
         decl.notes.push(
@@ -359,6 +360,9 @@ fn merged(
     pull::merge(&mut decl.fields, &old_fields);
     if decl.description.is_none() {
         decl.description = spec.description.clone();
+    }
+    if decl.title.is_none() {
+        decl.title = spec.title.clone();
     }
     Ok(pull::render(&decl))
 }

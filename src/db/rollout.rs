@@ -3,12 +3,11 @@
 //! where nothing fails any more; report what still fails elsewhere.
 
 use super::audit::AuditReport;
-use super::describe_driver_error;
 use crate::ops::Operation;
 use crate::plan::Staged;
 use crate::progress::Reporter;
 use crate::spec::SchemaSpec;
-use anyhow::{Result, anyhow};
+use anyhow::Result;
 use bson::{Document, doc};
 use mongodb::Client;
 use serde::Serialize;
@@ -56,12 +55,11 @@ pub async fn finish(
             ..Default::default()
         };
         let filled = super::backfill::run(client, &target, &opts, reporter).await?;
-        let failing = client
-            .database(&s.db)
-            .collection::<Document>(&s.collection)
-            .count_documents(doc! { "$nor": [s.validator.clone()] })
-            .await
-            .map_err(|e| anyhow!(describe_driver_error(&e)))?;
+        let failing = super::audit::count_failing(
+            &client.database(&s.db).collection::<Document>(&s.collection),
+            &s.validator,
+        )
+        .await?;
         let tightened = failing == 0;
         if tightened {
             let op = Operation::SetValidator {

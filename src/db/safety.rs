@@ -18,32 +18,20 @@ pub async fn run_checks(client: &Client, plan: &mut Plan) -> Result<()> {
             .collection::<Document>(&step.collection);
         let report = match check {
             SafetyCheck::ValidatorViolations { validator } => {
-                let filter = doc! { "$nor": [validator.clone()] };
-                let count = coll
-                    .count_documents(filter.clone())
+                let v = super::audit::violators(&coll, validator)
                     .await
-                    .map_err(|e| anyhow::anyhow!(describe_driver_error(&e)))
                     .with_context(|| {
                         format!(
                             "counting documents of {}.{} that fail the new validator",
                             step.db, step.collection
                         )
                     })?;
-                let sample_ids = if count > 0 {
-                    let docs: Vec<Document> = coll
-                        .find(filter)
-                        .projection(doc! { "_id": 1 })
-                        .limit(5)
-                        .await?
-                        .try_collect()
-                        .await?;
-                    docs.into_iter()
-                        .filter_map(|d| d.get("_id").cloned())
-                        .collect()
-                } else {
-                    Vec::new()
-                };
-                SafetyReport { count, sample_ids }
+                SafetyReport {
+                    count: v.count,
+                    sample_ids: v.sample_ids,
+                    unevaluable: (v.unevaluable > 0)
+                        .then(|| (v.unevaluable, v.error.unwrap_or_default())),
+                }
             }
             SafetyCheck::DuplicateKeys { index } => {
                 duplicates(&coll, index).await.with_context(|| {
@@ -128,5 +116,9 @@ pub(crate) async fn duplicates(
                 .collect()
         })
         .unwrap_or_default();
-    Ok(SafetyReport { count, sample_ids })
+    Ok(SafetyReport {
+        count,
+        sample_ids,
+        unevaluable: None,
+    })
 }

@@ -11,6 +11,7 @@ use bson::{Bson, Document};
 /// A validator said as fields.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Converted {
+    pub title: Option<String>,
     pub description: Option<String>,
     /// `additionalProperties: false` at the root.
     pub deny_additional: bool,
@@ -28,12 +29,14 @@ pub fn from_validator(validator: &Document) -> Option<Converted> {
         return None;
     }
     root.remove("bsonType");
+    let title = take_string(&mut root, "title")?;
     let description = take_string(&mut root, "description")?;
     let (fields, deny) = object(&mut root, true)?;
     if !root.is_empty() {
         return None;
     }
     Some(Converted {
+        title,
         description,
         deny_additional: deny,
         fields,
@@ -147,6 +150,7 @@ fn field(mut s: Document) -> Option<FieldDecl> {
         }
         Some(_) => return None,
     }
+    f.title = take_string(&mut s, "title")?;
     f.description = take_string(&mut s, "description")?;
     if let Some(v) = s.remove("enum") {
         let Bson::Array(mut values) = v else {

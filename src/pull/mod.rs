@@ -29,6 +29,7 @@ pub struct FieldDecl {
     pub types: Vec<String>,
     pub required: bool,
     pub nullable: bool,
+    pub title: Option<String>,
     pub description: Option<String>,
     pub enum_values: Option<Vec<Bson>>,
     pub pattern: Option<String>,
@@ -115,6 +116,9 @@ impl FieldDecl {
         if let Some(d) = &self.default {
             out.push(("default".into(), emit::value(d)));
         }
+        if let Some(t) = &self.title {
+            out.push(("title".into(), emit::scalar(t)));
+        }
         if let Some(d) = &self.description {
             out.push(("description".into(), emit::scalar(d)));
         }
@@ -178,6 +182,7 @@ fn render_block(out: &mut String, f: &FieldDecl, indent: usize) {
 pub struct CollectionDecl {
     pub name: String,
     pub header: Vec<String>,
+    pub title: Option<String>,
     pub description: Option<String>,
     /// `(on, pipeline)` for a view.
     pub view: Option<(String, Vec<Document>)>,
@@ -218,6 +223,9 @@ pub fn render(c: &CollectionDecl) -> String {
         let _ = writeln!(out, "# {h}");
     }
     let _ = writeln!(out, "collection: {}", emit::scalar(&c.name));
+    if let Some(t) = &c.title {
+        let _ = writeln!(out, "title: {}", emit::scalar(t));
+    }
     if let Some(d) = &c.description {
         let _ = writeln!(out, "description: {}", emit::scalar(d));
     }
@@ -519,6 +527,7 @@ pub fn collection_decl(c: &Collection, input: DeclInput) -> CollectionDecl {
             decl.validation.action = (v.action != ValidationAction::Error).then_some(v.action);
             match convert::from_validator(&v.document) {
                 Some(converted) => {
+                    decl.title = converted.title;
                     decl.description = converted.description;
                     decl.validation.deny_additional = converted.deny_additional;
                     decl.fields = converted.fields;
@@ -612,6 +621,7 @@ pub fn field_decl_of(f: &crate::spec::Field) -> FieldDecl {
         types: f.types.iter().map(|t| t.name().to_string()).collect(),
         required: f.required,
         nullable: f.nullable,
+        title: m.title.clone(),
         description: m.description.clone(),
         enum_values: m.enum_values.clone(),
         pattern: m.pattern.clone(),
@@ -645,6 +655,7 @@ pub fn merge(new: &mut Vec<(String, FieldDecl)>, old: &[(String, FieldDecl)]) {
         let Some((_, o)) = old.iter().find(|(k, _)| k == name) else {
             continue;
         };
+        n.title = n.title.take().or_else(|| o.title.clone());
         n.description = n.description.take().or_else(|| o.description.clone());
         n.default = n.default.take().or_else(|| o.default.clone());
         n.enum_values = n.enum_values.take().or_else(|| o.enum_values.clone());

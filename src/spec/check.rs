@@ -553,6 +553,7 @@ fn check_collection(
         database: database.to_string(),
         name,
         file: ctx.file.to_path_buf(),
+        title: raw.title,
         description: raw.description,
         validation,
         fields,
@@ -719,6 +720,7 @@ fn check_field(ctx: &mut Ctx, path: &[String], name: &str, spec: &FieldSpec) -> 
         ..Default::default()
     };
     *field.more_mut() = FieldMore {
+        title: sm.title.clone(),
         description: sm.description.clone(),
         pattern: sm.pattern.clone(),
         min_length: sm.min_length,

@@ -361,6 +361,9 @@ pub struct Field {
 /// The less common parts of a field declaration.
 #[derive(Debug, Clone, PartialEq, Default, Serialize)]
 pub struct FieldMore {
+    /// A short name for the field (`title` in `$jsonSchema`, as MongoDB's documentation
+    /// recommends beside `description`).
+    pub title: Option<String>,
     pub description: Option<String>,
     pub default: Option<Box<DefaultValue>>,
     pub enum_values: Option<Vec<Bson>>,
@@ -378,6 +381,7 @@ pub struct FieldMore {
 }
 
 static NO_MORE: FieldMore = FieldMore {
+    title: None,
     description: None,
     default: None,
     enum_values: None,
@@ -424,6 +428,8 @@ pub struct CollectionSpec {
     pub database: String,
     pub name: String,
     pub file: PathBuf,
+    /// The validator's `title` (a short name of the collection's documents).
+    pub title: Option<String>,
     pub description: Option<String>,
     pub validation: Validation,
     pub fields: FieldMap,

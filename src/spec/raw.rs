@@ -16,6 +16,8 @@ use std::borrow::Cow;
 pub struct CollectionFile {
     /// Collection name; defaults to the file name without `.yaml`.
     pub collection: Option<String>,
+    /// A short name of the collection's documents (`title` of its `$jsonSchema`).
+    pub title: Option<String>,
     pub description: Option<String>,
     pub validation: Option<ValidationSpec>,
     /// The collection's fields, by name: each with a `type`, and `required`, `nullable`,
@@ -178,6 +180,7 @@ pub struct FieldSpec {
 /// The less common keys of a field declaration.
 #[derive(Debug, Clone, Default)]
 pub struct FieldSpecMore {
+    pub title: Option<String>,
     pub description: Option<String>,
     /// `Some(Value::Null)` for `default: null`, `None` when absent.
     pub default: Option<Value>,
@@ -196,6 +199,7 @@ pub struct FieldSpecMore {
 }
 
 static NO_MORE: FieldSpecMore = FieldSpecMore {
+    title: None,
     description: None,
     default: None,
     enum_values: None,
@@ -230,6 +234,8 @@ struct FieldSpecKeys {
     required: bool,
     #[serde(default)]
     nullable: bool,
+    /// A short name (`title` in the validator).
+    title: Option<String>,
     description: Option<String>,
     #[serde(default, deserialize_with = "present")]
     default: Option<Value>,
@@ -253,6 +259,7 @@ impl<'de> Deserialize<'de> for FieldSpec {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         let k = FieldSpecKeys::deserialize(d)?;
         let more = FieldSpecMore {
+            title: k.title,
             description: k.description,
             default: k.default,
             enum_values: k.enum_values,
@@ -267,7 +274,8 @@ impl<'de> Deserialize<'de> for FieldSpec {
             additional_fields: k.additional_fields,
             values: k.values,
         };
-        let empty = more.description.is_none()
+        let empty = more.title.is_none()
+            && more.description.is_none()
             && more.default.is_none()
             && more.enum_values.is_none()
             && more.pattern.is_none()
