@@ -355,8 +355,8 @@ impl Schedule {
             self.stopped = Some("a database failed (--on-error stop)".into());
         } else if self.policy.max_failures.is_some_and(|m| self.failed >= m) {
             self.stopped = Some(format!(
-                "{} database(s) failed (--max-failures {})",
-                self.failed,
+                "{} failed (--max-failures {})",
+                crate::progress::count(self.failed as u64, "database"),
                 self.policy.max_failures.unwrap_or_default()
             ));
         }
@@ -465,8 +465,8 @@ impl Report {
             }
         }
         let mut out = format!(
-            "{} database(s): {} ({:.1}s)\n",
-            self.databases.len(),
+            "{}: {} ({:.1}s)\n",
+            crate::progress::count(self.databases.len() as u64, "database"),
             if parts.is_empty() {
                 "nothing to do".to_string()
             } else {
@@ -482,8 +482,9 @@ impl Report {
                     d.error.as_deref().unwrap_or("failed")
                 )),
                 Outcome::Drift => out.push_str(&format!(
-                    "  drift   {}: {} {noun}(s)\n",
-                    d.database, d.steps
+                    "  drift   {}: {}\n",
+                    d.database,
+                    crate::progress::count(d.steps as u64, noun)
                 )),
                 _ => {}
             }
@@ -815,7 +816,7 @@ mod tests {
         let text =
             report(&[Outcome::InSync, Outcome::Drift]).text(Default::default(), "difference");
         assert!(
-            text.starts_with("2 database(s): 1 in sync, 1 drifted or pending"),
+            text.starts_with("2 databases: 1 in sync, 1 drifted or pending"),
             "{text}"
         );
     }

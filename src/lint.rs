@@ -650,7 +650,11 @@ fn field(sink: &mut Sink, name: &str, path: &[String], o: &Field, n: &Field) {
                 push(
                     sink,
                     "enum-value-removed",
-                    format!("field `{name}`: enum value(s) {} removed", gone.join(", ")),
+                    format!(
+                        "field `{name}`: enum {} {} removed",
+                        if gone.len() == 1 { "value" } else { "values" },
+                        gone.join(", ")
+                    ),
                 );
                 let removed: Vec<bson::Bson> =
                     a.iter().filter(|v| !b.contains(v)).cloned().collect();
@@ -663,7 +667,7 @@ fn field(sink: &mut Sink, name: &str, path: &[String], o: &Field, n: &Field) {
                 push(
                     sink,
                     "enum-value-added",
-                    format!("field `{name}`: enum value(s) added"),
+                    format!("field `{name}`: enum values added"),
                 );
             }
         }

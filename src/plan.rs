@@ -247,16 +247,16 @@ impl Plan {
                 let ids: Vec<String> = r.sample_ids.iter().map(|b| b.to_string()).collect();
                 match &s.check {
                     Some(SafetyCheck::DuplicateKeys { index }) => Some(format!(
-                        "{}.{}: {} group(s) of documents share a key of unique index `{}` (e.g. _id {}); remove or merge the duplicates, then apply again",
-                        s.db, s.collection, r.count, index.name, ids.join(", ")
+                        "{}.{}: {} of documents share a key of unique index `{}` (e.g. _id {}); remove or merge the duplicates, then apply again",
+                        s.db, s.collection, crate::progress::count(r.count, "group"), index.name, ids.join(", ")
                     )),
                     Some(SafetyCheck::ValidatorViolations { .. })
                         if !allow_violations
                             && !staged.iter().any(|t| t.db == s.db && t.collection == s.collection) =>
                     {
                         Some(format!(
-                            "{}.{}: {} existing document(s) fail the new validator (e.g. _id {}); fill missing fields with `mongrate backfill`, fix the documents, declare `validation: {{ level: moderate }}`, pass --rollout (warn first, backfill, then tighten), or pass --allow-violations",
-                            s.db, s.collection, r.count, ids.join(", ")
+                            "{}.{}: {} the new validator (e.g. _id {}); fill missing fields with `mongrate backfill`, fix the documents, declare `validation: {{ level: moderate }}`, pass --rollout (warn first, backfill, then tighten), or pass --allow-violations",
+                            s.db, s.collection, crate::render::failing_documents(r.count), ids.join(", ")
                         ))
                     }
                     _ => None,

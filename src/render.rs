@@ -74,7 +74,11 @@ pub fn plan_text(plan: &Plan, style: Style) -> String {
     let runnable = plan.runnable().count();
     let skipped = plan.steps.len() - runnable;
     let blocked = plan.steps.iter().filter(|s| s.blocked_by_data()).count();
-    let _ = write!(out, "\nPlan: {runnable} step(s) to run");
+    let _ = write!(
+        out,
+        "\nPlan: {} to run",
+        crate::progress::count(runnable as u64, "step")
+    );
     if skipped > 0 {
         let _ = write!(out, ", {skipped} skipped");
     }
@@ -82,7 +86,11 @@ pub fn plan_text(plan: &Plan, style: Style) -> String {
         let _ = write!(out, ", {blocked} blocked by existing data");
     }
     if !plan.notices.is_empty() {
-        let _ = write!(out, ", {} notice(s)", plan.notices.len());
+        let _ = write!(
+            out,
+            ", {}",
+            crate::progress::count(plan.notices.len() as u64, "notice")
+        );
     }
     out.push_str(".\n");
     retiring_text(&mut out, plan);
@@ -155,8 +163,10 @@ fn step_text(out: &mut String, n: usize, s: &Step, style: Style) {
     if let Some(r) = &s.safety {
         if r.count > 0 {
             let what = match s.check {
-                Some(crate::plan::SafetyCheck::DuplicateKeys { .. }) => "duplicate key group(s)",
-                _ => "existing document(s) fail the new validator",
+                Some(crate::plan::SafetyCheck::DuplicateKeys { .. }) => {
+                    crate::progress::count(r.count, "duplicate key group")
+                }
+                _ => format!("{} the new validator", failing_documents(r.count)),
             };
             let ids: Vec<String> = r.sample_ids.iter().map(|b| b.to_string()).collect();
             let _ = writeln!(
@@ -164,7 +174,7 @@ fn step_text(out: &mut String, n: usize, s: &Step, style: Style) {
                 "        {}",
                 style.paint(
                     "31",
-                    &format!("blocked: {} {what}; e.g. _id {}", r.count, ids.join(", "))
+                    &format!("blocked: {what}; e.g. _id {}", ids.join(", "))
                 )
             );
             if let Some((n, why)) = &r.unevaluable {
@@ -191,6 +201,15 @@ fn step_text(out: &mut String, n: usize, s: &Step, style: Style) {
             let _ = writeln!(out, "        {}", style.paint(color, line));
         }
     }
+}
+
+/// `1 existing document fails` / `3 existing documents fail` (the verb agrees).
+pub fn failing_documents(n: u64) -> String {
+    format!(
+        "{} {}",
+        crate::progress::count(n, "existing document"),
+        if n == 1 { "fails" } else { "fail" }
+    )
 }
 
 /// `~1,234 documents` (an estimate, as the server's collection metadata gives it).
@@ -459,12 +478,17 @@ pub fn audit_text(audits: &[crate::db::audit::AuditReport]) -> String {
     for a in audits.iter().filter(|a| a.failing > 0) {
         let _ = writeln!(
             out,
-            "{}.{}: {} of {} {}document(s) fail the schema",
+            "{}.{}: {} of {} {}{} fail the schema",
             a.db,
             a.collection,
-            a.failing,
-            a.examined,
-            if a.sampled { "sampled " } else { "" }
+            crate::progress::thousands(a.failing),
+            crate::progress::thousands(a.examined),
+            if a.sampled { "sampled " } else { "" },
+            if a.examined == 1 {
+                "document"
+            } else {
+                "documents"
+            }
         );
         for r in &a.reasons {
             let ids: Vec<String> = r.sample_ids.iter().map(|b| b.to_string()).collect();
@@ -480,13 +504,16 @@ pub fn audit_text(audits: &[crate::db::audit::AuditReport]) -> String {
     if failing == 0 {
         let _ = writeln!(
             out,
-            "Data: all {examined} document(s) examined in {} collection(s) pass their schema.",
-            audits.len()
+            "Data: all {} examined in {} pass their schema.",
+            crate::progress::count(examined, "document"),
+            crate::progress::count(audits.len() as u64, "collection")
         );
     } else {
         let _ = writeln!(
             out,
-            "Data: {failing} of {examined} document(s) examined fail their schema."
+            "Data: {} of {} examined fail their schema.",
+            crate::progress::thousands(failing),
+            crate::progress::count(examined, "document")
         );
     }
     out

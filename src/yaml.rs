@@ -93,7 +93,9 @@ impl de::Error for Error {
 
     fn invalid_length(len: usize, exp: &dyn Expected) -> Self {
         Self::custom(format!(
-            "{len} item(s) is the wrong number: expected {}",
+            "{} {} the wrong number: expected {}",
+            crate::progress::count(len as u64, "item"),
+            if len == 1 { "is" } else { "are" },
             expected_words(&exp.to_string())
         ))
     }

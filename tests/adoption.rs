@@ -813,7 +813,7 @@ async fn a_validator_that_raises_an_error_on_a_document_counts_it_as_failing() {
     let (code, _, err) = run(root.path(), &["apply", "--yes"]);
     assert_eq!(code, 1);
     assert!(
-        err.contains("2 existing document(s) fail the new validator"),
+        err.contains("2 existing documents fail the new validator"),
         "{err}"
     );
     let (code, out, err) = run(root.path(), &["apply", "--yes", "--allow-violations"]);

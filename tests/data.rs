@@ -116,7 +116,7 @@ async fn backfill_fills_missing_defaults_then_check_data_passes_and_nothing_else
         with_schemas(root.path(), &["backfill"])
             .code(0)
             .stdout(predicate::str::contains(
-                "Backfill done: 0 document(s) modified",
+                "Backfill done: 0 documents modified",
             ));
         client.database(&target).drop().await.ok();
     }
@@ -387,7 +387,7 @@ async fn staged_rollout_tightens_when_backfill_fixes_everything_and_stops_otherw
     with_schemas(root.path(), &["apply", "--yes"])
         .code(1)
         .stderr(predicate::str::contains(
-            "2 existing document(s) fail the new validator",
+            "2 existing documents fail the new validator",
         ));
     // With it: warn, backfill (fixes a@x), recount (gold still fails): stop, show why, stay at warn.
     with_schemas(root.path(), &["apply", "--yes", "--rollout"])
@@ -436,7 +436,7 @@ async fn staged_rollout_tightens_when_backfill_fixes_everything_and_stops_otherw
     with_schemas(root.path(), &["apply", "--yes", "--rollout"])
         .code(0)
         .stderr(
-            predicate::str::contains("backfill modified 3 document(s)")
+            predicate::str::contains("backfill modified 3 documents")
                 .and(predicate::str::contains("validator tightened to error")),
         );
     assert_eq!(
@@ -555,7 +555,7 @@ async fn backfill_fills_defaults_inside_array_elements_and_keeps_everything_else
     assert_eq!(filled("messages[].meta.seen"), 1);
     assert_eq!(filled("messages[].parts[].kind"), 1);
     run(&["backfill"]).code(0).stdout(predicate::str::contains(
-        "Backfill done: 1 document(s) modified",
+        "Backfill done: 1 document modified",
     ));
     let one = coll.find_one(doc! { "_id": 1 }).await.unwrap().unwrap();
     let messages = one.get_array("messages").unwrap();
@@ -597,7 +597,7 @@ async fn backfill_fills_defaults_inside_array_elements_and_keeps_everything_else
     }
     // Nothing left to do.
     run(&["backfill"]).code(0).stdout(predicate::str::contains(
-        "Backfill done: 0 document(s) modified",
+        "Backfill done: 0 documents modified",
     ));
     client.database(&target).drop().await.ok();
 }

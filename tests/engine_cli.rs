@@ -119,7 +119,7 @@ async fn apply_stops_at_a_refused_step_reports_and_rerun_finishes() {
     places.delete_many(doc! {}).await.unwrap();
     run(root.path(), &["apply", "--yes"])
         .code(0)
-        .stderr(predicate::str::contains("Applied 2 step(s)"));
+        .stderr(predicate::str::contains("Applied 2 steps"));
     run(root.path(), &["check"]).code(0);
     client.database(&target).drop().await.ok();
 }

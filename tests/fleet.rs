@@ -156,7 +156,7 @@ async fn a_hundred_tenants_apply_check_drift_contain_a_failure_and_converge() {
         failed[0]["error"]
             .as_str()
             .unwrap()
-            .contains("2 existing document(s) fail the new validator"),
+            .contains("2 existing documents fail the new validator"),
         "{v:#}"
     );
     let idx = client

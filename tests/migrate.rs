@@ -56,7 +56,7 @@ fn load_live() {
         .args(["seed", "fixtures/promptforge_live/data"])
         .assert()
         .code(0)
-        .stdout(predicate::str::contains("seeded 161 document(s)"));
+        .stdout(predicate::str::contains("seeded 161 documents"));
 }
 
 /// Documents of `db` that fail their collection's validator, by collection.
@@ -171,7 +171,7 @@ fn promptforge_story_up_then_down_to_the_live_state() {
         .args(["up"])
         .assert()
         .code(0)
-        .stdout(predicate::str::contains("Applied 5 migration(s)"));
+        .stdout(predicate::str::contains("Applied 5 migrations"));
     support::mongrate_on_server()
         .args(["check"])
         .assert()
@@ -217,7 +217,7 @@ fn promptforge_story_up_then_down_to_the_live_state() {
         .args(["down", "--yes", "--to", BASELINE])
         .assert()
         .code(0)
-        .stdout(predicate::str::contains("Rolled back 4 migration(s)"));
+        .stdout(predicate::str::contains("Rolled back 4 migrations"));
     support::mongrate_on_server()
         .args(["--schemas", "fixtures/promptforge_live/schemas", "check"])
         .assert()
@@ -236,7 +236,7 @@ fn promptforge_story_up_then_down_to_the_live_state() {
         .args(["up"])
         .assert()
         .code(0)
-        .stdout(predicate::str::contains("Applied 4 migration(s)"));
+        .stdout(predicate::str::contains("Applied 4 migrations"));
     support::mongrate_on_server()
         .args(["check"])
         .assert()
@@ -379,7 +379,7 @@ fn verify_passes_on_the_repository_and_fails_on_changes() {
         .args(["migrate", "verify", "--offline"])
         .assert()
         .code(0)
-        .stdout(predicate::str::contains("5 migration(s)"));
+        .stdout(predicate::str::contains("5 migrations"));
 
     // A schema change with no migration.
     let schemas = tempfile::tempdir().unwrap();
@@ -680,7 +680,7 @@ fn the_lease_is_renewed_while_held_and_released_after_an_error() {
     m(&["up"])
         .assert()
         .code(0)
-        .stdout(predicate::str::contains("Applied 1 migration(s)"));
+        .stdout(predicate::str::contains("Applied 1 migration"));
     let names = rt().block_on(async {
         support::client()
             .await

@@ -104,12 +104,23 @@ pub fn run(global: &super::Settings, args: &ApplyArgs) -> Result<i32> {
     if args.dry_run {
         finish(&plan, "dry_run", 0, Vec::new());
         if !json {
-            errln!("Dry run: {runnable} step(s) would run; nothing was changed.");
+            errln!(
+                "Dry run: {} would run; nothing was changed.",
+                crate::progress::count(runnable as u64, "step")
+            );
         }
         return Ok(exit::OK);
     }
     let target = db::redact_uri(&global.uri);
-    if !args.yes && !confirm_apply(&plan, &format!("Apply {runnable} step(s) to {target}?"))? {
+    if !args.yes
+        && !confirm_apply(
+            &plan,
+            &format!(
+                "Apply {} to {target}?",
+                crate::progress::count(runnable as u64, "step")
+            ),
+        )?
+    {
         finish(&plan, "not_confirmed", 0, Vec::new());
         errln!("Not applied.");
         return Ok(exit::ERROR);
@@ -143,7 +154,10 @@ pub fn run(global: &super::Settings, args: &ApplyArgs) -> Result<i32> {
             })
     })?;
     if !json {
-        errln!("Applied {applied} step(s) to {target}.");
+        errln!(
+            "Applied {} to {target}.",
+            crate::progress::count(applied as u64, "step")
+        );
     }
     if staged.is_empty() {
         finish(&plan, "applied", applied, Vec::new());
@@ -159,10 +173,10 @@ pub fn run(global: &super::Settings, args: &ApplyArgs) -> Result<i32> {
     if !json {
         for s in &rollout.steps {
             errln!(
-                "rollout {}.{}: backfill modified {} document(s); {}",
+                "rollout {}.{}: backfill modified {}; {}",
                 s.database,
                 s.collection,
-                s.backfilled,
+                crate::progress::count(s.backfilled, "document"),
                 if s.tightened {
                     format!(
                         "no document fails any more; validator tightened to {}",
@@ -179,9 +193,9 @@ pub fn run(global: &super::Settings, args: &ApplyArgs) -> Result<i32> {
         return Ok(exit::OK);
     }
     Err(Refused(format!(
-        "{}rollout stopped: documents still fail in {} collection(s); their validators stay at `warn` (writes are logged, not refused). Fix the documents above, then run `mongrate apply --rollout` again",
+        "{}rollout stopped: documents still fail in {}; their validators stay at `warn` (writes are logged, not refused). Fix the documents above, then run `mongrate apply --rollout` again",
         render::audit_text(&rollout.remaining),
-        rollout.remaining.len()
+        crate::progress::count(rollout.remaining.len() as u64, "collection")
     ))
     .into())
 }
@@ -213,8 +227,9 @@ fn run_fleet(
             stdout(&render::plan_text(plan, engine::style()));
         } else {
             stdout(&format!(
-                "Plan: {runnable} step(s) in {changing} of {} database(s) (`mongrate plan --databases NAME` shows one).\n",
-                names.len()
+                "Plan: {} in {changing} of {} (`mongrate plan --databases NAME` shows one).\n",
+                crate::progress::count(runnable as u64, "step"),
+                crate::progress::count(names.len() as u64, "database")
             ));
         }
     }
@@ -276,7 +291,9 @@ fn run_fleet(
         emit("dry_run", &report);
         if !json {
             errln!(
-                "Dry run: {runnable} step(s) in {changing} database(s) would run; nothing was changed."
+                "Dry run: {} in {} would run; nothing was changed.",
+                crate::progress::count(runnable as u64, "step"),
+                crate::progress::count(changing as u64, "database")
             );
         }
         return Ok(exit::OK);
@@ -285,7 +302,11 @@ fn run_fleet(
     if !args.yes
         && !confirm_apply(
             plan,
-            &format!("Apply {runnable} step(s) in {changing} database(s) on {target}?"),
+            &format!(
+                "Apply {} in {} on {target}?",
+                crate::progress::count(runnable as u64, "step"),
+                crate::progress::count(changing as u64, "database")
+            ),
         )?
     {
         emit("not_confirmed", &pending(Outcome::Drift));

@@ -101,10 +101,10 @@ pub fn run(global: &super::Settings, args: &BackfillArgs) -> Result<i32> {
     let verb = if args.dry_run { "would fill" } else { "filled" };
     for r in &reports {
         outln!(
-            "{}.{}: {} document(s) scanned{}{}",
+            "{}.{}: {} scanned{}{}",
             r.db,
             r.collection,
-            r.scanned,
+            crate::progress::count(r.scanned, "document"),
             if args.dry_run {
                 String::new()
             } else {
@@ -139,13 +139,15 @@ pub fn run(global: &super::Settings, args: &BackfillArgs) -> Result<i32> {
         .sum();
     if args.dry_run {
         outln!(
-            "Dry run: {would} field value(s) would be filled in {} collection(s); nothing was changed.",
-            reports.len()
+            "Dry run: {} would be filled in {}; nothing was changed.",
+            crate::progress::count(would, "field value"),
+            crate::progress::count(reports.len() as u64, "collection")
         );
     } else {
         outln!(
-            "Backfill done: {modified} document(s) modified in {} collection(s).",
-            reports.len()
+            "Backfill done: {} modified in {}.",
+            crate::progress::count(modified, "document"),
+            crate::progress::count(reports.len() as u64, "collection")
         );
     }
     Ok(exit::OK)

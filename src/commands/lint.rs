@@ -252,8 +252,8 @@ pub fn run(global: &super::Settings, args: &LintArgs) -> Result<i32> {
             }
             let count = |s| findings.iter().filter(|f| f.severity == s).count();
             text.push_str(&format!(
-                "{} change(s): {} breaking, {} risky, {} safe; {failing} at or above {} not acknowledged.\n",
-                findings.len(),
+                "{}: {} breaking, {} risky, {} safe; {failing} at or above {} not acknowledged.\n",
+                crate::progress::count(findings.len() as u64, "change"),
                 count(Severity::Breaking),
                 count(Severity::Risky),
                 count(Severity::Safe),
@@ -263,7 +263,11 @@ pub fn run(global: &super::Settings, args: &LintArgs) -> Result<i32> {
         }
     }
     if failing > 0 && global.format != Format::Json && global.quiet {
-        errln!("{failing} change(s) at or above {}", args.fail_on.as_str());
+        errln!(
+            "{} at or above {}",
+            crate::progress::count(failing as u64, "change"),
+            args.fail_on.as_str()
+        );
     }
     Ok(if failing > 0 {
         exit::DIFFERENCES

@@ -553,12 +553,12 @@ fn run_migrations(
         );
     } else {
         outln!(
-            "{} {} migration(s).",
+            "{} {}.",
             match direction {
                 Direction::Up => "Applied",
                 Direction::Down => "Rolled back",
             },
-            outcome.ran.len()
+            crate::progress::count(outcome.ran.len() as u64, "migration")
         );
     }
     Ok(exit::OK)
@@ -769,8 +769,8 @@ fn verify(global: &super::Settings, offline: bool) -> Result<i32> {
             }),
         ),
         Format::Text | Format::Github if ok => outln!(
-            "ok: {} migration(s) in `{}` produce the schemas in `{}`",
-            migrations.len(),
+            "ok: {} in `{}` produce the schemas in `{}`",
+            crate::progress::count(migrations.len() as u64, "migration"),
             global.migrations.display(),
             global.schemas.display()
         ),

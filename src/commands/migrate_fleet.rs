@@ -302,8 +302,9 @@ pub fn status(global: &super::Settings, exit_code: bool, migrations: &[Migration
                 }
             }
             text.push_str(&format!(
-                "{} histories, {pending} migration(s) not applied as their files say.\n",
-                histories.len()
+                "{}, {} not applied as their files say.\n",
+                crate::progress::count(histories.len() as u64, "history"),
+                crate::progress::count(pending as u64, "migration")
             ));
             stdout(&text);
         }
@@ -369,9 +370,9 @@ pub fn baseline(global: &super::Settings, to: Option<&str>, opts: &RunOptions) -
     } else {
         for h in &done {
             outln!(
-                "{}: recorded {} migration(s) as applied without running them{}",
+                "{}: recorded {} as applied without running them{}",
                 h.database,
-                h.recorded.len(),
+                crate::progress::count(h.recorded.len() as u64, "migration"),
                 h.recorded
                     .last()
                     .map(|v| format!(" (up to {v})"))

@@ -281,9 +281,9 @@ pub fn load_valid_spec(root: &Path, state_db: &str) -> Result<Loaded> {
     if loaded.has_errors() {
         let lines: Vec<String> = loaded.errors().map(|d| d.to_string()).collect();
         return Err(SpecInvalid(format!(
-            "the schemas in `{}` have {} error(s); fix them (see `mongrate validate`):\n{}",
+            "the schemas in `{}` have {}; fix them (see `mongrate validate`):\n{}",
             root.display(),
-            lines.len(),
+            crate::progress::count(lines.len() as u64, "error"),
             lines.join("\n")
         ))
         .into());

@@ -266,9 +266,11 @@ impl Reporter for Progress {
             Mode::Quiet => {}
             Mode::Lines => {
                 let what = match unit {
-                    Unit::Steps => format!("{} step(s)", total),
-                    Unit::Databases => format!("{} database(s)", total),
-                    Unit::Documents => format!("about {} document(s)", thousands(total)),
+                    Unit::Steps => crate::progress::count(total, "step"),
+                    Unit::Databases => crate::progress::count(total, "database"),
+                    Unit::Documents => {
+                        format!("about {}", crate::progress::count(total, "document"))
+                    }
                 };
                 let resume = if done > 0 {
                     match unit {

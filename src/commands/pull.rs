@@ -199,8 +199,8 @@ pub fn run(global: &super::Settings, args: &PullArgs) -> Result<i32> {
             }
         }
         outln!(
-            "Pulled {} collection(s): {} written, {} unchanged, {} differ, {} skipped.",
-            reports.len(),
+            "Pulled {}: {} written, {} unchanged, {} differ, {} skipped.",
+            crate::progress::count(reports.len() as u64, "collection"),
             count(FileStatus::Written),
             count(FileStatus::Unchanged),
             count(FileStatus::Differs),

@@ -26,8 +26,9 @@ pub fn run(global: &super::Settings, args: &SeedArgs) -> Result<i32> {
                 }
             }
             outln!(
-                "seeded {total} document(s) into {} collection(s) at {}",
-                reports.len(),
+                "seeded {} into {} at {}",
+                crate::progress::count(total as u64, "document"),
+                crate::progress::count(reports.len() as u64, "collection"),
                 db::redact_uri(&global.uri)
             );
         }

@@ -49,18 +49,21 @@ pub fn run(global: &super::Settings) -> Result<i32> {
             }
             if errors == 0 {
                 outln!(
-                    "ok: {} database(s), {collections} collection(s) in `{}`{}",
-                    loaded.spec.databases.len(),
+                    "ok: {}, {} in `{}`{}",
+                    crate::progress::count(loaded.spec.databases.len() as u64, "database"),
+                    crate::progress::count(collections as u64, "collection"),
                     global.schemas.display(),
                     if warnings > 0 {
-                        format!(", {warnings} warning(s)")
+                        format!(", {}", crate::progress::count(warnings as u64, "warning"))
                     } else {
                         String::new()
                     }
                 );
             } else {
                 errln!(
-                    "{errors} error(s), {warnings} warning(s) in `{}`",
+                    "{}, {} in `{}`",
+                    crate::progress::count(errors as u64, "error"),
+                    crate::progress::count(warnings as u64, "warning"),
                     global.schemas.display()
                 );
             }

@@ -118,7 +118,10 @@ pub async fn apply_steps(
         i = end;
     }
     reporter.end(
-        &format!("applied {} step(s)", runnable.len()),
+        &format!(
+            "applied {}",
+            crate::progress::count(runnable.len() as u64, "step")
+        ),
         started.elapsed(),
     );
     Ok(runnable.len())

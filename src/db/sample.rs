@@ -102,7 +102,10 @@ pub async fn profile(
         }
     }
     reporter.advance(n);
-    reporter.end(&format!("{n} document(s) examined"), started.elapsed());
+    reporter.end(
+        &format!("{} examined", crate::progress::count(n, "document")),
+        started.elapsed(),
+    );
     Ok(())
 }
 

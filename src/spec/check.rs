@@ -59,7 +59,10 @@ impl<'a> Ctx<'a> {
                     .unwrap_or(0)
                     + 1;
                 last.message = format!(
-                    "{more} more problem(s) in this file are not listed; fix the ones above first"
+                    "{} more {} in this file {} not listed; fix the ones above first",
+                    more,
+                    if more == 1 { "problem" } else { "problems" },
+                    if more == 1 { "is" } else { "are" }
                 );
             }
             return;
@@ -69,7 +72,7 @@ impl<'a> Ctx<'a> {
                 severity: Severity::Error,
                 path: Vec::new(),
                 at_key: true,
-                message: "1 more problem(s) in this file are not listed; fix the ones above first"
+                message: "1 more problem in this file is not listed; fix the ones above first"
                     .into(),
             });
             return;
