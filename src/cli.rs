@@ -327,9 +327,11 @@ pub enum Command {
     /// Check every spec file (no server needed). Exit 0 when valid, 1 on any error.
     ///
     /// Every problem is listed as `file:line:column: error: message`; warnings (e.g. an index on
-    /// an undeclared field) are listed too but do not fail.
+    /// an undeclared field) are listed too but do not fail. Given files (a pre-commit hook's),
+    /// only those are checked and reported.
     ///
     /// Example: mongrate validate --schemas schemas
+    /// Example (pre-commit): mongrate validate schemas/shop/orders.yaml migrations/20260101000000_x.yaml
     Validate(ValidateArgs),
     /// Print the `$jsonSchema` validator generated for one collection.
     ///
@@ -441,6 +443,11 @@ pub struct InitArgs {
 
 #[derive(Debug, Args)]
 pub struct ValidateArgs {
+    /// Check only these files (for a pre-commit hook): collection files, `_database.yaml`
+    /// files and migration files, each with its folder around it (defaults, duplicates).
+    /// Without files, the whole schemas folder.
+    #[arg(value_name = "FILE")]
+    pub files: Vec<PathBuf>,
     #[command(flatten)]
     pub schemas: SchemasArgs,
 }

@@ -49,8 +49,28 @@ pub fn to_bson(value: serde_json::Value) -> Result<Bson, String> {
 
 /// A document as indented relaxed Extended JSON (what `mongosh` users read).
 pub fn to_relaxed_pretty(doc: &Document) -> String {
-    let value = Bson::Document(doc.clone()).into_relaxed_extjson();
+    let mut value = Bson::Document(doc.clone()).into_relaxed_extjson();
+    as_written(&mut value);
     serde_json::to_string_pretty(&value).unwrap_or_else(|_| value.to_string())
+}
+
+/// Whole numbers shown as people write them: `100`, not `100.0` (a double with no fraction,
+/// as `mongosh` reads `100` anyway).
+fn as_written(v: &mut serde_json::Value) {
+    match v {
+        serde_json::Value::Number(n) => {
+            if let Some(f) = n.as_f64()
+                && n.is_f64()
+                && f.fract() == 0.0
+                && f.abs() < 9.0e15
+            {
+                *n = serde_json::Number::from(f as i64);
+            }
+        }
+        serde_json::Value::Array(items) => items.iter_mut().for_each(as_written),
+        serde_json::Value::Object(map) => map.values_mut().for_each(as_written),
+        _ => {}
+    }
 }
 
 /// A document as compact relaxed Extended JSON (one line, what a server accepts back).

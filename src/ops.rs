@@ -235,7 +235,12 @@ impl Operation {
                 "modify_collection {ns} {}",
                 options
                     .iter()
-                    .map(|(k, v)| format!("{k}={v}"))
+                    .map(|(k, v)| match (k.as_str(), seconds(v)) {
+                        ("expireAfterSeconds", Some(s)) => {
+                            format!("expire_after={}", crate::progress::ttl(s))
+                        }
+                        _ => format!("{k}={v}"),
+                    })
                     .collect::<Vec<_>>()
                     .join(" ")
             ),
@@ -245,7 +250,12 @@ impl Operation {
                 index
                     .iter()
                     .filter(|(k, _)| *k != "name")
-                    .map(|(k, v)| format!("{k}={v}"))
+                    .map(|(k, v)| match (k.as_str(), seconds(v)) {
+                        ("expireAfterSeconds", Some(s)) => {
+                            format!("expire_after={}", crate::progress::ttl(s))
+                        }
+                        _ => format!("{k}={v}"),
+                    })
                     .collect::<Vec<_>>()
                     .join(" ")
             ),
@@ -258,7 +268,7 @@ impl Operation {
             } => {
                 let mut parts = vec![format!("modify_index {ns} {name}")];
                 if let Some(s) = expire_after {
-                    parts.push(format!("expire_after={s}"));
+                    parts.push(format!("expire_after={}", crate::progress::ttl(*s)));
                 }
                 if let Some(h) = hidden {
                     parts.push(format!("hidden={h}"));
@@ -306,6 +316,25 @@ impl Operation {
             ),
             Self::Irreversible { reason } => format!("irreversible: {reason}"),
         }
+    }
+}
+
+/// What running an operation did: changed the server, or found its goal already held (the
+/// collection or index already there, the one to drop already gone, nothing left to update).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Done {
+    Changed,
+    AlreadyThere,
+}
+
+/// A whole number of seconds held in a BSON number.
+fn seconds(v: &Bson) -> Option<i64> {
+    match v {
+        Bson::Int32(n) => Some(i64::from(*n)),
+        Bson::Int64(n) => Some(*n),
+        Bson::Double(d) if d.fract() == 0.0 => Some(*d as i64),
+        _ => None,
     }
 }
 

@@ -92,10 +92,7 @@ pub fn retire_phase(
 
 /// A number of seconds as people write it: `7d`, `12h`, `30m`, `45s`.
 pub fn show_duration(secs: i64) -> String {
-    match crate::pull::emit::duration(secs) {
-        d if d.ends_with(|c: char| c.is_ascii_digit()) => format!("{d}s"),
-        d => d,
-    }
+    crate::progress::ttl(secs)
 }
 
 /// Seconds since the epoch as RFC 3339 (UTC).
@@ -185,6 +182,26 @@ pub struct Step {
     /// index; `due`: it drops it).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub retire: Option<RetirePhase>,
+}
+
+impl Plan {
+    /// Say the reasons in terms of what is compared when it is not a server against the
+    /// schemas: `current` where they say "on the server" (`in `old/``, `after the
+    /// migrations`), `desired` where they say "in the schemas" (`in `new/``).
+    pub fn speak_of(&mut self, current: &str, desired: &str) {
+        let subject = desired.trim_start_matches("in ");
+        let reword = |text: &str| {
+            text.replace("on the server", current)
+                .replace("in the schemas", desired)
+                .replace("the schemas declare", &format!("{subject} declares"))
+        };
+        for s in &mut self.steps {
+            s.reason = reword(&s.reason);
+        }
+        for n in &mut self.notices {
+            n.message = reword(&n.message);
+        }
+    }
 }
 
 impl Step {

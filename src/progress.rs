@@ -51,6 +51,16 @@ pub fn plural(noun: &str) -> String {
     }
 }
 
+/// Seconds as a file would write them: `90d`, `12h`, `30m`, `45s` (the largest exact unit).
+pub fn ttl(secs: i64) -> String {
+    for (unit, n) in [("d", 86_400), ("h", 3600), ("m", 60)] {
+        if secs > 0 && secs % n == 0 {
+            return format!("{}{unit}", secs / n);
+        }
+    }
+    format!("{secs}s")
+}
+
 /// A duration for people: `850ms`, `12.3s`, `4m05s`, `1h02m`.
 pub fn human_duration(d: Duration) -> String {
     let s = d.as_secs_f64();

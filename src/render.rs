@@ -39,36 +39,24 @@ pub fn plan_text(plan: &Plan, style: Style) -> String {
         retiring_text(&mut out, plan);
         return out;
     }
-    // Groups in first-appearance order of (db, collection), steps in plan order within each.
-    let mut groups: Vec<(String, String)> = Vec::new();
-    for s in &plan.steps {
-        let key = (s.db.clone(), s.collection.clone());
-        if !groups.contains(&key) {
-            groups.push(key);
-        }
+    // Steps in the order they run (each names its collection), then the notices.
+    for (i, s) in plan.steps.iter().enumerate() {
+        step_text(&mut out, i + 1, s, style);
     }
-    for n in &plan.notices {
-        let key = (n.db.clone(), n.collection.clone());
-        if !groups.contains(&key) {
-            groups.push(key);
+    if !plan.notices.is_empty() {
+        if !plan.steps.is_empty() {
+            out.push('\n');
         }
-    }
-    for (db, coll) in &groups {
-        let _ = writeln!(out, "{}", style.paint("1", &format!("{db}.{coll}")));
-        for (i, s) in plan
-            .steps
-            .iter()
-            .enumerate()
-            .filter(|(_, s)| &s.db == db && &s.collection == coll)
-        {
-            step_text(&mut out, i + 1, s, style);
-        }
-        for n in plan
-            .notices
-            .iter()
-            .filter(|n| &n.db == db && &n.collection == coll)
-        {
-            let _ = writeln!(out, "  {} {}", style.paint("36", "!"), n.message);
+        let _ = writeln!(out, "{}", style.paint("1", "Notices:"));
+        for n in &plan.notices {
+            let _ = writeln!(
+                out,
+                "  {} {}.{}: {}",
+                style.paint("36", "!"),
+                n.db,
+                n.collection,
+                n.message
+            );
         }
     }
     let runnable = plan.runnable().count();

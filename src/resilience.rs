@@ -159,6 +159,21 @@ pub struct BuildProgress {
     pub secs_running: u64,
 }
 
+/// A build's phase in words, with its place among the three: `phase 1 of 3: scanning
+/// collection`.
+pub fn phase_words(phase: &str) -> String {
+    let n = if phase.starts_with("scanning") {
+        1
+    } else if phase.starts_with("inserting keys") {
+        2
+    } else if phase.starts_with("draining") {
+        3
+    } else {
+        return phase.to_string();
+    };
+    format!("phase {n} of 3: {phase}")
+}
+
 impl BuildProgress {
     /// Progress over the whole build in percent: the collection scan is the first 60%, inserting
     /// the sorted keys the next 35%, draining the writes that came meanwhile the rest.

@@ -1324,6 +1324,14 @@ impl Value {
         matches!(self, Self::Null)
     }
 
+    /// The value of `key` in a mapping.
+    pub fn get(&self, key: &str) -> Option<&Value> {
+        match self {
+            Self::Map(entries) => entries.iter().find(|(k, _)| k == key).map(|(_, v)| v),
+            _ => None,
+        }
+    }
+
     pub fn as_str(&self) -> Option<&str> {
         match self {
             Self::String(s) => Some(s),

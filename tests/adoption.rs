@@ -828,3 +828,80 @@ async fn a_validator_that_raises_an_error_on_a_document_counts_it_as_failing() {
     assert!(format!("{refused:?}").contains("121"), "{refused:?}");
     client.database(&name).drop().await.ok();
 }
+
+/// Ctrl-C during a backfill: it says how to go on; the next run resumes and counts its own work.
+#[tokio::test(flavor = "multi_thread")]
+async fn an_interrupted_backfill_says_how_to_resume_and_the_resumed_run_counts_its_own_work() {
+    let client = support::client().await;
+    let name = support::unique_db("bf_ctrlc");
+    let state = support::unique_db("bf_ctrlc_state");
+    let coll = client.database(&name).collection::<Document>("items");
+    coll.insert_many((0..20_000).map(|i| doc! { "_id": i }).collect::<Vec<_>>())
+        .await
+        .unwrap();
+    let root = tempfile::tempdir().unwrap();
+    write(
+        &root.path().join(format!("schemas/{name}/items.yaml")),
+        "collection: items\nvalidation: { enabled: false }\nfields:\n  status: { type: string, default: new }\n",
+    );
+    let child = std::process::Command::new(assert_cmd::cargo::cargo_bin("mongrate"))
+        .current_dir(root.path())
+        .env_remove("MONGODB_URI")
+        .args(["--uri", &support::server_uri(), "--state-db", &state])
+        .args([
+            "backfill",
+            "--batch-size",
+            "500",
+            "--max-docs-per-sec",
+            "4000",
+        ])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let checkpoints = client
+        .database(&state)
+        .collection::<Document>("backfill_checkpoints");
+    let started = std::time::Instant::now();
+    while checkpoints.find_one(doc! {}).await.unwrap().is_none() {
+        assert!(started.elapsed().as_secs() < 30, "no checkpoint");
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    std::process::Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains("interrupted (Ctrl-C) — run `mongrate backfill` again to resume"),
+        "{err}"
+    );
+    let before = coll
+        .count_documents(doc! { "status": "new" })
+        .await
+        .unwrap();
+    assert!(before > 0 && before < 20_000, "{before}");
+    let (code, out, err) = run(root.path(), &["--state-db", &state, "backfill"]);
+    assert_eq!(code, 0, "{err}");
+    // One line for the collection, with this run's own counts.
+    assert_eq!(out.matches(&format!("{name}.items:")).count(), 1, "{out}");
+    let remaining = 20_000 - before;
+    assert!(
+        out.contains(&format!(
+            "{} modified",
+            mongrate::progress::thousands(remaining)
+        )) && out.contains("by this run, resumed from a checkpoint"),
+        "{out}"
+    );
+    assert_eq!(
+        coll.count_documents(doc! { "status": "new" })
+            .await
+            .unwrap(),
+        20_000
+    );
+    for d in [&name, &state] {
+        client.database(d).drop().await.ok();
+    }
+}

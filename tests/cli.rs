@@ -364,3 +364,44 @@ fn a_setting_before_the_command_reaches_it_and_one_it_does_not_take_is_refused_a
     assert_eq!(out.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&out.stderr).contains("unexpected argument '--parallel'"));
 }
+
+#[test]
+fn validate_given_files_checks_and_reports_only_those() {
+    let tmp = tempfile::tempdir().unwrap();
+    let write = |p: &str, t: &str| {
+        let p = tmp.path().join(p);
+        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+        std::fs::write(p, t).unwrap();
+    };
+    write("schemas/app/good.yaml", "collection: good\n");
+    write("schemas/app/bad.yaml", "fields:\n  x: { type: strng }\n");
+    write(
+        "migrations/20250101000000_x.yaml",
+        "up:\n  - drop_index: { db: 5, collection: c, name: x }\ndown: []\n",
+    );
+    let run = |files: &[&str]| {
+        support::mongrate()
+            .current_dir(tmp.path())
+            .arg("validate")
+            .args(files)
+            .output()
+            .unwrap()
+    };
+    // The good file alone passes, though its folder holds a bad one.
+    let out = run(&["schemas/app/good.yaml"]);
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
+    let out = run(&["schemas/app/bad.yaml", "migrations/20250101000000_x.yaml"]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains(
+            "schemas/app/bad.yaml:2:14: error: unknown type `strng`; did you mean `string`?"
+        ),
+        "{err}"
+    );
+    assert!(
+        err.contains("migrations/20250101000000_x.yaml:2:23: error: up[0].db: expected text"),
+        "{err}"
+    );
+    assert!(!err.contains("good.yaml"), "{err}");
+}

@@ -397,7 +397,30 @@ fn base_mode_compares_a_git_revision_with_the_working_tree() {
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(1));
-    assert!(String::from_utf8_lossy(&out.stderr).contains("git ls-tree"));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("git knows no revision `nope`"));
+    // In a shallow clone (as CI checks out), the base is not there: the error says how to
+    // fetch it.
+    git(repo.path(), &["commit", "-q", "-am", "second"]);
+    let shallow = tempfile::tempdir().unwrap();
+    let cloned = std::process::Command::new("git")
+        .args(["clone", "-q", "--depth", "1"])
+        .arg(format!("file://{}", repo.path().display()))
+        .arg(shallow.path().join("c"))
+        .status()
+        .unwrap();
+    assert!(cloned.success());
+    let out = support::mongrate()
+        .args(["lint", "--schemas"])
+        .arg(shallow.path().join("c/db/schemas"))
+        .args(["--base", "HEAD~1"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("shallow") && err.contains("fetch-depth: 0"),
+        "{err}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -669,6 +669,30 @@ async fn pulling_again_never_clobbers_and_merge_keeps_hand_written_parts() {
         "{merged}"
     );
     assert!(merged.contains("color: { type: string }"), "{merged}");
+    // The order a person gave the fields is kept; a new field comes after them.
+    let pos = |text: &str, f: &str| {
+        text.lines()
+            .position(|l| l.trim_start().starts_with(&format!("{f}:")))
+            .unwrap_or_else(|| panic!("{f}: {text}"))
+    };
+    let (qty, sku) = (pos(&merged, "qty"), pos(&merged, "sku"));
+    let lines: Vec<&str> = merged.lines().collect();
+    let mut reordered = lines.clone();
+    reordered.swap(qty, sku);
+    std::fs::write(&path, reordered.join("\n") + "\n").unwrap();
+    client
+        .database(&db_name)
+        .collection::<Document>("items")
+        .insert_one(doc! { "sku": "d", "qty": 4, "color": "blue", "aisle": 7 })
+        .await
+        .unwrap();
+    code(tmp.path(), &["pull", &db_name, "--merge"], 0);
+    let again = std::fs::read_to_string(&path).unwrap();
+    assert!(pos(&again, "sku") < pos(&again, "qty"), "{again}");
+    assert!(
+        pos(&again, "qty") < pos(&again, "aisle"),
+        "new fields come last: {again}"
+    );
     // --force writes what the server says.
     code(tmp.path(), &["pull", &db_name, "--force"], 0);
     assert!(

@@ -75,15 +75,29 @@ pub fn run(global: &super::Settings, args: &BackfillArgs) -> Result<i32> {
     let reports: Vec<Report> = {
         let _changing = (!args.dry_run).then(Critical::enter);
         server.run(async {
-            let mut reports = Vec::new();
-            for t in &targets {
-                reports.push(if args.dry_run {
-                    backfill::dry_run(server.client(), t).await?
+            let work = async {
+                let mut reports = Vec::new();
+                for t in &targets {
+                    reports.push(if args.dry_run {
+                        backfill::dry_run(server.client(), t).await?
+                    } else {
+                        backfill::run(server.client(), t, &opts, &mut progress).await?
+                    });
+                }
+                anyhow::Ok(reports)
+            };
+            tokio::select! {
+                reports = work => reports,
+                _ = tokio::signal::ctrl_c() => Err(super::Interrupted(if args.dry_run {
+                    "interrupted (Ctrl-C); nothing was changed".into()
                 } else {
-                    backfill::run(server.client(), t, &opts, &mut progress).await?
-                });
+                    format!(
+                        "interrupted (Ctrl-C) — run `mongrate backfill` again to resume: each collection carries on after its last finished batch (checkpoints in `{}.backfill_checkpoints`); what was filled stays filled",
+                        global.state_db
+                    )
+                })
+                .into()),
             }
-            anyhow::Ok(reports)
         })?
     };
     let modified: u64 = reports.iter().map(|r| r.modified).sum();
@@ -101,19 +115,30 @@ pub fn run(global: &super::Settings, args: &BackfillArgs) -> Result<i32> {
     let verb = if args.dry_run { "would fill" } else { "filled" };
     for r in &reports {
         outln!(
-            "{}.{}: {} scanned{}{}",
+            "{}.{}: {} scanned{}{}{}",
             r.db,
             r.collection,
             crate::progress::count(r.scanned, "document"),
             if args.dry_run {
                 String::new()
             } else {
-                format!(", {} modified", r.modified)
+                format!(", {} modified", crate::progress::thousands(r.modified))
             },
-            if r.resumed {
-                " (resumed from a checkpoint)"
+            if args.dry_run {
+                String::new()
             } else {
-                ""
+                format!(
+                    " ({})",
+                    crate::progress::human_duration(std::time::Duration::from_millis(r.elapsed_ms))
+                )
+            },
+            match r.resumed_after {
+                Some(before) => format!(
+                    " by this run, resumed from a checkpoint (the interrupted run had scanned {} and modified {})",
+                    crate::progress::thousands(before.scanned),
+                    crate::progress::thousands(before.modified)
+                ),
+                None => String::new(),
             }
         );
         for f in r

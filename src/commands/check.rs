@@ -73,7 +73,16 @@ pub fn run(global: &super::Settings, args: &CheckArgs) -> Result<i32> {
             },
         ),
         Format::Text | Format::Github => {
-            let mut text = if in_sync {
+            let mut text = if in_sync && failing > 0 {
+                let mut text = format!(
+                    "Data drift: the server's collections and indexes match the schemas in `{}`, but {} {} their schema.\n\n",
+                    global.schemas.display(),
+                    crate::progress::count(failing, "document"),
+                    if failing == 1 { "fails" } else { "fail" }
+                );
+                render::retiring_text(&mut text, &plan);
+                text
+            } else if in_sync {
                 // Indexes waiting out `retire_after` are as intended, and still worth a line.
                 let mut text = format!(
                     "In sync: the server matches the schemas in `{}`.\n",

@@ -18,10 +18,26 @@ pub fn run(global: &super::Settings, args: &DiffArgs) -> Result<i32> {
     };
     let (from, to) = (load(&args.from)?, load(&args.to)?);
     let changes = diff::diff(&from, &to);
-    let plan = plan::plan(&changes, &PlanOptions::default());
+    let mut plan = plan::plan(&changes, &PlanOptions::default());
+    // Two folders, no server: the reasons speak of them.
+    let (old, new) = (
+        format!("in `{}`", args.from.display()),
+        format!("in `{}`", args.to.display()),
+    );
+    plan.speak_of(&old, &new);
     match global.format {
         Format::Json => print_json("diff", &render::plan_view(&plan)),
-        Format::Text | Format::Github => stdout(&render::plan_text(&plan, engine::style())),
+        Format::Text | Format::Github if plan.is_empty() => stdout(&format!(
+            "No changes: `{}` and `{}` declare the same collections, indexes and validators.\n",
+            args.from.display(),
+            args.to.display()
+        )),
+        Format::Text | Format::Github => stdout(&format!(
+            "From `{}` to `{}`:\n{}",
+            args.from.display(),
+            args.to.display(),
+            render::plan_text(&plan, engine::style())
+        )),
     }
     Ok(if plan.is_empty() {
         exit::OK

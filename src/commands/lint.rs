@@ -51,6 +51,32 @@ fn checkout_at(dir: &Path, rev: &str, into: &Path) -> Result<()> {
     if !dir.is_dir() {
         return Err(UsageError(format!("`{}` is not a folder", dir.display())).into());
     }
+    let known = Command::new("git")
+        .arg("-C")
+        .arg(dir)
+        .args([
+            "rev-parse",
+            "--verify",
+            "--quiet",
+            &format!("{rev}^{{commit}}"),
+        ])
+        .output()
+        .map(|o| o.status.success())
+        .unwrap_or(true);
+    if !known {
+        let shallow = git(dir, &["rev-parse", "--is-shallow-repository"])
+            .map(|o| String::from_utf8_lossy(&o).trim() == "true")
+            .unwrap_or(false);
+        return Err(UsageError(format!(
+            "--base {rev}: git knows no revision `{rev}` here{}",
+            if shallow {
+                ". This clone is shallow (CI checkouts often are: GitHub's actions/checkout fetches one commit): fetch the history first — `fetch-depth: 0` in actions/checkout, or `git fetch origin <branch>`"
+            } else {
+                ": check the name (a branch, a tag, `origin/main`), or fetch it first (`git fetch origin <branch>`)"
+            }
+        ))
+        .into());
+    }
     let listing = git(dir, &["ls-tree", "-r", "--name-only", rev, "--", "."])?;
     for name in String::from_utf8_lossy(&listing).lines() {
         if !(name.ends_with(".yaml") || name.ends_with(".yml")) {

@@ -292,6 +292,9 @@ pub(super) struct RunMigrationJson {
     steps_run: usize,
     /// Steps of this run (from `from_step`) that drop a collection or an index.
     destructive_steps: usize,
+    /// Steps run whose goal already held on the server: nothing changed for them (0 in a dry
+    /// run).
+    steps_already_there: usize,
 }
 
 /// `migrate up` / `migrate down` in JSON.
@@ -336,6 +339,7 @@ fn planned_json(plan: &RunPlan, migrations: &[Migration]) -> Vec<RunMigrationJso
             from_step: p.from_step,
             steps_total: p.steps_total,
             steps_run: 0,
+            steps_already_there: 0,
             destructive_steps: destructive_steps(
                 migrations,
                 &p.version,
@@ -358,6 +362,7 @@ fn ran_json(
             from_step: r.from_step,
             steps_total: r.steps_total,
             steps_run: r.steps_run,
+            steps_already_there: r.steps_already_there,
             destructive_steps: destructive_steps(migrations, &r.version, direction, r.from_step),
         })
         .collect()
@@ -560,6 +565,15 @@ fn run_migrations(
             },
             crate::progress::count(outcome.ran.len() as u64, "migration")
         );
+        let run: usize = outcome.ran.iter().map(|r| r.steps_run).sum();
+        let there: usize = outcome.ran.iter().map(|r| r.steps_already_there).sum();
+        if there > 0 {
+            outln!(
+                "{} of the {} run already held on the server (already there, or already gone): nothing changed for them.",
+                there,
+                crate::progress::count(run as u64, "step")
+            );
+        }
     }
     Ok(exit::OK)
 }
@@ -676,8 +690,10 @@ struct Problem {
 
 fn verify(global: &super::Settings, offline: bool) -> Result<i32> {
     let migrations = load(&global.migrations)?;
-    let (_, plan, warnings) = migrate::generate::chain(&migrations, &desired_model(global)?, &[])
-        .map_err(|e| generate_error(e, global))?;
+    let (_, mut plan, warnings) =
+        migrate::generate::chain(&migrations, &desired_model(global)?, &[])
+            .map_err(|e| generate_error(e, global))?;
+    plan.speak_of("after the migrations", "in the schemas");
     let mut problems: Vec<Problem> = Vec::new();
     for s in &plan.steps {
         problems.push(Problem {

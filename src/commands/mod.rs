@@ -63,6 +63,11 @@ pub struct SpecInvalid(pub String);
 #[error("{0}")]
 pub struct Refused(pub String);
 
+/// The run was interrupted by the user (Ctrl-C); what it says is how to go on.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct Interrupted(pub String);
+
 /// The server stopped answering during a run.
 #[derive(Debug, thiserror::Error)]
 #[error("{0}")]
@@ -98,6 +103,9 @@ pub fn error_kind(e: &anyhow::Error) -> &'static str {
         }
         if cause.is::<ServerStopped>() {
             return "unreachable";
+        }
+        if cause.is::<Interrupted>() {
+            return "interrupted";
         }
         if let Some(c) = cause.downcast_ref::<ConnectError>() {
             return match c {
@@ -256,7 +264,7 @@ pub fn resolve(global: &GlobalArgs, given: &crate::cli::SettingArgs) -> Result<S
 pub fn run(cli: Cli, given: &crate::cli::SettingArgs) -> Result<i32> {
     let global = &resolve(&cli.global, given)?;
     match cli.command {
-        Command::Validate(_) => validate::run(global),
+        Command::Validate(args) => validate::run(global, &args),
         Command::Validator(args) => validator::run(global, &args),
         Command::Seed(args) => seed::run(global, &args),
         Command::Plan(args) => plan::run(global, &args),

@@ -351,11 +351,15 @@ fn merged(
     else {
         return Err("the existing file declares no collection".into());
     };
-    let old_fields: Vec<(String, pull::FieldDecl)> = spec
+    let mut old_fields: Vec<(String, pull::FieldDecl)> = spec
         .fields
         .iter()
         .map(|(k, v)| (k.clone(), pull::field_decl_of(v)))
         .collect();
+    // In the order the file writes them (the checked spec keeps them by name).
+    if let Ok(raw) = crate::yaml::from_str::<crate::yaml::Value>(old) {
+        pull::order_as_written(&mut old_fields, raw.get("fields"));
+    }
     let mut decl = decl.clone();
     pull::merge(&mut decl.fields, &old_fields);
     if decl.description.is_none() {

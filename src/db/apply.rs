@@ -90,30 +90,38 @@ pub async fn apply_steps(
             many => format!("{} index builds at once", many.len()),
         });
         let step_started = Instant::now();
-        if let Err(w) = execute_wave(client, wave, opts, reporter).await {
-            reporter.end("", started.elapsed());
-            let done_in_wave = |k: &usize| w.completed.contains(k);
-            let in_wave = |f: &dyn Fn(&usize) -> bool| -> Vec<String> {
-                (0..wave.len())
-                    .filter(|k| f(k))
-                    .map(|k| wave[k].summary())
-                    .collect()
+        let outcomes = match execute_wave(client, wave, opts, reporter).await {
+            Ok(outcomes) => outcomes,
+            Err(w) => {
+                reporter.end("", started.elapsed());
+                let done_in_wave = |k: &usize| w.completed.contains(k);
+                let in_wave = |f: &dyn Fn(&usize) -> bool| -> Vec<String> {
+                    (0..wave.len())
+                        .filter(|k| f(k))
+                        .map(|k| wave[k].summary())
+                        .collect()
+                };
+                let mut applied: Vec<String> = ops[..i].iter().map(|o| o.summary()).collect();
+                applied.extend(in_wave(&done_in_wave));
+                let mut not_applied = in_wave(&|k| !done_in_wave(k));
+                not_applied.extend(ops[end..].iter().map(|o| o.summary()));
+                return Err(ApplyError {
+                    failed_index: i + w.failed + 1,
+                    total: runnable.len(),
+                    summary: wave[w.failed].summary(),
+                    message: format!("{:#}", w.error),
+                    applied,
+                    not_applied,
+                });
+            }
+        };
+        for (k, op) in wave.iter().enumerate() {
+            let said = if outcomes.get(k) == Some(&crate::ops::Done::AlreadyThere) {
+                format!("{} — already there, nothing changed", op.summary())
+            } else {
+                op.summary()
             };
-            let mut applied: Vec<String> = ops[..i].iter().map(|o| o.summary()).collect();
-            applied.extend(in_wave(&done_in_wave));
-            let mut not_applied = in_wave(&|k| !done_in_wave(k));
-            not_applied.extend(ops[end..].iter().map(|o| o.summary()));
-            return Err(ApplyError {
-                failed_index: i + w.failed + 1,
-                total: runnable.len(),
-                summary: wave[w.failed].summary(),
-                message: format!("{:#}", w.error),
-                applied,
-                not_applied,
-            });
-        }
-        for op in wave {
-            reporter.step_done(&op.summary(), step_started.elapsed());
+            reporter.step_done(&said, step_started.elapsed());
         }
         i = end;
     }

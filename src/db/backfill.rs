@@ -53,7 +53,8 @@ pub struct FieldReport {
     pub blocked: u64,
 }
 
-/// What a backfill (or its dry run) did for one collection.
+/// What a backfill (or its dry run) did for one collection: the counts are this run's own,
+/// also after a resume (what the interrupted run had done is in `resumed_after`).
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct Report {
     #[serde(rename = "database")]
@@ -64,7 +65,17 @@ pub struct Report {
     pub fields: Vec<FieldReport>,
     /// Set when the run resumed from a checkpoint.
     pub resumed: bool,
+    /// When resumed: what the interrupted run had done before (scanned, modified).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub resumed_after: Option<Done>,
     pub elapsed_ms: u64,
+}
+
+/// Documents scanned and modified.
+#[derive(Debug, Clone, Copy, Default, Serialize, PartialEq, Eq)]
+pub struct Done {
+    pub scanned: u64,
+    pub modified: u64,
 }
 
 fn err(e: mongodb::error::Error) -> anyhow::Error {
@@ -245,6 +256,9 @@ pub async fn run(
             report.resumed = true;
         }
     }
+    // What the checkpoint says was done before: subtracted at the end, so that the report
+    // counts this run's own work (the checkpoint keeps the totals).
+    let before = report.clone();
     let total = loop {
         match coll.estimated_document_count().await.map_err(err) {
             Ok(n) => break n,
@@ -410,9 +424,19 @@ pub async fn run(
         }
     }
     report.elapsed_ms = started.elapsed().as_millis() as u64;
-    reporter.end(
-        &format!("{} scanned, {} modified", report.scanned, report.modified),
-        started.elapsed(),
-    );
+    // The command prints the result, once: no summary line of the reporter's own.
+    reporter.end("", started.elapsed());
+    if report.resumed {
+        report.resumed_after = Some(Done {
+            scanned: before.scanned,
+            modified: before.modified,
+        });
+        report.scanned -= before.scanned.min(report.scanned);
+        report.modified -= before.modified.min(report.modified);
+        for (f, b) in report.fields.iter_mut().zip(&before.fields) {
+            f.filled -= b.filled.min(f.filled);
+            f.blocked -= b.blocked.min(f.blocked);
+        }
+    }
     Ok(report)
 }

@@ -2,7 +2,7 @@
 //! answers that mean the operation's goal already holds count as success.
 
 use super::step::driver_error;
-use crate::ops::Operation;
+use crate::ops::{Done, Operation};
 use anyhow::{Result, bail};
 use bson::{Document, doc};
 use mongodb::Client;
@@ -21,17 +21,27 @@ fn server_code(e: &mongodb::error::Error) -> Option<i32> {
     }
 }
 
-async fn run(client: &Client, db: &str, cmd: Document, ok_codes: &[i32]) -> Result<()> {
+/// Run `cmd`; a refusal with one of `ok_codes` means its goal already holds.
+async fn run(client: &Client, db: &str, cmd: Document, ok_codes: &[i32]) -> Result<Done> {
     match client.database(db).run_command(cmd).await {
-        Ok(_) => Ok(()),
-        Err(e) if server_code(&e).is_some_and(|c| ok_codes.contains(&c)) => Ok(()),
+        Ok(_) => Ok(Done::Changed),
+        Err(e) if server_code(&e).is_some_and(|c| ok_codes.contains(&c)) => Ok(Done::AlreadyThere),
         Err(e) => Err(driver_error(e)),
+    }
+}
+
+/// Nothing was modified: the goal already held.
+fn modified(n: u64) -> Done {
+    if n == 0 {
+        Done::AlreadyThere
+    } else {
+        Done::Changed
     }
 }
 
 /// Execute `op`. Errors carry the server's code and message; an interruption (an election, a
 /// network error) is a [`super::step::Interrupted`].
-pub async fn execute(client: &Client, op: &Operation) -> Result<()> {
+pub async fn execute(client: &Client, op: &Operation) -> Result<Done> {
     execute_with(client, op, &super::step::StepOptions::default()).await
 }
 
@@ -40,7 +50,7 @@ pub async fn execute_with(
     client: &Client,
     op: &Operation,
     opts: &super::step::StepOptions,
-) -> Result<()> {
+) -> Result<Done> {
     match op {
         Operation::CreateCollection {
             db,
@@ -78,7 +88,7 @@ pub async fn execute_with(
             if let Some(q) = &opts.commit_quorum {
                 cmd.insert("commitQuorum", q.clone());
             }
-            run(client, db, cmd, &[]).await
+            create_indexes(client, db, cmd).await
         }
         Operation::DropIndex {
             db,
@@ -121,7 +131,7 @@ pub async fn execute_with(
             name,
         } => {
             if index_is_unique(client, db, collection, name).await? {
-                return Ok(());
+                return Ok(Done::AlreadyThere);
             }
             run(
                 client,
@@ -162,8 +172,9 @@ pub async fn execute_with(
                 retry_for: opts.retry_for,
                 ..Default::default()
             };
-            super::backfill::run(client, &target, &opts, &mut crate::progress::Silent).await?;
-            Ok(())
+            let report =
+                super::backfill::run(client, &target, &opts, &mut crate::progress::Silent).await?;
+            Ok(modified(report.modified))
         }
         Operation::UpdateMany {
             db,
@@ -188,26 +199,23 @@ pub async fn execute_with(
                     bail!("update_many: `update` must be a document or a pipeline, found {other}")
                 }
             };
-            result.map_err(driver_error)?;
-            Ok(())
+            Ok(modified(result.map_err(driver_error)?.modified_count))
         }
         Operation::RenameField {
             db,
             collection,
             from,
             to,
-        } => {
-            client
-                .database(db)
-                .collection::<Document>(collection)
-                .update_many(
-                    doc! { from: { "$exists": true }, to: { "$exists": false } },
-                    doc! { "$rename": { from: to } },
-                )
-                .await
-                .map_err(driver_error)?;
-            Ok(())
-        }
+        } => client
+            .database(db)
+            .collection::<Document>(collection)
+            .update_many(
+                doc! { from: { "$exists": true }, to: { "$exists": false } },
+                doc! { "$rename": { from: to } },
+            )
+            .await
+            .map_err(driver_error)
+            .map(|r| modified(r.modified_count)),
         Operation::ShardCollection { .. } | Operation::RefineShardKey { .. } => {
             let Some(cmd) = op.admin_command() else {
                 bail!("{}: not a valid shard key", op.summary());
@@ -223,7 +231,7 @@ pub async fn execute_with(
                 super::inspect::shard_key_of(client, op.db(), op.collection()).await?
                 && cmd.get_document("key").ok() == Some(&current.key_document())
             {
-                return Ok(());
+                return Ok(Done::AlreadyThere);
             }
             run(client, "admin", cmd, &[]).await
         }
@@ -250,6 +258,24 @@ pub async fn execute_with(
             .await
         }
     }
+}
+
+/// `createIndexes`: an index already there with this definition is left alone, and said so.
+async fn create_indexes(client: &Client, db: &str, cmd: Document) -> Result<Done> {
+    let reply = client
+        .database(db)
+        .run_command(cmd)
+        .await
+        .map_err(driver_error)?;
+    let n = |k: &str| match reply.get(k) {
+        Some(bson::Bson::Int32(n)) => Some(i64::from(*n)),
+        Some(bson::Bson::Int64(n)) => Some(*n),
+        _ => None,
+    };
+    Ok(match (n("numIndexesBefore"), n("numIndexesAfter")) {
+        (Some(a), Some(b)) if a == b => Done::AlreadyThere,
+        _ => Done::Changed,
+    })
 }
 
 async fn index_is_unique(client: &Client, db: &str, coll: &str, name: &str) -> Result<bool> {

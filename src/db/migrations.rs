@@ -196,14 +196,18 @@ impl Backend for ServerBackend<'_> {
     async fn ensure_lease(&self) -> Result<()> {
         self.lock.ensure().await.map_err(|e: LockLost| e.into())
     }
-    async fn execute(&self, op: &Operation, reporter: &mut dyn Reporter) -> Result<()> {
+    async fn execute(
+        &self,
+        op: &Operation,
+        reporter: &mut dyn Reporter,
+    ) -> Result<crate::ops::Done> {
         super::step::execute(self.client, op, &self.step, reporter).await
     }
     async fn execute_wave(
         &self,
         ops: &[&Operation],
         reporter: &mut dyn Reporter,
-    ) -> Result<(), (usize, anyhow::Error)> {
+    ) -> Result<Vec<crate::ops::Done>, (usize, anyhow::Error)> {
         super::step::execute_wave(self.client, ops, &self.step, reporter)
             .await
             .map_err(|w| (w.failed, w.error))

@@ -7,8 +7,8 @@
 //! as the server builds at once. The decisions are in [`crate::resilience`].
 
 use super::describe_driver_error;
-use crate::ops::Operation;
-use crate::progress::{Reporter, thousands};
+use crate::ops::{Done, Operation};
+use crate::progress::Reporter;
 use crate::resilience::{
     BuildProgress, TRANSIENT_LABELS, backoff, build_of, free_build_slots, index_builds,
     is_transient_code,
@@ -348,7 +348,12 @@ fn note(notes: &Notes, text: String) {
 }
 
 /// Run one step with retries (see the module's documentation).
-async fn run_one(client: &Client, op: &Operation, opts: &StepOptions, notes: &Notes) -> Result<()> {
+async fn run_one(
+    client: &Client,
+    op: &Operation,
+    opts: &StepOptions,
+    notes: &Notes,
+) -> Result<Done> {
     let summary = op.summary();
     if let Operation::CreateIndex {
         db,
@@ -376,7 +381,7 @@ async fn run_one(client: &Client, op: &Operation, opts: &StepOptions, notes: &No
     let mut attempt = 0u32;
     loop {
         let e = match super::execute::execute_with(client, op, opts).await {
-            Ok(()) => return Ok(()),
+            Ok(done) => return Ok(done),
             Err(e) if is_interrupted(&e) && !opts.retry_for.is_zero() => e,
             Err(e) => return Err(e),
         };
@@ -407,7 +412,7 @@ async fn run_one(client: &Client, op: &Operation, opts: &StepOptions, notes: &No
                     notes,
                     format!("{summary}: completed before the interruption ({why}); not run again"),
                 );
-                return Ok(());
+                return Ok(Done::Changed);
             }
             Ok(Reconciled::Again(why)) => {
                 note(notes, format!("{summary}: {why}: running it again"));
@@ -428,9 +433,10 @@ pub async fn execute(
     op: &Operation,
     opts: &StepOptions,
     reporter: &mut dyn Reporter,
-) -> Result<()> {
+) -> Result<Done> {
     execute_wave(client, &[op], opts, reporter)
         .await
+        .map(|done| done.first().copied().unwrap_or(Done::Changed))
         .map_err(|w| w.error)
 }
 
@@ -444,13 +450,13 @@ pub struct WaveError {
 }
 
 /// Run `ops` at once (index builds of one wave; any other single step), reporting the builds'
-/// progress.
+/// progress; what each did, in order.
 pub async fn execute_wave(
     client: &Client,
     ops: &[&Operation],
     opts: &StepOptions,
     reporter: &mut dyn Reporter,
-) -> Result<(), WaveError> {
+) -> Result<Vec<Done>, WaveError> {
     let notes = Notes::default();
     let builds: Vec<(String, String, String)> = ops
         .iter()
@@ -496,18 +502,15 @@ pub async fn execute_wave(
                     continue;
                 }
                 let Ok(running) = running_builds(client).await else { continue };
+                // One figure: the builds' progress over their whole run; the detail names
+                // the phase (its own counts would be a second, different percentage).
                 let mut detail = String::new();
                 for (i, (db, coll, name)) in builds.iter().enumerate() {
                     match build_of(&running, db, coll, name) {
                         Some(b) => {
                             seen[i] = (seen[i].0.max(b.percent()), true);
-                            if detail.is_empty() {
-                                detail = format!(
-                                    "{}: {}/{}",
-                                    b.phase,
-                                    thousands(b.done),
-                                    thousands(b.total)
-                                );
+                            if detail.is_empty() && builds.len() == 1 {
+                                detail = crate::resilience::phase_words(&b.phase);
                             }
                         }
                         // Seen running before and gone now: finished.
@@ -527,16 +530,18 @@ pub async fn execute_wave(
     };
     flush(reporter);
     let completed: Vec<usize> = (0..results.len()).filter(|i| results[*i].is_ok()).collect();
-    match results
-        .into_iter()
-        .enumerate()
-        .find_map(|(i, r)| r.err().map(|e| (i, e)))
-    {
-        None => Ok(()),
-        Some((failed, error)) => Err(WaveError {
-            failed,
-            error,
-            completed,
-        }),
+    let mut done = Vec::new();
+    for (i, r) in results.into_iter().enumerate() {
+        match r {
+            Ok(d) => done.push(d),
+            Err(error) => {
+                return Err(WaveError {
+                    failed: i,
+                    error,
+                    completed,
+                });
+            }
+        }
     }
+    Ok(done)
 }

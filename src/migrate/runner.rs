@@ -8,7 +8,7 @@
 use super::Migration;
 use super::plan::RunPlan;
 use crate::db::changelog::{Direction, Entry, Status};
-use crate::ops::Operation;
+use crate::ops::{Done, Operation};
 use crate::progress::{Reporter, Unit};
 use bson::DateTime;
 use serde::Serialize;
@@ -20,18 +20,19 @@ pub trait Backend {
     /// Fail when this run no longer holds the lock (checked before every step).
     async fn ensure_lease(&self) -> anyhow::Result<()>;
     /// Run one operation on the server (riding out elections, reporting index builds).
-    async fn execute(&self, op: &Operation, reporter: &mut dyn Reporter) -> anyhow::Result<()>;
+    async fn execute(&self, op: &Operation, reporter: &mut dyn Reporter) -> anyhow::Result<Done>;
     /// Run the index builds of one wave at once; on failure, the position of the first that
     /// failed. The default runs them one after another.
     async fn execute_wave(
         &self,
         ops: &[&Operation],
         reporter: &mut dyn Reporter,
-    ) -> Result<(), (usize, anyhow::Error)> {
+    ) -> Result<Vec<Done>, (usize, anyhow::Error)> {
+        let mut done = Vec::new();
         for (i, op) in ops.iter().enumerate() {
-            self.execute(op, reporter).await.map_err(|e| (i, e))?;
+            done.push(self.execute(op, reporter).await.map_err(|e| (i, e))?);
         }
-        Ok(())
+        Ok(done)
     }
     /// How many index builds may start at once now (the server's limit less running builds).
     async fn build_slots(&self) -> usize {
@@ -60,6 +61,9 @@ pub struct RanMigration {
     pub steps_total: usize,
     /// Steps this run executed (0 in a dry run).
     pub steps_run: usize,
+    /// Steps of them whose goal already held on the server (a baseline's collections and
+    /// indexes that were there): nothing changed for them.
+    pub steps_already_there: usize,
 }
 
 /// Test hook: `MONGRATE_FAULT=<version>:<step>:<after-exec|after-record>` kills this process with
@@ -158,6 +162,7 @@ pub async fn execute(
         );
         let ops: Vec<&Operation> = steps.iter().collect();
         let mut i = p.from_step;
+        let mut already = 0usize;
         while i < ops.len() {
             backend.ensure_lease().await.map_err(|e| {
                 e.context(format!(
@@ -185,27 +190,34 @@ pub async fn execute(
             let result = match wave {
                 [Operation::Irreversible { reason }] if force => {
                     reporter.note(&format!("skipping irreversible step (--force): {reason}"));
-                    Ok(())
+                    Ok(vec![Done::AlreadyThere])
                 }
-                [one] => backend.execute(one, reporter).await.map_err(|e| (0, e)),
+                [one] => backend
+                    .execute(one, reporter)
+                    .await
+                    .map(|d| vec![d])
+                    .map_err(|e| (0, e)),
                 many => backend.execute_wave(many, reporter).await,
             };
-            if let Err((k, e)) = result {
-                let message = format!(
-                    "step {} of {} ({}): {e:#}",
-                    i + k + 1,
-                    steps.len(),
-                    ops[i + k].summary()
-                );
-                let headline = anyhow::anyhow!("{} {}: {message}", m.version, m.name);
-                // The step's own error comes first; a failure to record it is added to it.
-                return Err(match backend.record_failure(&m.version, &message).await {
-                    Ok(()) => headline,
-                    Err(record) => anyhow::anyhow!(
-                        "{headline}\n  (and the failure could not be recorded: {record:#})"
-                    ),
-                });
-            }
+            let outcomes = match result {
+                Ok(outcomes) => outcomes,
+                Err((k, e)) => {
+                    let message = format!(
+                        "step {} of {} ({}): {e:#}",
+                        i + k + 1,
+                        steps.len(),
+                        ops[i + k].summary()
+                    );
+                    let headline = anyhow::anyhow!("{} {}: {message}", m.version, m.name);
+                    // The step's own error comes first; a failure to record it is added to it.
+                    return Err(match backend.record_failure(&m.version, &message).await {
+                        Ok(()) => headline,
+                        Err(record) => anyhow::anyhow!(
+                            "{headline}\n  (and the failure could not be recorded: {record:#})"
+                        ),
+                    });
+                }
+            };
             test_hook(&m.version, end, "after-exec");
             // Paused or partitioned while the step ran? Then another run may own the work now.
             backend.ensure_lease().await.map_err(|e| {
@@ -219,8 +231,15 @@ pub async fn execute(
             })?;
             backend.record_progress(&m.version, end as u32).await?;
             test_hook(&m.version, end, "after-record");
-            for op in wave {
-                reporter.step_done(&op.summary(), step_started.elapsed());
+            for (k, op) in wave.iter().enumerate() {
+                let there = outcomes.get(k) == Some(&Done::AlreadyThere);
+                already += usize::from(there);
+                let said = if there {
+                    format!("{} — already there, nothing changed", op.summary())
+                } else {
+                    op.summary()
+                };
+                reporter.step_done(&said, step_started.elapsed());
             }
             i = end;
         }
@@ -241,6 +260,7 @@ pub async fn execute(
             from_step: p.from_step,
             steps_total: steps.len(),
             steps_run: steps.len() - p.from_step,
+            steps_already_there: already,
         });
     }
     Ok(done)
@@ -271,14 +291,14 @@ mod tests {
                 _ => Ok(()),
             }
         }
-        async fn execute(&self, op: &Operation, _r: &mut dyn Reporter) -> anyhow::Result<()> {
+        async fn execute(&self, op: &Operation, _r: &mut dyn Reporter) -> anyhow::Result<Done> {
             let s = op.summary();
             if self.fail_on.as_deref() == Some(s.as_str()) {
                 anyhow::bail!("server refused: boom");
             }
             *self.executed.borrow_mut() += 1;
             self.log.borrow_mut().push(format!("exec {s}"));
-            Ok(())
+            Ok(Done::Changed)
         }
         async fn record_start(&self, e: &Entry) -> anyhow::Result<()> {
             self.log

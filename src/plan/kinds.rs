@@ -167,8 +167,15 @@ pub(super) fn set_index_ttl(
         hidden: None,
     });
     let reason = match from {
-        Some(f) => format!("TTL of `{name}` {f}s → {to}s (in place, no rebuild)"),
-        None => format!("add TTL {to}s to `{name}` (in place, no rebuild)"),
+        Some(f) => format!(
+            "TTL of `{name}` {} → {} (in place, no rebuild)",
+            crate::progress::ttl(*f),
+            crate::progress::ttl(*to)
+        ),
+        None => format!(
+            "add TTL {} to `{name}` (in place, no rebuild)",
+            crate::progress::ttl(*to)
+        ),
     };
     out.drafts.push(Draft {
         phase: Phase::InPlace,

@@ -648,8 +648,33 @@ pub fn field_decl_of(f: &crate::spec::Field) -> FieldDecl {
     }
 }
 
+/// Put `fields` in the order a file wrote them (`written`: its `fields:` mapping), nested
+/// `fields` too; names the file does not write keep their place after those it does.
+pub fn order_as_written(fields: &mut [(String, FieldDecl)], written: Option<&crate::yaml::Value>) {
+    let Some(crate::yaml::Value::Map(entries)) = written else {
+        return;
+    };
+    let rank = |name: &str| {
+        entries
+            .iter()
+            .position(|(k, _)| k == name)
+            .unwrap_or(usize::MAX)
+    };
+    fields.sort_by_key(|(name, _)| rank(name));
+    for (name, f) in fields.iter_mut() {
+        if let Some(sub) = &mut f.fields {
+            let inner = entries
+                .iter()
+                .find(|(k, _)| k == name)
+                .and_then(|(_, v)| v.get("fields"));
+            order_as_written(sub, inner);
+        }
+    }
+}
+
 /// `--merge`: the new declarations, keeping what a person wrote in the old ones (descriptions,
-/// defaults and constraints), and the old fields the data no longer shows.
+/// defaults and constraints), the old fields the data no longer shows, and the old file's
+/// order (fields new to it come after, in name order).
 pub fn merge(new: &mut Vec<(String, FieldDecl)>, old: &[(String, FieldDecl)]) {
     for (name, n) in new.iter_mut() {
         let Some((_, o)) = old.iter().find(|(k, _)| k == name) else {
@@ -671,12 +696,16 @@ pub fn merge(new: &mut Vec<(String, FieldDecl)>, old: &[(String, FieldDecl)]) {
             merge(nf, of);
         }
     }
+    let mut merged: Vec<(String, FieldDecl)> = Vec::with_capacity(new.len() + old.len());
     for (name, o) in old {
-        if !new.iter().any(|(k, _)| k == name) {
-            new.push((name.clone(), o.clone()));
+        match new.iter().position(|(k, _)| k == name) {
+            Some(i) => merged.push(new.remove(i)),
+            None => merged.push((name.clone(), o.clone())),
         }
     }
     new.sort_by(|a, b| a.0.cmp(&b.0));
+    merged.append(new);
+    *new = merged;
 }
 
 #[cfg(test)]
