@@ -409,8 +409,12 @@ async fn a_baseline_never_drops_what_it_adopted_and_every_drop_is_named_with_its
     let down = file.split("\ndown:\n").nth(1).unwrap();
     assert!(!down.contains("drop_"), "{file}");
     assert_eq!(down.matches("irreversible").count(), 2, "{file}");
-    let (code, out, err) = r(&["migrate", "up"]);
-    assert_eq!(code, 0, "{out}{err}");
+    // Its up on the live database changes nothing, and says so.
+    let (code, v) = j(&["migrate", "up"]);
+    assert_eq!(code, 0, "{v:#}");
+    let ran = &v["migrations"][0];
+    assert_eq!(ran["steps_already_there"], ran["steps_run"], "{v:#}");
+    assert!(ran["steps_run"].as_u64().unwrap() >= 3, "{v:#}");
 
     // Rolling it back is refused, and --force skips the irreversible steps: nothing dropped.
     let (code, _, err) = r(&["migrate", "down", "--yes"]);
@@ -426,6 +430,8 @@ async fn a_baseline_never_drops_what_it_adopted_and_every_drop_is_named_with_its
     assert_eq!(count(&client, &name, "legacy").await, 12);
     let (code, out, err) = r(&["migrate", "up"]);
     assert_eq!(code, 0, "{out}{err}");
+    assert!(err.contains("— already there, nothing changed"), "{err}");
+    assert!(out.contains("already held on the server"), "{out}");
 
     // A later migration adds a collection: its down drops it, and says with how many documents.
     write(
@@ -904,4 +910,82 @@ async fn an_interrupted_backfill_says_how_to_resume_and_the_resumed_run_counts_i
     for d in [&name, &state] {
         client.database(d).drop().await.ok();
     }
+}
+
+/// Output a person reads: the plan in the order it runs, TTLs as the file writes them, a data
+/// headline that says documents fail, two folders spoken of as folders.
+#[tokio::test(flavor = "multi_thread")]
+async fn output_speaks_of_what_is_compared_in_the_order_it_runs() {
+    let client = support::client().await;
+    let name = support::unique_db("speak");
+    let root = tempfile::tempdir().unwrap();
+    let dir = root.path();
+    write(
+        &dir.join(format!("schemas/{name}/a.yaml")),
+        "collection: a\nfields:\n  n: { type: double, maximum: 100 }\nindexes:\n  - keys: { at: 1 }\n    expire_after: 30d\n",
+    );
+    write(
+        &dir.join(format!("schemas/{name}/b.yaml")),
+        "collection: b\nindexes:\n  - keys: { x: 1 }\n",
+    );
+    let (code, plan, _) = run(dir, &["plan"]);
+    assert_eq!(code, 0);
+    let numbers: Vec<u32> = plan
+        .lines()
+        .filter_map(|l| l.trim_start().split_once(". ").map(|(n, _)| n))
+        .filter_map(|n| n.trim_start_matches(['+', '~', '-', ' ']).parse().ok())
+        .collect();
+    assert!(
+        numbers.windows(2).all(|w| w[1] == w[0] + 1),
+        "{numbers:?}\n{plan}"
+    );
+    assert!(
+        plan.contains("expire_after=30d") && !plan.contains("2592000"),
+        "{plan}"
+    );
+    assert!(plan.contains("Plan: 4 steps to run."), "{plan}");
+    let (code, out, err) = run(dir, &["apply", "--yes"]);
+    assert_eq!(code, 0, "{out}{err}");
+    client
+        .database(&name)
+        .run_command(
+            doc! { "insert": "a", "documents": [{ "n": 101.5 }], "bypassDocumentValidation": true },
+        )
+        .await
+        .unwrap();
+    let (code, out, _) = run(dir, &["check", "--data"]);
+    assert_eq!(code, 2);
+    assert!(
+        out.starts_with("Data drift:") && out.contains("but 1 document fails their schema"),
+        "{out}"
+    );
+    // A validator change shows numbers as written.
+    write(
+        &dir.join(format!("schemas/{name}/a.yaml")),
+        "collection: a\nfields:\n  n: { type: double, maximum: 200 }\nindexes:\n  - keys: { at: 1 }\n    expire_after: 30d\n",
+    );
+    let (_, plan, _) = run(dir, &["plan"]);
+    assert!(
+        plan.contains("\"maximum\": 200") && !plan.contains("200.0"),
+        "{plan}"
+    );
+    // diff and verify --offline speak of folders and migrations, not of a server.
+    let (_, out, _) = run(dir, &["diff", "schemas", "schemas"]);
+    assert!(
+        out.contains("No changes: `schemas` and `schemas` declare the same"),
+        "{out}"
+    );
+    write(&dir.join("empty/x/t.yaml"), "collection: t\n");
+    let (_, out, _) = run(dir, &["diff", "empty", "schemas"]);
+    assert!(
+        out.contains("missing in `empty`") && !out.contains("server"),
+        "{out}"
+    );
+    let (code, _, err) = run(dir, &["migrate", "verify", "--offline"]);
+    assert_eq!(code, 2);
+    assert!(
+        err.contains("missing after the migrations") && !err.contains("server"),
+        "{err}"
+    );
+    client.database(&name).drop().await.ok();
 }
