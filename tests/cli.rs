@@ -405,3 +405,78 @@ fn validate_given_files_checks_and_reports_only_those() {
     );
     assert!(!err.contains("good.yaml"), "{err}");
 }
+
+/// What a published crate needs, and a package holding only what a user needs.
+#[test]
+fn the_crate_is_installable_like_a_rust_tool() {
+    let cargo = env!("CARGO");
+    let meta = std::process::Command::new(cargo)
+        .current_dir(support::repo())
+        .args([
+            "metadata",
+            "--no-deps",
+            "--format-version",
+            "1",
+            "--offline",
+        ])
+        .output()
+        .unwrap();
+    assert!(meta.status.success(), "{meta:?}");
+    let v: serde_json::Value = serde_json::from_slice(&meta.stdout).unwrap();
+    let pkg = &v["packages"][0];
+    for key in [
+        "description",
+        "license",
+        "repository",
+        "rust_version",
+        "readme",
+    ] {
+        assert!(pkg[key].is_string(), "Cargo.toml lacks {key}");
+    }
+    assert_eq!(pkg["license"], "MIT OR Apache-2.0");
+    assert!(!pkg["keywords"].as_array().unwrap().is_empty());
+    assert!(!pkg["categories"].as_array().unwrap().is_empty());
+    let list = std::process::Command::new(cargo)
+        .current_dir(support::repo())
+        .args([
+            "package",
+            "--list",
+            "--locked",
+            "--allow-dirty",
+            "--offline",
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        list.status.success(),
+        "{}",
+        String::from_utf8_lossy(&list.stderr)
+    );
+    let files = String::from_utf8_lossy(&list.stdout);
+    for needed in [
+        "src/main.rs",
+        "Cargo.lock",
+        "README.md",
+        "LICENSE-MIT",
+        "LICENSE-APACHE",
+    ] {
+        assert!(
+            files.lines().any(|l| l == needed),
+            "{needed} not packaged:\n{files}"
+        );
+    }
+    for left_out in [
+        "tests/",
+        "fixtures/",
+        "scripts/",
+        "fuzz/",
+        "schemas/",
+        "benches/",
+        ".ci/",
+    ] {
+        assert!(
+            !files.lines().any(|l| l.starts_with(left_out)),
+            "{left_out} packaged:\n{files}"
+        );
+    }
+}
