@@ -576,8 +576,16 @@ where
 fn outcome_line(d: &DatabaseReport, noun: &str) -> String {
     match d.outcome {
         Outcome::InSync => format!("{}: in sync", d.database),
-        Outcome::Changed => format!("{}: {} {noun}(s) applied", d.database, d.steps),
-        Outcome::Drift => format!("{}: {} {noun}(s) pending", d.database, d.steps),
+        Outcome::Changed => format!(
+            "{}: {} applied",
+            d.database,
+            crate::progress::count(d.steps as u64, noun)
+        ),
+        Outcome::Drift => format!(
+            "{}: {} pending",
+            d.database,
+            crate::progress::count(d.steps as u64, noun)
+        ),
         Outcome::Failed => format!(
             "{}: FAILED: {}",
             d.database,

@@ -989,3 +989,187 @@ async fn output_speaks_of_what_is_compared_in_the_order_it_runs() {
     );
     client.database(&name).drop().await.ok();
 }
+
+/// The README's adoption walkthrough, end to end, on a database holding secrets, twenty
+/// tenants made one template, and a baseline: nothing leaked, every tenant examined, nothing
+/// dropped without a prompt that names it.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_readme_adoption_walkthrough() {
+    let client = support::client().await;
+    let shop = support::unique_db("walk_shop");
+    let prefix = support::unique_db("walk_t");
+    let state = support::unique_db("walk_state");
+    let tenants: Vec<String> = (1..=20).map(|i| format!("{prefix}_{i:03}")).collect();
+    secrets_database(&client, &shop).await;
+    client
+        .database(&shop)
+        .collection::<Document>("orders")
+        .insert_many(
+            (0..300)
+                .map(|i| doc! { "sku": format!("s{i}"), "status": (["open", "paid", "shipped"][i % 3]) })
+                .collect::<Vec<_>>(),
+        )
+        .await
+        .unwrap();
+    for t in &tenants {
+        let c = client.database(t).collection::<Document>("invoices");
+        c.insert_many(
+            (0..5)
+                .map(|i| doc! { "number": i, "state": "draft" })
+                .collect::<Vec<_>>(),
+        )
+        .await
+        .unwrap();
+        c.create_index(
+            mongodb::IndexModel::builder()
+                .keys(doc! { "number": 1 })
+                .build(),
+        )
+        .await
+        .unwrap();
+    }
+    let root = tempfile::tempdir().unwrap();
+    let dir = root.path();
+    // 1. init and pull (only our databases: the server is shared with other tests).
+    let (code, out, err) = run(dir, &["init"]);
+    assert_eq!(code, 0, "{out}{err}");
+    let config = std::fs::read_to_string(dir.join("mongrate.yaml")).unwrap();
+    assert!(config.contains("project: "), "{config}");
+    std::fs::write(
+        dir.join("mongrate.yaml"),
+        format!("{config}\nstate_db: {state}\n").replace("state_db: mongrate\n", ""),
+    )
+    .unwrap();
+    let mut pull = vec!["pull", shop.as_str()];
+    pull.extend(tenants.iter().map(String::as_str));
+    let (code, out, err) = run(dir, &pull);
+    assert_eq!(code, 0, "{out}{err}");
+    let mut written = String::new();
+    for entry in walk(&dir.join("schemas")) {
+        written.push_str(&std::fs::read_to_string(entry).unwrap());
+    }
+    for secret in SECRETS {
+        assert!(
+            !written.contains(secret),
+            "`{secret}` was written:\n{written}"
+        );
+        assert!(!out.contains(secret) && !err.contains(secret));
+    }
+    // 2. The tenants as one template.
+    std::fs::rename(
+        dir.join(format!("schemas/{}", tenants[0])),
+        dir.join(format!("schemas/{prefix}_*")),
+    )
+    .unwrap();
+    for t in &tenants[1..] {
+        std::fs::remove_dir_all(dir.join(format!("schemas/{t}"))).unwrap();
+    }
+    let (code, v) = json(dir, &["check"]);
+    assert_eq!(code, 0, "{v:#}");
+    assert_eq!(v["databases"].as_array().unwrap().len(), 21, "{v:#}");
+    // 3. The baseline: two files (shop, the template), no drop either way; up changes nothing.
+    let (code, v) = json(dir, &["migrate", "generate", "baseline"]);
+    assert_eq!(code, 0, "{v:#}");
+    assert_eq!(v["files"].as_array().unwrap().len(), 2, "{v:#}");
+    assert_eq!(
+        (
+            v["destructive_steps"].as_u64(),
+            v["destructive_down_steps"].as_u64()
+        ),
+        (Some(0), Some(0))
+    );
+    assert!(
+        v["files"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|f| f["baseline"] == true),
+        "{v:#}"
+    );
+    let (code, out, err) = run(dir, &["migrate", "up"]);
+    assert_eq!(code, 0, "{out}{err}");
+    let (code, v) = json(dir, &["migrate", "status", "--exit-code"]);
+    assert_eq!(code, 0, "{v:#}");
+    assert_eq!(v["databases"].as_array().unwrap().len(), 21, "{v:#}");
+    // Rolling the baseline back drops nothing, and refuses without --force.
+    let (code, _, err) = run(dir, &["migrate", "down", "--yes"]);
+    assert_eq!(code, 1, "{err}");
+    assert_eq!(count(&client, &shop, "admins").await, 2);
+    // 4. Enforce one collection; a default on the template reaches every tenant.
+    let orders = dir.join(format!("schemas/{shop}/orders.yaml"));
+    let text = std::fs::read_to_string(&orders).unwrap();
+    std::fs::write(
+        &orders,
+        text.replace(
+            "validation: { enabled: false }",
+            "validation: { enabled: true }",
+        ),
+    )
+    .unwrap();
+    let (code, out, err) = run(dir, &["migrate", "generate", "enforce_orders"]);
+    assert_eq!(code, 0, "{out}{err}");
+    let (code, out, err) = run(dir, &["migrate", "up"]);
+    assert_eq!(code, 0, "{out}{err}");
+    let invoices = dir.join(format!("schemas/{prefix}_*/invoices.yaml"));
+    let text = std::fs::read_to_string(&invoices).unwrap();
+    std::fs::write(
+        &invoices,
+        text.replace(
+            "fields:\n",
+            "fields:\n  currency: { type: string, default: EUR }\n",
+        ),
+    )
+    .unwrap();
+    let (code, v) = json(dir, &["backfill"]);
+    assert_eq!(code, 0, "{v:#}");
+    assert_eq!(v["modified"], 100, "{v:#}");
+    // One bad invoice in one tenant (with validation on): check --data finds it there.
+    std::fs::write(
+        &invoices,
+        std::fs::read_to_string(&invoices).unwrap().replace(
+            "validation: { enabled: false }",
+            "validation: { enabled: true }",
+        ),
+    )
+    .unwrap();
+    let (code, out, err) = run(dir, &["apply", "--yes"]);
+    assert_eq!(code, 0, "{out}{err}");
+    client
+        .database(&tenants[11])
+        .run_command(doc! { "insert": "invoices", "documents": [{ "number": "x", "state": "draft", "currency": "EUR" }], "bypassDocumentValidation": true })
+        .await
+        .unwrap();
+    let (code, v) = json(dir, &["check", "--data"]);
+    assert_eq!(code, 2, "{v:#}");
+    let audited = v["data"]["collections"].as_array().unwrap();
+    assert_eq!(
+        audited
+            .iter()
+            .filter(|a| a["collection"] == "invoices")
+            .count(),
+        20
+    );
+    let failing: Vec<&str> = audited
+        .iter()
+        .filter(|a| a["failing"] != 0)
+        .map(|a| a["database"].as_str().unwrap())
+        .collect();
+    assert_eq!(failing, [tenants[11].as_str()], "{v:#}");
+    for d in tenants.iter().chain([&shop, &state]) {
+        client.database(d).drop().await.ok();
+    }
+}
+
+/// Every file under `dir`.
+fn walk(dir: &Path) -> Vec<std::path::PathBuf> {
+    let mut out = Vec::new();
+    for e in std::fs::read_dir(dir).unwrap().flatten() {
+        let p = e.path();
+        if p.is_dir() {
+            out.extend(walk(&p));
+        } else {
+            out.push(p);
+        }
+    }
+    out
+}

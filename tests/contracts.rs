@@ -367,8 +367,16 @@ async fn a_change_runs_to_its_end_when_stdout_is_closed() {
 #[tokio::test]
 async fn dry_runs_write_nothing_and_down_asks_first() {
     let p = Project::new("dry");
-    // After a first (empty) migration, so that `initial` is not a baseline: its down drops.
-    p.code(&["migrate", "new", "start"], 0);
+    // After a first migration of this database, `initial` is not a baseline: its down drops
+    // what it creates (a baseline's never does).
+    std::fs::write(
+        p.path().join("migrations/20250101000000_start.yaml"),
+        format!(
+            "up:\n  - create_collection: {{ db: {db}, collection: contacts }}\ndown:\n  - drop_collection: {{ db: {db}, collection: contacts }}\n",
+            db = p.db
+        ),
+    )
+    .unwrap();
     p.code(&["migrate", "generate", "initial"], 0);
     let out = p.code(&["migrate", "up", "--dry-run"], 0);
     let text = String::from_utf8_lossy(&out);
@@ -408,13 +416,14 @@ async fn dry_runs_write_nothing_and_down_asks_first() {
     assert!(text.contains("drop_collection"), "{text}");
     p.code(&["check"], 0);
     p.code(&["migrate", "down", "--yes"], 0);
-    assert!(
+    assert_eq!(
         client
             .database(&p.db)
             .list_collection_names()
             .await
-            .unwrap()
-            .is_empty()
+            .unwrap(),
+        ["contacts"],
+        "what `initial` created is dropped; the first migration's collection stays"
     );
 }
 

@@ -46,6 +46,23 @@ pub async fn expand(
     };
     let expanded = fleet::expand(&spec, &on_server, selection.as_ref(), &global.state_db)
         .map_err(UsageError)?;
+    // A template that covers nothing checks nothing: say so, rather than pass in silence.
+    for t in spec.databases.keys().filter(|d| fleet::is_template(d)) {
+        let covered = expanded
+            .databases
+            .keys()
+            .any(|n| fleet::matches(t, n) && !spec.databases.contains_key(n));
+        if !covered {
+            errln!(
+                "warning: the template `{t}` covers no database on the server (none matches it{}): nothing of it was read",
+                if selection.is_some() {
+                    " among --databases"
+                } else {
+                    ""
+                }
+            );
+        }
+    }
     Ok((expanded, true))
 }
 

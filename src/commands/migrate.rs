@@ -147,42 +147,83 @@ struct WrittenJson {
     warnings: Vec<String>,
 }
 
+/// `migrate generate` over several files: the aggregate, and each file.
+#[derive(Serialize, Default)]
+struct GeneratedJson {
+    #[serde(flatten)]
+    total: WrittenJson,
+    /// Every file written (one per template, and one for the plain databases, when the
+    /// changes concern both).
+    files: Vec<WrittenJson>,
+}
+
 fn generate(global: &super::Settings, name: &str, only: &[String]) -> Result<i32> {
     check_name(name)?;
     let dir = &global.migrations;
-    let migrations = load(dir)?;
-    let generated = migrate::generate::generate(
-        &migrations,
-        &desired_model(global)?,
-        only,
-        format!("{name} (generated from `{}`)", global.schemas.display()),
-    )
-    .map_err(|e| generate_error(e, global))?;
-    let warnings = generated.warnings;
+    let desired = desired_model(global)?;
+    let description = format!("{name} (generated from `{}`)", global.schemas.display());
+    let mut migrations = load(dir)?;
+    // A template's migration holds that template alone: changes that concern plain databases
+    // and templates are written as one file for the plain ones and one per template.
+    let groups: Vec<(String, Vec<String>)> =
+        match migrate::generate::generate(&migrations, &desired, only, description.clone()) {
+            Err(migrate::generate::GenerateError::MixedTemplate(_)) if only.is_empty() => {
+                migrate::generate::file_groups(&desired, name)
+            }
+            Err(e) => return Err(generate_error(e, global)),
+            Ok(_) => vec![(name.to_string(), only.to_vec())],
+        };
     let json = global.format == Format::Json;
-    if !json {
-        for w in &warnings {
-            errln!("warning: {w}");
+    let mut out = GeneratedJson::default();
+    for (file_name, group) in groups {
+        let generated =
+            migrate::generate::generate(&migrations, &desired, &group, description.clone())
+                .map_err(|e| generate_error(e, global))?;
+        if !json {
+            for w in &generated.warnings {
+                errln!("warning: {w}");
+            }
         }
+        out.total
+            .warnings
+            .extend(generated.warnings.iter().cloned());
+        let Some(written) = write_generated(global, &migrations, &file_name, generated)? else {
+            continue;
+        };
+        out.total
+            .path
+            .get_or_insert_with(|| written.path.clone().unwrap_or_default());
+        out.total.up_steps += written.up_steps;
+        out.total.down_steps += written.down_steps;
+        out.total.destructive_steps += written.destructive_steps;
+        out.total.destructive_down_steps += written.destructive_down_steps;
+        out.total.baseline |= written.baseline;
+        out.files.push(written);
+        migrations = load(dir)?;
     }
+    if json {
+        print_json("migrate generate", &out);
+    } else if out.files.is_empty() {
+        errln!(
+            "Nothing to generate: the migrations already produce the schemas in `{}`.",
+            global.schemas.display()
+        );
+    }
+    Ok(exit::OK)
+}
+
+/// Write one generated migration (`None`: nothing to write), saying what it holds.
+fn write_generated(
+    global: &super::Settings,
+    migrations: &[Migration],
+    name: &str,
+    generated: migrate::generate::Generated,
+) -> Result<Option<WrittenJson>> {
     let Some(file) = generated.file else {
-        if json {
-            print_json(
-                "migrate generate",
-                &WrittenJson {
-                    warnings,
-                    ..Default::default()
-                },
-            );
-        } else {
-            errln!(
-                "Nothing to generate: the migrations already produce the schemas in `{}`.",
-                global.schemas.display()
-            );
-        }
-        return Ok(exit::OK);
+        return Ok(None);
     };
-    let version = next_version(&migrations);
+    let dir = &global.migrations;
+    let version = next_version(migrations);
     std::fs::create_dir_all(dir).with_context(|| format!("creating `{}`", dir.display()))?;
     let path = dir.join(format!("{version}_{name}.yaml"));
     let header = format!(
@@ -195,27 +236,14 @@ fn generate(global: &super::Settings, name: &str, only: &[String]) -> Result<i32
         .trim_start_matches("# "),
         env!("CARGO_PKG_VERSION"),
         if generated.baseline {
-            "A baseline: the first migration, which adopts what a server may already hold (every step\nis already true there). `down` never drops what it adopts: each adopted collection is\n`irreversible`, so `migrate down` refuses, and `--force` skips those steps."
+            "A baseline: the first migration of these databases, which adopts what a server may\nalready hold (every step is already true there). `down` never drops what it adopts: each\nadopted collection is `irreversible`, so `migrate down` refuses, and `--force` skips those steps."
         } else {
             "`down` undoes `up` in reverse order; `irreversible` marks a step that cannot be undone."
         }
     );
     std::fs::write(&path, migrate::render_file(&file, &header))
         .with_context(|| format!("writing `{}`", path.display()))?;
-    if json {
-        print_json(
-            "migrate generate",
-            &WrittenJson {
-                path: Some(path.display().to_string()),
-                up_steps: file.up.len(),
-                down_steps: file.down.len(),
-                destructive_steps: generated.destructive,
-                destructive_down_steps: generated.destructive_down,
-                baseline: generated.baseline,
-                warnings,
-            },
-        );
-    } else {
+    if global.format != Format::Json {
         outln!("{}", path.display());
         let drops = |n: usize| {
             if n > 0 {
@@ -237,7 +265,15 @@ fn generate(global: &super::Settings, name: &str, only: &[String]) -> Result<i32
             );
         }
     }
-    Ok(exit::OK)
+    Ok(Some(WrittenJson {
+        path: Some(path.display().to_string()),
+        up_steps: file.up.len(),
+        down_steps: file.down.len(),
+        destructive_steps: generated.destructive,
+        destructive_down_steps: generated.destructive_down,
+        baseline: generated.baseline,
+        warnings: generated.warnings,
+    }))
 }
 
 fn new(global: &super::Settings, name: &str) -> Result<i32> {

@@ -252,6 +252,12 @@ fn pull_collection(
         )) {
             Ok(()) => {
                 report.examined = profile.documents();
+                // A collection smaller than the sample was examined whole.
+                if let Examine::Sample(n) = how
+                    && profile.documents() < n
+                {
+                    profile.set_sampled(false);
+                }
                 if profile.documents() > 0 {
                     inferred = Some(profile.fields());
                 }

@@ -96,7 +96,22 @@ pub fn generate(
             n.db, n.collection, n.message
         )
     }));
-    let baseline = migrations.is_empty();
+    // A baseline: no migration yet concerns the databases this one does (the chain is empty
+    // for them), so the collections it creates are adopted, not made.
+    let touched: Vec<String> = migrations
+        .iter()
+        .flat_map(|m| match &m.file.databases {
+            Some(pattern) => vec![pattern.clone()],
+            None => m
+                .file
+                .up
+                .iter()
+                .map(|o| o.db().to_string())
+                .filter(|d| !d.is_empty())
+                .collect(),
+        })
+        .collect();
+    let baseline = !plan.steps.iter().any(|s| touched.contains(&s.db));
     if plan.steps.is_empty() {
         return Ok(Generated {
             file: None,
@@ -130,6 +145,36 @@ pub fn generate(
         warnings,
         baseline,
     })
+}
+
+/// How changes that concern plain databases and templates are split into files: one named
+/// `name` for the plain databases, and one per template named `name_<template>` (a template's
+/// migration holds that template alone). Each with the databases it covers.
+pub fn file_groups(desired: &Schema, name: &str) -> Vec<(String, Vec<String>)> {
+    let (templates, plain): (Vec<&String>, Vec<&String>) = desired
+        .databases
+        .keys()
+        .partition(|d| crate::fleet::is_template(d));
+    let mut out = Vec::new();
+    if !plain.is_empty() {
+        out.push((name.to_string(), plain.into_iter().cloned().collect()));
+    }
+    for t in templates {
+        let mut suffix: String = t
+            .chars()
+            .filter(|c| c.is_ascii_alphanumeric() || *c == '_')
+            .collect();
+        suffix = suffix.trim_matches('_').to_string();
+        if suffix.is_empty() {
+            suffix = "template".into();
+        }
+        let mut file = format!("{name}_{suffix}");
+        while out.iter().any(|(n, _)| *n == file) {
+            file.push('_');
+        }
+        out.push((file, vec![t.clone()]));
+    }
+    out
 }
 
 /// The version of the next file: `now` (`YYYYMMDDHHMMSS`, UTC), or one second after the newest

@@ -282,6 +282,11 @@ impl Profile {
         self.root.objects
     }
 
+    /// Were these documents a sample (or every document of the collection)? Said in comments.
+    pub fn set_sampled(&mut self, sampled: bool) {
+        self.options.sampled = sampled;
+    }
+
     /// The inferred top-level fields (`_id` included), in name order.
     pub fn fields(&self) -> Vec<(String, FieldDecl)> {
         let mut fields = object_fields(&self.root, &self.options, self.root.objects);
