@@ -10,6 +10,29 @@
 
 use crate::spec::{AdditionalFields, CollectionSpec, Field, FieldType};
 use bson::{Bson, Document, doc};
+use serde::Serialize;
+
+/// One broken rule and the documents breaking it.
+#[derive(Debug, Clone, Serialize)]
+pub struct ReasonCount {
+    pub reason: String,
+    pub count: u64,
+    /// Up to five `_id`s.
+    pub sample_ids: Vec<Bson>,
+}
+
+/// The data audit of one collection.
+#[derive(Debug, Clone, Serialize)]
+pub struct AuditReport {
+    pub db: String,
+    pub collection: String,
+    /// Documents examined (all, or the random sample).
+    pub examined: u64,
+    pub sampled: bool,
+    /// Documents failing the schema's validator.
+    pub failing: u64,
+    pub reasons: Vec<ReasonCount>,
+}
 
 fn join(prefix: &str, name: &str) -> String {
     if prefix.is_empty() {

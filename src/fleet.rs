@@ -20,15 +20,9 @@ use std::collections::BTreeMap;
 use std::future::Future;
 use std::time::Instant;
 
-/// Is this schemas folder (or a migration's `databases:`) a template?
-pub fn is_template(name: &str) -> bool {
-    name.contains(['*', '?'])
-}
+pub use crate::names::is_template;
 
-/// Does `pattern` (`*` any run of characters, `?` one) match `name`?
-pub fn matches(pattern: &str, name: &str) -> bool {
-    glob_any(std::slice::from_ref(&pattern.to_string()), name)
-}
+pub use crate::names::matches;
 
 /// `--databases`: comma-separated names or patterns.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -11,11 +11,13 @@
 //! ```
 //!
 //! Pure core (no I/O, no printing): [`yaml`] (the reader of every file), [`spec`] (checks with
-//! file:line:column), [`names`], [`model`], [`jsonschema`], [`normalize`], [`diff`], [`plan`],
-//! [`ops`], [`render`], [`backfill`] and [`audit`] (the expressions of backfill and
-//! `check --data`), [`migrate`] (files, checks, checksums, the run plan, replay, the runner over a
-//! `Backend` trait), [`resilience`] (elections and index builds, as decisions), [`redact`],
-//! [`progress`]. [`extjson`] converts Extended JSON.
+//! file:line:column, and `spec::jsonschema`, the validator a spec generates), [`names`],
+//! [`model`], [`catalog`] (server documents decoded into the model), [`normalize`], [`diff`],
+//! [`plan`], [`ops`], [`render`], [`backfill`] and [`audit`] (the expressions of backfill and
+//! `check --data`), [`migrate`] (files, checks, checksums, the changelog's records, the run plan,
+//! replay, the runner over a `Backend` trait), [`resilience`] (elections and index builds, as
+//! decisions), [`rules`] (the lint rules' table), [`redact`], [`progress`]. [`extjson`]
+//! converts Extended JSON.
 //!
 //! I/O: [`db`] is the only code that talks to the driver (connect, inspect, execute, safety
 //! checks, backfill batches, audits, fenced changelog and lease lock, migrations, rollout,
@@ -23,13 +25,14 @@
 
 pub mod audit;
 pub mod backfill;
+pub mod catalog;
 pub mod cli;
 pub mod commands;
 pub mod db;
 pub mod diff;
 pub mod extjson;
 pub mod fleet;
-pub mod jsonschema;
+
 pub mod lint;
 pub mod migrate;
 pub mod model;
@@ -42,6 +45,128 @@ pub mod pull;
 pub mod redact;
 pub mod render;
 pub mod resilience;
+pub mod rules;
 pub mod shard;
 pub mod spec;
 pub mod yaml;
+
+/// The rules of the module layout, checked on the source: the core never touches the driver,
+/// and no module depends on itself through others.
+#[cfg(test)]
+mod architecture {
+    use std::collections::{BTreeMap, BTreeSet};
+    use std::path::Path;
+
+    /// Every module of `src/` (`db` and `commands` by file, the rest by top-level module) and
+    /// the modules it refers to, tests left out.
+    fn graph() -> BTreeMap<String, BTreeSet<String>> {
+        fn walk(dir: &Path, out: &mut Vec<std::path::PathBuf>) {
+            for e in std::fs::read_dir(dir).unwrap().flatten() {
+                let p = e.path();
+                if p.is_dir() {
+                    walk(&p, out);
+                } else if p.extension().is_some_and(|x| x == "rs") {
+                    out.push(p);
+                }
+            }
+        }
+        let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+        let mut files = Vec::new();
+        walk(&root, &mut files);
+        let node = |parts: &[&str]| -> String {
+            match parts {
+                [top @ ("db" | "commands"), sub, ..] => format!("{top}::{sub}"),
+                [top, ..] => top.to_string(),
+                [] => String::new(),
+            }
+        };
+        let mut graph: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+        for f in files {
+            let rel = f.strip_prefix(&root).unwrap().with_extension("");
+            let mut parts: Vec<&str> = rel.iter().map(|p| p.to_str().unwrap()).collect();
+            if parts.last() == Some(&"mod") {
+                parts.pop();
+            }
+            if parts == ["lib"] || parts == ["main"] {
+                continue;
+            }
+            let me = node(&parts);
+            let text = std::fs::read_to_string(&f).unwrap();
+            let code = text.split("#[cfg(test)]").next().unwrap_or_default();
+            let deps = graph.entry(me.clone()).or_default();
+            let words: Vec<&str> = code
+                .split(|c: char| !(c.is_alphanumeric() || c == '_' || c == ':'))
+                .collect();
+            for w in words {
+                let target = if let Some(rest) = w.strip_prefix("crate::") {
+                    let path: Vec<&str> = rest.split("::").collect();
+                    node(&path)
+                } else if let Some(rest) = w.strip_prefix("super::")
+                    && matches!(parts.as_slice(), ["db" | "commands", _])
+                {
+                    let sub = rest.split("::").next().unwrap_or_default();
+                    if root.join(parts[0]).join(format!("{sub}.rs")).exists() {
+                        format!("{}::{sub}", parts[0])
+                    } else {
+                        continue;
+                    }
+                } else {
+                    continue;
+                };
+                if !target.is_empty() && target != me {
+                    deps.insert(target);
+                }
+            }
+        }
+        graph
+    }
+
+    #[test]
+    fn the_core_never_touches_the_driver() {
+        let graph = graph();
+        let offenders: Vec<(&String, &BTreeSet<String>)> = graph
+            .iter()
+            .filter(|(m, _)| !m.starts_with("db") && !m.starts_with("commands"))
+            .filter(|(_, deps)| deps.iter().any(|d| d == "db" || d.starts_with("db::")))
+            .collect();
+        assert!(
+            offenders.is_empty(),
+            "core modules importing db: {offenders:?}"
+        );
+    }
+
+    #[test]
+    fn no_module_depends_on_itself_through_others() {
+        let graph = graph();
+        // A depth-first search for a path back to where it started.
+        fn back(
+            graph: &BTreeMap<String, BTreeSet<String>>,
+            start: &str,
+            at: &str,
+            seen: &mut BTreeSet<String>,
+            path: &mut Vec<String>,
+        ) -> bool {
+            for next in graph.get(at).into_iter().flatten() {
+                if next == start {
+                    return true;
+                }
+                if seen.insert(next.clone()) {
+                    path.push(next.clone());
+                    if back(graph, start, next, seen, path) {
+                        return true;
+                    }
+                    path.pop();
+                }
+            }
+            false
+        }
+        for m in graph.keys() {
+            let mut path = vec![m.clone()];
+            assert!(
+                !back(&graph, m, m, &mut BTreeSet::new(), &mut path),
+                "an import cycle: {} -> {m}",
+                path.join(" -> ")
+            );
+        }
+    }
+}

@@ -4,6 +4,16 @@
 
 use crate::yaml::show;
 
+/// Is this schemas folder (or a migration's `databases:`) a template of databases (`tenant_*`)?
+pub fn is_template(name: &str) -> bool {
+    name.contains(['*', '?'])
+}
+
+/// Does `pattern` (`*` any run of characters, `?` one) match `name`?
+pub fn matches(pattern: &str, name: &str) -> bool {
+    crate::diff::glob_any(std::slice::from_ref(&pattern.to_string()), name)
+}
+
 /// Why MongoDB would refuse `name` as a database name.
 pub fn database_problem(name: &str) -> Option<String> {
     if name.is_empty() || name.len() >= 64 {

@@ -273,7 +273,7 @@ impl Plan {
                     {
                         Some(format!(
                             "{}.{}: {} the new validator (e.g. _id {}); fill missing fields with `mongrate backfill`, fix the documents, declare `validation: {{ level: moderate }}`, pass --rollout (warn first, backfill, then tighten), or pass --allow-violations",
-                            s.db, s.collection, crate::render::failing_documents(r.count), ids.join(", ")
+                            s.db, s.collection, crate::progress::failing_documents(r.count), ids.join(", ")
                         ))
                     }
                     _ => None,

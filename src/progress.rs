@@ -31,6 +31,15 @@ pub fn count(n: u64, noun: &str) -> String {
     )
 }
 
+/// `1 existing document fails` / `3 existing documents fail` (the verb agrees).
+pub fn failing_documents(n: u64) -> String {
+    format!(
+        "{} {}",
+        crate::progress::count(n, "existing document"),
+        if n == 1 { "fails" } else { "fail" }
+    )
+}
+
 /// The plural of an English noun as mongrate uses them.
 pub fn plural(noun: &str) -> String {
     match noun {

@@ -191,14 +191,7 @@ fn step_text(out: &mut String, n: usize, s: &Step, style: Style) {
     }
 }
 
-/// `1 existing document fails` / `3 existing documents fail` (the verb agrees).
-pub fn failing_documents(n: u64) -> String {
-    format!(
-        "{} {}",
-        crate::progress::count(n, "existing document"),
-        if n == 1 { "fails" } else { "fail" }
-    )
-}
+pub use crate::progress::failing_documents;
 
 /// `~1,234 documents` (an estimate, as the server's collection metadata gives it).
 pub fn documents(n: u64) -> String {
@@ -436,7 +429,7 @@ pub struct AuditJson {
 }
 
 /// The JSON view of data audits.
-pub fn audit_view(audits: &[crate::db::audit::AuditReport]) -> Vec<AuditJson> {
+pub fn audit_view(audits: &[crate::audit::AuditReport]) -> Vec<AuditJson> {
     audits
         .iter()
         .map(|a| AuditJson {
@@ -459,7 +452,7 @@ pub fn audit_view(audits: &[crate::db::audit::AuditReport]) -> Vec<AuditJson> {
 }
 
 /// The data audit as text: per collection, the documents failing and why.
-pub fn audit_text(audits: &[crate::db::audit::AuditReport]) -> String {
+pub fn audit_text(audits: &[crate::audit::AuditReport]) -> String {
     let mut out = String::new();
     let failing: u64 = audits.iter().map(|a| a.failing).sum();
     let examined: u64 = audits.iter().map(|a| a.examined).sum();

@@ -1,7 +1,7 @@
 //! The `$jsonSchema` generator: exact documents for each spec feature. Pure: no server.
 
 use bson::{Bson, doc};
-use mongrate::jsonschema::collection_validator;
+use mongrate::spec::jsonschema::collection_validator;
 use mongrate::spec::{self, DatabaseSource};
 use std::path::PathBuf;
 

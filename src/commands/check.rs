@@ -4,7 +4,8 @@ use super::out::stdout;
 use super::{engine, exit, print_json};
 use crate::cli::{CheckArgs, EngineArgs, Format};
 use crate::db::audit::AuditReport;
-use crate::{jsonschema, render};
+use crate::render;
+use crate::spec::jsonschema;
 use anyhow::Result;
 use serde::Serialize;
 

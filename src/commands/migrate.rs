@@ -1,19 +1,20 @@
 //! `mongrate migrate ...`: versioned migrations.
 
+use super::load_migrations as load;
 use super::out::{Critical, Progress, confirm, errln, outln};
+use super::views::{RunJson, RunMigrationJson, StatusJson};
 use super::{Refused, Server, UsageError, exit, load_declared_spec, print_json};
 use crate::cli::{Format, LockArgs, MigrateArgs, MigrateCommand};
 use crate::db::changelog::Direction;
 use crate::db::lock::LockRead;
 use crate::db::migrations::{Request, RunOptions};
-use crate::migrate::plan::{DownTarget, MigrationState, RunPlan, StatusRow};
+use crate::migrate::plan::{DownTarget, MigrationState, RunPlan};
 use crate::migrate::runner::RanMigration;
 use crate::migrate::{self, Migration};
 use crate::normalize::{self, Side};
 use crate::{db, spec};
 use anyhow::{Context, Result};
 use serde::Serialize;
-use std::path::Path;
 use std::time::Duration;
 
 pub fn run(global: &super::Settings, args: &MigrateArgs) -> Result<i32> {
@@ -73,16 +74,6 @@ pub fn run(global: &super::Settings, args: &MigrateArgs) -> Result<i32> {
             lock,
         ),
     }
-}
-
-/// The migrations of `dir`; what they probably do not mean is printed as warnings (stderr).
-pub(super) fn load(dir: &Path) -> Result<Vec<Migration>> {
-    let (migrations, warnings) = migrate::load_dir_with_warnings(dir)
-        .with_context(|| format!("reading migrations in `{}`", dir.display()))?;
-    for w in warnings {
-        errln!("{w}");
-    }
-    Ok(migrations)
 }
 
 fn check_name(name: &str) -> Result<()> {
@@ -314,38 +305,6 @@ fn run_options(global: &super::Settings, lock: &LockArgs) -> RunOptions {
         lock_timeout: Duration::from_secs(lock.lock_timeout),
         step: super::engine::step_options(global),
     }
-}
-
-/// One migration of a run, in JSON.
-#[derive(Serialize)]
-pub(super) struct RunMigrationJson {
-    version: String,
-    name: String,
-    /// The first step run (0-based): > 0 when an interrupted run was resumed.
-    from_step: usize,
-    steps_total: usize,
-    /// Steps executed by this run (0 in a dry run).
-    steps_run: usize,
-    /// Steps of this run (from `from_step`) that drop a collection or an index.
-    destructive_steps: usize,
-    /// Steps run whose goal already held on the server: nothing changed for them (0 in a dry
-    /// run).
-    steps_already_there: usize,
-}
-
-/// `migrate up` / `migrate down` in JSON.
-#[derive(Serialize)]
-pub(super) struct RunJson {
-    pub direction: Direction,
-    pub dry_run: bool,
-    /// The migrations of the shared history (empty in a fleet run: see `databases`).
-    pub migrations: Vec<RunMigrationJson>,
-    pub took_over_from: Option<String>,
-    /// A fleet run: per history (`(shared)` or a database), its outcome and the number of
-    /// migrations run (or pending, in a dry run). Empty otherwise.
-    pub databases: Vec<crate::fleet::DatabaseReport>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub stopped: Option<String>,
 }
 
 /// The drops among `version`'s steps from `from` on, in `direction`.
@@ -612,21 +571,6 @@ fn run_migrations(
         }
     }
     Ok(exit::OK)
-}
-
-/// `migrate status` in JSON.
-#[derive(Serialize)]
-pub(super) struct StatusJson<'a> {
-    /// The shared history's migrations (empty in a fleet run: see `databases`).
-    pub migrations: &'a [StatusRow],
-    /// Migrations that are not applied as their file says (pending, running, failed, changed,
-    /// missing), over every history.
-    pub pending: usize,
-    /// A fleet run: per history (`(shared)` or a database). Empty otherwise.
-    pub databases: Vec<super::migrate_fleet::HistoryJson>,
-    /// Changelog entries written before projects (no project) that match none of this
-    /// project's files: another project's, left alone (0 without a project).
-    pub unclaimed: usize,
 }
 
 fn status(global: &super::Settings, exit_code: bool) -> Result<i32> {

@@ -11,7 +11,6 @@ use crate::db::changelog::Direction;
 use crate::db::migrations::{Request, RunOptions};
 use crate::fleet::{self, DatabaseReport, Outcome, Report, Unit};
 use crate::migrate::Migration;
-use crate::migrate::plan::StatusRow;
 use anyhow::Result;
 use serde::Serialize;
 use std::time::Instant;
@@ -66,7 +65,7 @@ pub fn run(
         if json {
             print_json(
                 command,
-                &super::migrate::RunJson {
+                &super::views::RunJson {
                     direction,
                     dry_run,
                     migrations: Vec::new(),
@@ -234,14 +233,6 @@ pub fn run(
     Ok(report.exit_code())
 }
 
-/// One history in `migrate status --format json` over a fleet.
-#[derive(Serialize)]
-pub(super) struct HistoryJson {
-    database: String,
-    pending: usize,
-    migrations: Vec<StatusRow>,
-}
-
 pub fn status(global: &super::Settings, exit_code: bool, migrations: &[Migration]) -> Result<i32> {
     let server = Server::connect(global)?;
     let units = units(&server, global, migrations)?;
@@ -255,7 +246,7 @@ pub fn status(global: &super::Settings, exit_code: bool, migrations: &[Migration
             let (rows, left) =
                 db::migrations::status(client, &global.state_db, &history, &u.migrations).await?;
             unclaimed += left;
-            out.push(HistoryJson {
+            out.push(super::views::HistoryJson {
                 database: u.label().to_string(),
                 pending: rows.iter().filter(|r| r.status.is_pending_work()).count(),
                 migrations: rows,
@@ -267,7 +258,7 @@ pub fn status(global: &super::Settings, exit_code: bool, migrations: &[Migration
     match global.format {
         Format::Json => print_json(
             "migrate status",
-            &super::migrate::StatusJson {
+            &super::views::StatusJson {
                 migrations: &[],
                 pending,
                 databases: histories,
@@ -331,7 +322,7 @@ struct BaselineHistory {
 
 /// `migrate baseline`: for the shared history, or per database of a fleet.
 pub fn baseline(global: &super::Settings, to: Option<&str>, opts: &RunOptions) -> Result<i32> {
-    let migrations = super::migrate::load(&global.migrations)?;
+    let migrations = super::load_migrations(&global.migrations)?;
     if let Some(v) = to
         && !migrations.iter().any(|m| m.version == v)
     {

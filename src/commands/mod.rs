@@ -18,6 +18,7 @@ pub mod pull;
 pub mod seed;
 pub mod validate;
 pub mod validator;
+pub mod views;
 
 use crate::cli::{Cli, Command, Format, GlobalArgs};
 use crate::spec::{self, Loaded};
@@ -280,6 +281,16 @@ pub fn run(cli: Cli, given: &crate::cli::SettingArgs) -> Result<i32> {
         Command::Completions(args) => project::completions(global, &args),
         Command::Man => project::man(global),
     }
+}
+
+/// The migrations of `dir`; what they probably do not mean is printed as warnings (stderr).
+pub fn load_migrations(dir: &Path) -> Result<Vec<crate::migrate::Migration>> {
+    let (migrations, warnings) = crate::migrate::load_dir_with_warnings(dir)
+        .with_context(|| format!("reading migrations in `{}`", dir.display()))?;
+    for w in warnings {
+        errln!("{w}");
+    }
+    Ok(migrations)
 }
 
 /// Load the schemas root and fail (listing every error) if it has errors; the state database

@@ -3,7 +3,8 @@
 use super::out::outln;
 use super::{UsageError, exit, load_valid_spec, print_json, split_target};
 use crate::cli::{Format, ValidatorArgs};
-use crate::{extjson, jsonschema};
+use crate::extjson;
+use crate::spec::jsonschema;
 use anyhow::Result;
 
 pub fn run(global: &super::Settings, args: &ValidatorArgs) -> Result<i32> {

@@ -6,29 +6,8 @@ use anyhow::{Result, anyhow};
 use bson::{Bson, Document};
 use futures_util::TryStreamExt;
 use mongodb::Client;
-use serde::Serialize;
 
-/// One broken rule and the documents breaking it.
-#[derive(Debug, Clone, Serialize)]
-pub struct ReasonCount {
-    pub reason: String,
-    pub count: u64,
-    /// Up to five `_id`s.
-    pub sample_ids: Vec<Bson>,
-}
-
-/// The data audit of one collection.
-#[derive(Debug, Clone, Serialize)]
-pub struct AuditReport {
-    pub db: String,
-    pub collection: String,
-    /// Documents examined (all, or the random sample).
-    pub examined: u64,
-    pub sampled: bool,
-    /// Documents failing the schema's validator.
-    pub failing: u64,
-    pub reasons: Vec<ReasonCount>,
-}
+pub use crate::audit::{AuditReport, ReasonCount};
 
 fn n(v: Option<&Bson>) -> u64 {
     match v {

@@ -2,7 +2,7 @@
 //! skip), a checkpoint in the state database so an interrupted run resumes after the last
 //! finished batch, an optional rate limit, and per-field counts.
 
-use super::step::{Retrier, driver_error, replication_lag};
+use super::retry::{Retrier, driver_error, replication_lag};
 use crate::backfill::{FieldDefault, count_group, needs_filter, signature, update_pipeline};
 use crate::progress::{Reporter, Unit};
 use anyhow::Result;

@@ -1,7 +1,7 @@
 //! Run one [`Operation`] against the server, idempotently: "already exists" and "not found"
 //! answers that mean the operation's goal already holds count as success.
 
-use super::step::driver_error;
+use super::retry::driver_error;
 use crate::ops::{Done, Operation};
 use anyhow::{Result, bail};
 use bson::{Document, doc};
@@ -40,16 +40,16 @@ fn modified(n: u64) -> Done {
 }
 
 /// Execute `op`. Errors carry the server's code and message; an interruption (an election, a
-/// network error) is a [`super::step::Interrupted`].
+/// network error) is a [`super::retry::Interrupted`].
 pub async fn execute(client: &Client, op: &Operation) -> Result<Done> {
-    execute_with(client, op, &super::step::StepOptions::default()).await
+    execute_with(client, op, &super::retry::StepOptions::default()).await
 }
 
 /// [`execute`], with the commit quorum for index builds and the retry window of backfills.
 pub async fn execute_with(
     client: &Client,
     op: &Operation,
-    opts: &super::step::StepOptions,
+    opts: &super::retry::StepOptions,
 ) -> Result<Done> {
     match op {
         Operation::CreateCollection {

@@ -6,15 +6,12 @@
 //! collection, run concurrently.
 
 use super::describe_driver_error;
-use crate::model::{
-    self, Capped, Collection, CollectionKind, CollectionOptions, Index, IndexKind, Timeseries,
-    ValidationAction, ValidationLevel, Validator,
-};
+use crate::catalog::{self, Entry, kind_of, parse_index};
+use crate::model::{self, CollectionKind};
 use anyhow::{Context, Result};
 use bson::{Bson, Document, doc};
 use futures_util::{StreamExt, TryStreamExt, stream};
 use mongodb::Client;
-use std::collections::BTreeMap;
 
 /// Which databases to read.
 #[derive(Debug, Clone)]
@@ -50,43 +47,7 @@ pub async fn inspect(client: &Client, scope: &Scope) -> Result<model::Schema> {
                 .context("reading the server's catalog ($listCatalog)");
         }
     };
-    // Time-series options live on their `system.buckets.<name>` collection.
-    let mut buckets: BTreeMap<(String, String), Document> = BTreeMap::new();
-    for e in &entries {
-        if let Some(base) = e.name.strip_prefix("system.buckets.") {
-            buckets.insert((e.db.clone(), base.to_string()), e.options.clone());
-        }
-    }
-    let mut timeseries: Vec<(String, String)> = Vec::new();
-    for e in entries {
-        if e.name.starts_with("system.") {
-            continue;
-        }
-        let db = schema
-            .databases
-            .entry(e.db.clone())
-            .or_insert_with(|| model::Database {
-                name: e.db.clone(),
-                ..Default::default()
-            });
-        let mut c = Collection {
-            name: e.name.clone(),
-            kind: e.kind,
-            ..Default::default()
-        };
-        let options = if e.kind == CollectionKind::Timeseries {
-            timeseries.push((e.db.clone(), e.name.clone()));
-            buckets
-                .get(&(e.db.clone(), e.name.clone()))
-                .cloned()
-                .unwrap_or_default()
-        } else {
-            e.options
-        };
-        read_options(&mut c, options, e.kind);
-        c.indexes = e.indexes.iter().filter_map(parse_index).collect();
-        db.collections.insert(e.name, c);
-    }
+    let timeseries = catalog::assemble(&mut schema, entries);
     // Indexes of time-series collections, in their user-facing form.
     for (db, name) in timeseries {
         let specs = list_indexes(client, &db, &name).await?;
@@ -130,11 +91,11 @@ async fn shard_keys(client: &Client) -> Result<Vec<(String, String, model::Shard
         .collection::<Document>("collections")
         .find(doc! {})
         .await
-        .map_err(super::step::driver_error)
+        .map_err(super::retry::driver_error)
         .context("reading shard keys (config.collections)")?
         .try_collect()
         .await
-        .map_err(super::step::driver_error)
+        .map_err(super::retry::driver_error)
         .context("reading shard keys (config.collections)")?;
     Ok(entries
         .iter()
@@ -158,26 +119,9 @@ pub async fn shard_key_of(
         .map(|(_, _, k)| k))
 }
 
-/// One namespace as the catalog describes it.
-struct Entry {
-    db: String,
-    name: String,
-    kind: CollectionKind,
-    options: Document,
-    indexes: Vec<Document>,
-}
-
 fn catalog_unavailable(e: &mongodb::error::Error) -> bool {
     // Unauthorized, or an unknown stage on an older server.
     matches!(e.kind.as_ref(), mongodb::error::ErrorKind::Command(c) if [13, 40324, 8000].contains(&c.code))
-}
-
-fn kind_of(t: &str) -> CollectionKind {
-    match t {
-        "view" => CollectionKind::View,
-        "timeseries" => CollectionKind::Timeseries,
-        _ => CollectionKind::Collection,
-    }
 }
 
 async fn list_catalog(client: &Client, scope: &Scope) -> mongodb::error::Result<Vec<Entry>> {
@@ -356,138 +300,4 @@ async fn fallback_entries(client: &Client, scope: &Scope) -> Result<Vec<Entry>> 
         entries[i].indexes = r?;
     }
     Ok(entries)
-}
-
-pub fn read_options(c: &mut Collection, mut o: Document, kind: CollectionKind) {
-    let mut options = CollectionOptions {
-        collation: o.get_document("collation").ok().cloned(),
-        ..Default::default()
-    };
-    if o.get_bool("capped").unwrap_or(false) {
-        options.capped = Some(Capped {
-            size: o.get("size").and_then(as_i64).unwrap_or(0),
-            max: o.get("max").and_then(as_i64).filter(|m| *m > 0),
-        });
-    }
-    if let Ok(ts) = o.get_document("timeseries") {
-        options.timeseries = Some(Timeseries {
-            time_field: ts.get_str("timeField").unwrap_or_default().to_string(),
-            meta_field: ts.get_str("metaField").ok().map(str::to_string),
-            granularity: ts.get_str("granularity").ok().map(str::to_string),
-        });
-    }
-    // Time-series buckets are clustered by construction; that is not a user option.
-    options.clustered = kind == CollectionKind::Collection && o.get("clusteredIndex").is_some();
-    options.expire_after = o.get("expireAfterSeconds").and_then(as_i64);
-    options.change_stream_pre_and_post_images = o
-        .get_document("changeStreamPreAndPostImages")
-        .and_then(|c| c.get_bool("enabled"))
-        .unwrap_or(false);
-    if kind == CollectionKind::View
-        && let Ok(on) = o.get_str("viewOn")
-    {
-        options.view = Some(model::View {
-            on: on.to_string(),
-            pipeline: o
-                .get_array("pipeline")
-                .map(|a| a.iter().filter_map(|s| s.as_document().cloned()).collect())
-                .unwrap_or_default(),
-        });
-    }
-    if let Some(Bson::Document(v)) = o.remove("validator")
-        && !v.is_empty()
-        && kind != CollectionKind::Timeseries
-    {
-        c.validator = Some(Validator {
-            document: v,
-            level: match o.get_str("validationLevel").unwrap_or("strict") {
-                "moderate" => ValidationLevel::Moderate,
-                "off" => ValidationLevel::Off,
-                _ => ValidationLevel::Strict,
-            },
-            action: match o.get_str("validationAction").unwrap_or("error") {
-                "warn" => ValidationAction::Warn,
-                _ => ValidationAction::Error,
-            },
-        });
-    }
-    c.options = options;
-}
-
-fn as_i64(b: &Bson) -> Option<i64> {
-    match b {
-        Bson::Int32(i) => Some(i64::from(*i)),
-        Bson::Int64(i) => Some(*i),
-        Bson::Double(d) => Some(*d as i64),
-        _ => None,
-    }
-}
-
-/// A server index spec → model index; `None` for `_id_` and clustered indexes.
-pub fn parse_index(spec: &Document) -> Option<Index> {
-    let name = spec.get_str("name").ok()?.to_string();
-    if name == "_id_" || spec.get_bool("clustered").unwrap_or(false) {
-        return None;
-    }
-    let key = spec.get_document("key").ok()?;
-    let weights = spec.get_document("weights").ok();
-    let mut keys = Vec::new();
-    for (path, v) in key {
-        match (path.as_str(), v) {
-            ("_fts", _) => {
-                // The text fields are those of `weights`.
-                for field in weights
-                    .map(|w| w.keys().cloned().collect::<Vec<_>>())
-                    .unwrap_or_default()
-                {
-                    keys.push((field, IndexKind::Text));
-                }
-            }
-            ("_ftsx", _) => {}
-            (_, Bson::String(s)) => keys.push((
-                path.clone(),
-                match s.as_str() {
-                    "text" => IndexKind::Text,
-                    "2dsphere" => IndexKind::TwoDSphere,
-                    "hashed" => IndexKind::Hashed,
-                    other => IndexKind::Other(other.to_string()),
-                },
-            )),
-            (_, other) => {
-                let n = match other {
-                    Bson::Int32(i) => f64::from(*i),
-                    Bson::Int64(i) => *i as f64,
-                    Bson::Double(d) => *d,
-                    _ => 1.0,
-                };
-                keys.push((
-                    path.clone(),
-                    if n < 0.0 {
-                        IndexKind::Desc
-                    } else {
-                        IndexKind::Asc
-                    },
-                ));
-            }
-        }
-    }
-    Some(Index {
-        name,
-        name_declared: true,
-        keys,
-        unique: spec.get_bool("unique").unwrap_or(false),
-        sparse: spec.get_bool("sparse").unwrap_or(false),
-        hidden: spec.get_bool("hidden").unwrap_or(false),
-        partial: spec.get_document("partialFilterExpression").ok().cloned(),
-        collation: spec.get_document("collation").ok().cloned(),
-        expire_after: spec.get("expireAfterSeconds").and_then(as_i64),
-        weights: weights.cloned(),
-        default_language: spec.get_str("default_language").ok().map(str::to_string),
-        language_override: spec.get_str("language_override").ok().map(str::to_string),
-        wildcard_projection: spec.get_document("wildcardProjection").ok().cloned(),
-        sphere_version: spec
-            .get("2dsphereIndexVersion")
-            .and_then(as_i64)
-            .map(|v| v as i32),
-    })
 }

@@ -118,7 +118,8 @@ async fn one(
                 Some((n, format!("{} {what}", docs(n))))
             }
             Question::NewValidator => {
-                let Some(validator) = new_spec.and_then(crate::jsonschema::declared_validator)
+                let Some(validator) =
+                    new_spec.and_then(crate::spec::jsonschema::declared_validator)
                 else {
                     return Ok(None);
                 };

@@ -24,19 +24,7 @@ use std::time::{Duration, Instant};
 
 const LOCK_ID: &str = "migrate";
 
-/// The lock document's `_id` for a run over one history: a project's (`None` before projects)
-/// whole history (`database: None`) or one database of a fleet, whose runs never wait on
-/// another project's or another database's lock.
-pub fn lock_id(project: Option<&str>, database: Option<&str>) -> String {
-    let base = match project {
-        None => LOCK_ID.to_string(),
-        Some(p) => format!("{LOCK_ID}@{p}"),
-    };
-    match database {
-        None => base,
-        Some(db) => format!("{base}:{db}"),
-    }
-}
+pub use crate::migrate::changelog::lock_id;
 
 /// Who holds the lock.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -260,7 +248,7 @@ impl LeaseLock {
             let sent = clock();
             // An election under way: wait for the new primary (within the wait).
             let transient = |e: &mongodb::error::Error| {
-                super::step::is_transient(e) && start.elapsed() < wait.max(Duration::from_secs(30))
+                super::retry::is_transient(e) && start.elapsed() < wait.max(Duration::from_secs(30))
             };
             // An upsert's filter may not use $expr/$$NOW: compare with the server's clock instead.
             let now = match server_now(client).await {
@@ -391,7 +379,7 @@ impl LeaseLock {
                     let age = clock().saturating_sub(Duration::from_millis(
                         self.confirmed.load(Ordering::SeqCst),
                     ));
-                    if !super::step::is_transient(&e) || age > self.lease * 3 / 4 {
+                    if !super::retry::is_transient(&e) || age > self.lease * 3 / 4 {
                         return Err(LockLost(format!(
                             "cannot confirm it with the server ({})",
                             describe_driver_error(&e)
@@ -431,7 +419,7 @@ impl LeaseLock {
                 .await;
             match r {
                 Ok(_) => return Ok(()),
-                Err(e) if super::step::is_transient(&e) && Instant::now() < until => {
+                Err(e) if super::retry::is_transient(&e) && Instant::now() < until => {
                     tokio::time::sleep(Duration::from_millis(250)).await;
                 }
                 Err(e) => {

@@ -26,7 +26,7 @@ pub struct RunOptions {
     pub lock_lease: Duration,
     pub lock_timeout: Duration,
     /// How each step runs (retries after elections, commit quorum).
-    pub step: super::step::StepOptions,
+    pub step: super::retry::StepOptions,
 }
 
 /// Which way, how far.
@@ -162,7 +162,7 @@ struct ServerBackend<'a> {
     client: &'a Client,
     changelog: Changelog,
     lock: &'a LeaseLock,
-    step: super::step::StepOptions,
+    step: super::retry::StepOptions,
 }
 
 impl ServerBackend<'_> {
@@ -173,7 +173,7 @@ impl ServerBackend<'_> {
         F: Fn() -> Fut,
         Fut: std::future::Future<Output = Result<()>>,
     {
-        let mut retrier = super::step::Retrier::new(self.step.retry_for);
+        let mut retrier = super::retry::Retrier::new(self.step.retry_for);
         loop {
             match write().await {
                 Ok(()) => return Ok(()),

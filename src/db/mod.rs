@@ -12,6 +12,7 @@ pub mod lint;
 pub mod lock;
 pub mod migrations;
 pub mod retire;
+pub mod retry;
 pub mod rollout;
 pub mod safety;
 pub mod sample;

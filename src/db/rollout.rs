@@ -37,7 +37,7 @@ pub async fn finish(
     client: &Client,
     spec: &SchemaSpec,
     staged: &[Staged],
-    step: &super::step::StepOptions,
+    step: &super::retry::StepOptions,
     reporter: &mut dyn Reporter,
 ) -> Result<Rollout> {
     let mut out = Rollout::default();

@@ -6,77 +6,18 @@
 //! rather than started twice when one is already running, and run in waves of at most as many
 //! as the server builds at once. The decisions are in [`crate::resilience`].
 
-use super::describe_driver_error;
+use super::retry::{driver_error, is_interrupted, wait_for_primary};
 use crate::ops::{Done, Operation};
 use crate::progress::Reporter;
-use crate::resilience::{
-    BuildProgress, TRANSIENT_LABELS, backoff, build_of, free_build_slots, index_builds,
-    is_transient_code,
-};
+use crate::resilience::{BuildProgress, backoff, build_of, free_build_slots, index_builds};
 use anyhow::{Result, anyhow};
 use bson::{Bson, Document, doc};
 use futures_util::TryStreamExt;
 use mongodb::Client;
 use std::sync::Mutex;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
-/// How steps run.
-#[derive(Debug, Clone)]
-pub struct StepOptions {
-    /// How long to keep retrying an interrupted step.
-    pub retry_for: Duration,
-    /// `commitQuorum` for index builds (the server's default when `None`).
-    pub commit_quorum: Option<Bson>,
-    /// How often a running index build's progress is read.
-    pub poll_every: Duration,
-}
-
-impl Default for StepOptions {
-    fn default() -> Self {
-        Self {
-            retry_for: Duration::from_secs(60),
-            commit_quorum: None,
-            poll_every: Duration::from_secs(1),
-        }
-    }
-}
-
-/// The operation was cut by an election, a shutdown or the network, not refused by the server.
-#[derive(Debug, thiserror::Error)]
-#[error("{0}")]
-pub struct Interrupted(pub String);
-
-/// Is this driver error an interruption worth retrying once a primary is back?
-pub fn is_transient(e: &mongodb::error::Error) -> bool {
-    use mongodb::error::{ErrorKind, WriteFailure};
-    if TRANSIENT_LABELS.iter().any(|l| e.contains_label(l)) {
-        return true;
-    }
-    match e.kind.as_ref() {
-        ErrorKind::Command(c) => is_transient_code(c.code),
-        ErrorKind::Write(WriteFailure::WriteConcernError(w)) => is_transient_code(w.code),
-        ErrorKind::Write(WriteFailure::WriteError(w)) => is_transient_code(w.code),
-        ErrorKind::Io(_)
-        | ErrorKind::ConnectionPoolCleared { .. }
-        | ErrorKind::ServerSelection { .. } => true,
-        _ => false,
-    }
-}
-
-/// A driver error as this crate reports it: an [`Interrupted`] when it is one.
-pub fn driver_error(e: mongodb::error::Error) -> anyhow::Error {
-    let text = describe_driver_error(&e);
-    if is_transient(&e) {
-        Interrupted(text).into()
-    } else {
-        anyhow!(text)
-    }
-}
-
-/// Was this error (anywhere in its chain) an interruption?
-pub fn is_interrupted(e: &anyhow::Error) -> bool {
-    e.chain().any(|c| c.is::<Interrupted>())
-}
+pub use super::retry::StepOptions;
 
 /// The index builds running on the primary now.
 pub async fn running_builds(client: &Client) -> Result<Vec<BuildProgress>> {
@@ -111,98 +52,6 @@ pub async fn build_slots(client: &Client) -> usize {
         return 1;
     };
     free_build_slots(limit, running.len())
-}
-
-/// How far the slowest healthy secondary is behind (`None` on a single node, a standalone
-/// server, or without the right to run `replSetGetStatus`).
-pub async fn replication_lag(client: &Client) -> Option<Duration> {
-    let status = client
-        .database("admin")
-        .run_command(doc! { "replSetGetStatus": 1 })
-        .await
-        .ok()?;
-    crate::resilience::replication_lag(&status)
-}
-
-/// Recovery from interruptions in long work (backfill batches, changelog writes): each
-/// interruption is retried until `retry_for` has passed since the first of a series (a success
-/// ends the series), after waiting for a primary.
-pub struct Retrier {
-    retry_for: Duration,
-    since: Option<Instant>,
-    attempt: u32,
-}
-
-impl Retrier {
-    pub fn new(retry_for: Duration) -> Self {
-        Self {
-            retry_for,
-            since: None,
-            attempt: 0,
-        }
-    }
-
-    /// The work went through: a later interruption starts a new series.
-    pub fn succeeded(&mut self) {
-        self.since = None;
-        self.attempt = 0;
-    }
-
-    /// `e` stopped `what`: return it unless it is an interruption that may still be retried,
-    /// in which case note it, wait for a primary, and return `Ok` (the caller goes again).
-    pub async fn recover(
-        &mut self,
-        client: &Client,
-        e: anyhow::Error,
-        what: &str,
-        reporter: &mut dyn Reporter,
-    ) -> Result<()> {
-        if !is_interrupted(&e) || self.retry_for.is_zero() {
-            return Err(e);
-        }
-        let since = *self.since.get_or_insert_with(Instant::now);
-        let deadline = since + self.retry_for;
-        if Instant::now() >= deadline {
-            return Err(e.context(format!(
-                "{what}: interrupted, and still failing after retrying for {}s (--retry-for)",
-                self.retry_for.as_secs()
-            )));
-        }
-        self.attempt += 1;
-        reporter.note(&format!(
-            "{what}: interrupted ({e:#}); waiting for a primary, then carrying on from the last finished batch"
-        ));
-        tokio::time::sleep(backoff(self.attempt)).await;
-        wait_for_primary(client, deadline).await.map_err(|w| {
-            anyhow!(
-                "{what}: interrupted ({e:#}), and {w:#} within {}s (--retry-for)",
-                self.retry_for.as_secs()
-            )
-        })
-    }
-}
-
-/// Wait until a primary accepts writes, until `deadline`.
-async fn wait_for_primary(client: &Client, deadline: Instant) -> Result<()> {
-    let mut last = String::new();
-    loop {
-        let left = deadline.saturating_duration_since(Instant::now());
-        if left.is_zero() {
-            return Err(Interrupted(format!("no writable primary came back: {last}")).into());
-        }
-        match tokio::time::timeout(
-            left.min(Duration::from_secs(5)),
-            client.database("admin").run_command(doc! { "hello": 1 }),
-        )
-        .await
-        {
-            Ok(Ok(r)) if r.get_bool("isWritablePrimary").unwrap_or(false) => return Ok(()),
-            Ok(Ok(_)) => last = "the member answering is not a writable primary".into(),
-            Ok(Err(e)) => last = describe_driver_error(&e),
-            Err(_) => last = "no answer".into(),
-        }
-        tokio::time::sleep(Duration::from_millis(250)).await;
-    }
 }
 
 /// What the server holds after an interruption, for the step that was cut.

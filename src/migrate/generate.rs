@@ -129,7 +129,7 @@ pub fn generate(
     let mut dbs: Vec<&str> = plan.steps.iter().map(|s| s.db.as_str()).collect();
     dbs.sort_unstable();
     dbs.dedup();
-    if dbs.iter().any(|d| crate::fleet::is_template(d)) {
+    if dbs.iter().any(|d| crate::names::is_template(d)) {
         let [template] = dbs.as_slice() else {
             return Err(GenerateError::MixedTemplate(dbs.join(", ")));
         };
@@ -154,7 +154,7 @@ pub fn file_groups(desired: &Schema, name: &str) -> Vec<(String, Vec<String>)> {
     let (templates, plain): (Vec<&String>, Vec<&String>) = desired
         .databases
         .keys()
-        .partition(|d| crate::fleet::is_template(d));
+        .partition(|d| crate::names::is_template(d));
     let mut out = Vec::new();
     if !plain.is_empty() {
         out.push((name.to_string(), plain.into_iter().cloned().collect()));

@@ -2,6 +2,7 @@
 //! lists of [`Operation`]s, their checksums, replaying them on the model (for `generate` and
 //! `verify`), and the runner (`up`/`down`) with its changelog and lease lock.
 
+pub mod changelog;
 mod check;
 pub mod generate;
 pub mod plan;
@@ -54,7 +55,7 @@ impl Migration {
         self.file
             .databases
             .as_deref()
-            .is_some_and(|p| crate::fleet::matches(p, db))
+            .is_some_and(|p| crate::names::matches(p, db))
     }
 
     /// This fleet migration as it runs in database `db`: every operation pointed at it.

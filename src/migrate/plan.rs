@@ -3,7 +3,7 @@
 //! prints it, `status` reads the same facts.
 
 use super::Migration;
-use crate::db::changelog::{Direction, Entry, Status};
+use super::changelog::{Direction, Entry, Status};
 use crate::ops::Operation;
 use serde::Serialize;
 

@@ -2,7 +2,7 @@
 //! with the schemas, without a server. Data operations do not change the schema; a raw
 //! `command` cannot be replayed and is reported.
 
-use crate::db::inspect::{parse_index, read_options};
+use crate::catalog::{parse_index, read_options};
 use crate::model::{Collection, CollectionKind, Database, Schema};
 use crate::ops::Operation;
 

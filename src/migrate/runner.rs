@@ -6,8 +6,8 @@
 //! `db::migrations`), so its rules are tested without a server.
 
 use super::Migration;
+use super::changelog::{Direction, Entry, Status};
 use super::plan::RunPlan;
-use crate::db::changelog::{Direction, Entry, Status};
 use crate::ops::{Done, Operation};
 use crate::progress::{Reporter, Unit};
 use bson::DateTime;

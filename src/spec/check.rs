@@ -202,7 +202,7 @@ pub(super) fn check_database(source: &DatabaseSource, diags: &mut Vec<Diagnostic
         }
         db.description = raw.description;
         db.ignore_collections = raw.ignore_collections;
-        if !raw.exclude.is_empty() && !crate::fleet::is_template(&source.name) {
+        if !raw.exclude.is_empty() && !crate::names::is_template(&source.name) {
             diags.push(Diagnostic {
                 severity: Severity::Error,
                 file: file.clone(),
@@ -537,7 +537,7 @@ fn check_collection(
             i.to_string(),
             "rule".to_string(),
         ];
-        if crate::lint::severity_of(&a.rule).is_none() {
+        if crate::rules::severity_of(&a.rule).is_none() {
             ctx.error(
                 &at,
                 format!(
@@ -569,7 +569,7 @@ fn check_collection(
         lint_allow,
     };
     if spec.validation.enabled && spec.raw_validator.is_none() {
-        let size = crate::jsonschema::validator_size(&spec);
+        let size = crate::spec::jsonschema::validator_size(&spec);
         // The validator travels inside a `create`/`collMod` command: leave room for the rest.
         if size > MAX_BSON_SIZE - 16 * 1024 {
             ctx.error_key(

@@ -1,8 +1,8 @@
 //! Lowering: the checked spec → the canonical [`model::Schema`] the diff works on.
 
 use super::SchemaSpec;
-use crate::jsonschema::declared_validator;
 use crate::model::{self, Validator};
+use crate::spec::jsonschema::declared_validator;
 
 /// Lower a checked spec (call only when it has no errors).
 pub fn to_model(spec: &SchemaSpec) -> model::Schema {

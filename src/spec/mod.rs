@@ -7,6 +7,7 @@
 //! [`Diagnostic`] naming file, line and column.
 
 mod check;
+pub mod jsonschema;
 mod lower;
 pub mod pos;
 pub mod raw;
