@@ -1,0 +1,309 @@
+//! A collection file's top-level keys: its name, view, validation, raw validator, fields,
+//! indexes, options, and the lint and retire blocks.
+
+#[allow(unused_imports)]
+use super::*;
+
+pub(super) fn check_collection(
+    ctx: &mut Ctx,
+    database: &str,
+    raw: CollectionFile,
+    defaults: &ValidationSpec,
+) -> CollectionSpec {
+    let stem = ctx
+        .file
+        .file_stem()
+        .and_then(|s| s.to_str())
+        .unwrap_or_default()
+        .to_string();
+    let name_path = vec!["collection".to_string()];
+    if let Some(declared) = &raw.collection
+        && *declared != stem
+        && !stem.is_empty()
+    {
+        ctx.warn(
+            &name_path,
+            format!(
+                "`collection: {declared}` differs from the file name `{stem}`; the collection is `{declared}` (rename the file to `{declared}.yaml` to avoid confusion)"
+            ),
+        );
+    }
+    let name = raw.collection.clone().unwrap_or(stem);
+    if let Some(why) = crate::names::collection_problem(database, &name) {
+        ctx.error(&name_path, why);
+    }
+
+    let v = raw.validation.clone().unwrap_or_default();
+    let validation = Validation {
+        enabled: v.enabled.or(defaults.enabled).unwrap_or(true),
+        level: v
+            .level
+            .or(defaults.level)
+            .unwrap_or(ValidationLevel::Strict),
+        action: v
+            .action
+            .or(defaults.action)
+            .unwrap_or(ValidationAction::Error),
+        additional_fields: v
+            .additional_fields
+            .or(defaults.additional_fields)
+            .unwrap_or(AdditionalFields::Allow),
+    };
+
+    let fields = raw.fields.0;
+
+    let options = raw
+        .options
+        .as_ref()
+        .map(|o| check_options(ctx, o))
+        .unwrap_or_default();
+
+    let mut indexes: Vec<model::Index> = Vec::new();
+    let mut index_paths: Vec<Vec<String>> = Vec::new();
+    for (i, ispec) in raw.indexes.iter().enumerate() {
+        let path = vec!["indexes".to_string(), i.to_string()];
+        let Some(index) = check_index(ctx, &path, ispec, &fields) else {
+            continue;
+        };
+        for (j, other) in indexes.iter().enumerate() {
+            if other.keys == index.keys
+                && other.collation == index.collation
+                && other.partial == index.partial
+            {
+                ctx.error(
+                    &p(&path, &["keys"]),
+                    format!(
+                        "index `{}` has the same keys, collation and partial filter as index #{} (`{}`); MongoDB identifies an index by these, so declare it once",
+                        index.name,
+                        j + 1,
+                        other.name
+                    ),
+                );
+            } else if other.name == index.name {
+                ctx.error(
+                    &p(&path, if ispec.name.is_some() { &["name"] } else { &["keys"] }),
+                    format!(
+                        "index name `{}` is already used by index #{}; give one of them a distinct `name`",
+                        index.name,
+                        j + 1
+                    ),
+                );
+            }
+        }
+        index_paths.push(path);
+        indexes.push(index);
+    }
+    if let Some(default) = &options.collation
+        && default.get_str("locale") != Ok("simple")
+    {
+        for (index, path) in indexes.iter().zip(&index_paths) {
+            if index.collation.is_none() && index.keys.iter().any(|(_, k)| *k == IndexKind::Text) {
+                ctx.error(
+                    &p(path, &["keys"]),
+                    format!(
+                        "text index `{}` cannot use the collection's default collation; add `collation: {{ locale: simple }}` to it",
+                        index.name
+                    ),
+                );
+            }
+        }
+    }
+    let text_indexes: Vec<usize> = indexes
+        .iter()
+        .enumerate()
+        .filter(|(_, i)| i.keys.iter().any(|(_, k)| *k == IndexKind::Text))
+        .map(|(n, _)| n)
+        .collect();
+    if let [first, second, ..] = text_indexes[..] {
+        ctx.error(
+            &p(&index_paths[second], &["keys"]),
+            format!(
+                "a collection has at most one text index, and index #{} (`{}`) is one already; put every text field in that index",
+                first + 1,
+                indexes[first].name
+            ),
+        );
+    }
+    // A validator written as is.
+    let mut validation = validation;
+    let raw_validator = match &raw.validator {
+        None => None,
+        Some(v) => {
+            let vpath = vec!["validator".to_string()];
+            if v.is_null() {
+                None
+            } else {
+                match plain_bson(v) {
+                    Ok(Bson::Document(d)) if !d.is_empty() => {
+                        if let Some(schema) = d.get("$jsonSchema")
+                            && !matches!(schema, Bson::Document(_))
+                        {
+                            ctx.error(&vpath, "`$jsonSchema` must be a mapping");
+                        }
+                        if raw.validation.as_ref().and_then(|v| v.enabled) == Some(false) {
+                            ctx.error_key(
+                                &vpath,
+                                "`validator` is given but `validation: { enabled: false }` says there is none; remove one of them",
+                            );
+                        }
+                        let size = bson::to_vec(&d).map(|b| b.len()).unwrap_or(0);
+                        if size > MAX_BSON_SIZE - 16 * 1024 {
+                            ctx.error_key(
+                                &vpath,
+                                "the validator is over MongoDB's 16 MB document limit",
+                            );
+                        }
+                        validation.enabled = true;
+                        Some(d)
+                    }
+                    Ok(_) => {
+                        ctx.error(
+                            &vpath,
+                            "`validator` must be a non-empty mapping: a query such as `{ $or: [...] }`, or `{ $jsonSchema: {...} }`",
+                        );
+                        None
+                    }
+                    Err(e) => {
+                        ctx.error(&vpath, format!("validator: {e}"));
+                        None
+                    }
+                }
+            }
+        }
+    };
+    // A view.
+    let mut options = options;
+    if let Some(view) = &raw.view {
+        let vpath = vec!["view".to_string()];
+        if let Some(why) = crate::names::collection_problem(database, &view.on) {
+            ctx.error(&p(&vpath, &["on"]), format!("view `on`: {why}"));
+        }
+        let mut pipeline = Vec::new();
+        for (i, stage) in view.pipeline.iter().enumerate() {
+            match plain_bson(stage) {
+                Ok(Bson::Document(d)) if d.len() == 1 && d.keys().all(|k| k.starts_with('$')) => {
+                    pipeline.push(d)
+                }
+                _ => ctx.error(
+                    &p(&vpath, &["pipeline", &i.to_string()]),
+                    "a pipeline stage is a mapping with one `$stage` key, e.g. `{ $match: { archived: false } }`",
+                ),
+            }
+        }
+        let only_collation = options.capped.is_none()
+            && options.timeseries.is_none()
+            && !options.clustered
+            && options.expire_after.is_none()
+            && !options.change_stream_pre_and_post_images;
+        if !only_collation {
+            ctx.error_key(
+                &["options".to_string()],
+                "a view takes no options but `collation`",
+            );
+        }
+        if !raw.indexes.is_empty() {
+            ctx.error_key(
+                &["indexes".to_string()],
+                "a view has no indexes of its own; index the collection it reads",
+            );
+        }
+        if raw_validator.is_some() || raw.validation.as_ref().and_then(|v| v.enabled) == Some(true)
+        {
+            ctx.error_key(
+                &vpath,
+                "a view has no validator; validate the collection it reads",
+            );
+        }
+        validation.enabled = false;
+        options.view = Some(model::View {
+            on: view.on.clone(),
+            pipeline,
+        });
+    }
+    if options.timeseries.is_some() && validation.enabled {
+        ctx.error_key(
+            &["options".to_string(), "timeseries".to_string()],
+            "MongoDB refuses validators on time-series collections; add `validation: { enabled: false }` (fields then document the shape and carry defaults)",
+        );
+    }
+    if options.timeseries.is_some() && raw.indexes.iter().any(|i| i.unique) {
+        ctx.error(
+            &["indexes".to_string()],
+            "time-series collections do not support unique indexes",
+        );
+    }
+
+    let shard_key = raw
+        .shard_key
+        .as_ref()
+        .and_then(|k| check_shard_key(ctx, k, &indexes, &options));
+
+    let retire_after = raw.retire_after.as_ref().and_then(|v| {
+        let at = ["retire_after".to_string()];
+        match parse_duration(v) {
+            Ok(_) if raw.view.is_some() => {
+                ctx.error(&at, "a view has no indexes to retire");
+                None
+            }
+            Ok(s) => Some(s),
+            Err(e) => {
+                ctx.error(&at, format!("retire_after: {e}"));
+                None
+            }
+        }
+    });
+
+    let mut lint_allow = Vec::new();
+    for (i, a) in raw.lint.iter().flat_map(|l| l.allow.iter()).enumerate() {
+        let at = [
+            "lint".to_string(),
+            "allow".to_string(),
+            i.to_string(),
+            "rule".to_string(),
+        ];
+        if crate::rules::severity_of(&a.rule).is_none() {
+            ctx.error(
+                &at,
+                format!(
+                    "unknown lint rule {}; the rules are listed by `mongrate lint --rules`",
+                    crate::yaml::show(&a.rule)
+                ),
+            );
+        } else if a.reason.trim().is_empty() {
+            ctx.error(&at, "say why the change is deliberate in `reason`");
+        } else {
+            lint_allow.push((a.rule.clone(), a.reason.clone()));
+        }
+    }
+
+    let spec = CollectionSpec {
+        database: database.to_string(),
+        name,
+        file: ctx.file.to_path_buf(),
+        title: raw.title,
+        description: raw.description,
+        validation,
+        fields,
+        indexes,
+        options,
+        ignore_indexes: raw.ignore_indexes,
+        retire_after,
+        raw_validator,
+        shard_key,
+        lint_allow,
+    };
+    if spec.validation.enabled && spec.raw_validator.is_none() {
+        let size = crate::spec::jsonschema::validator_size(&spec);
+        // The validator travels inside a `create`/`collMod` command: leave room for the rest.
+        if size > MAX_BSON_SIZE - 16 * 1024 {
+            ctx.error_key(
+                &["fields".to_string()],
+                format!(
+                    "the generated validator is {:.1} MB, over MongoDB's 16 MB document limit; split the collection's schema, or use `validation: {{ enabled: false }}`",
+                    size as f64 / 1_048_576.0
+                ),
+            );
+        }
+    }
+    spec
+}
