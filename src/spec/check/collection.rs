@@ -7,9 +7,52 @@ use super::*;
 pub(super) fn check_collection(
     ctx: &mut Ctx,
     database: &str,
-    raw: CollectionFile,
+    mut raw: CollectionFile,
     defaults: &ValidationSpec,
 ) -> CollectionSpec {
+    let name = collection_name(ctx, database, &raw);
+    let mut validation = validation_of(&raw, defaults);
+    let fields = std::mem::take(&mut raw.fields.0);
+    let mut options = raw
+        .options
+        .as_ref()
+        .map(|o| check_options(ctx, o))
+        .unwrap_or_default();
+    let indexes = check_indexes(ctx, &raw.indexes, &fields, &options);
+    let raw_validator = check_raw_validator(ctx, &raw, &mut validation);
+    if let Some(view) = &raw.view {
+        check_view(ctx, database, &raw, view, &raw_validator, &mut options);
+        validation.enabled = false;
+    }
+    check_timeseries(ctx, &raw, &options, &validation);
+    let shard_key = raw
+        .shard_key
+        .as_ref()
+        .and_then(|k| check_shard_key(ctx, k, &indexes, &options));
+    let retire_after = check_retire_after(ctx, &raw);
+    let lint_allow = check_lint_allow(ctx, &raw);
+    let spec = CollectionSpec {
+        database: database.to_string(),
+        name,
+        file: ctx.file.to_path_buf(),
+        title: raw.title,
+        description: raw.description,
+        validation,
+        fields,
+        indexes,
+        options,
+        ignore_indexes: raw.ignore_indexes,
+        retire_after,
+        raw_validator,
+        shard_key,
+        lint_allow,
+    };
+    check_validator_size(ctx, &spec);
+    spec
+}
+
+/// The collection's name: `collection:`, else the file's name (a difference is warned about).
+fn collection_name(ctx: &mut Ctx, database: &str, raw: &CollectionFile) -> String {
     let stem = ctx
         .file
         .file_stem()
@@ -32,9 +75,13 @@ pub(super) fn check_collection(
     if let Some(why) = crate::names::collection_problem(database, &name) {
         ctx.error(&name_path, why);
     }
+    name
+}
 
+/// `validation:` over the database's defaults over mongrate's.
+fn validation_of(raw: &CollectionFile, defaults: &ValidationSpec) -> Validation {
     let v = raw.validation.clone().unwrap_or_default();
-    let validation = Validation {
+    Validation {
         enabled: v.enabled.or(defaults.enabled).unwrap_or(true),
         level: v
             .level
@@ -48,21 +95,22 @@ pub(super) fn check_collection(
             .additional_fields
             .or(defaults.additional_fields)
             .unwrap_or(AdditionalFields::Allow),
-    };
+    }
+}
 
-    let fields = raw.fields.0;
-
-    let options = raw
-        .options
-        .as_ref()
-        .map(|o| check_options(ctx, o))
-        .unwrap_or_default();
-
+/// Every index, each checked on its own, then together: one identity and one name each, at
+/// most one text index, none on the collection's non-simple default collation.
+fn check_indexes(
+    ctx: &mut Ctx,
+    specs: &[IndexSpec],
+    fields: &crate::spec::FieldMap,
+    options: &CollectionOptions,
+) -> Vec<model::Index> {
     let mut indexes: Vec<model::Index> = Vec::new();
     let mut index_paths: Vec<Vec<String>> = Vec::new();
-    for (i, ispec) in raw.indexes.iter().enumerate() {
+    for (i, ispec) in specs.iter().enumerate() {
         let path = vec!["indexes".to_string(), i.to_string()];
-        let Some(index) = check_index(ctx, &path, ispec, &fields) else {
+        let Some(index) = check_index(ctx, &path, ispec, fields) else {
             continue;
         };
         for (j, other) in indexes.iter().enumerate() {
@@ -124,9 +172,17 @@ pub(super) fn check_collection(
             ),
         );
     }
-    // A validator written as is.
-    let mut validation = validation;
-    let raw_validator = match &raw.validator {
+    indexes
+}
+
+/// A validator written as is (`validator:`): a non-empty mapping, within 16 MB; it turns
+/// validation on.
+fn check_raw_validator(
+    ctx: &mut Ctx,
+    raw: &CollectionFile,
+    validation: &mut Validation,
+) -> Option<Document> {
+    match &raw.validator {
         None => None,
         Some(v) => {
             let vpath = vec!["validator".to_string()];
@@ -170,56 +226,71 @@ pub(super) fn check_collection(
                 }
             }
         }
-    };
-    // A view.
-    let mut options = options;
-    if let Some(view) = &raw.view {
-        let vpath = vec!["view".to_string()];
-        if let Some(why) = crate::names::collection_problem(database, &view.on) {
-            ctx.error(&p(&vpath, &["on"]), format!("view `on`: {why}"));
-        }
-        let mut pipeline = Vec::new();
-        for (i, stage) in view.pipeline.iter().enumerate() {
-            match plain_bson(stage) {
-                Ok(Bson::Document(d)) if d.len() == 1 && d.keys().all(|k| k.starts_with('$')) => {
-                    pipeline.push(d)
-                }
-                _ => ctx.error(
-                    &p(&vpath, &["pipeline", &i.to_string()]),
-                    "a pipeline stage is a mapping with one `$stage` key, e.g. `{ $match: { archived: false } }`",
-                ),
-            }
-        }
-        let only_collation = options.capped.is_none()
-            && options.timeseries.is_none()
-            && !options.clustered
-            && options.expire_after.is_none()
-            && !options.change_stream_pre_and_post_images;
-        if !only_collation {
-            ctx.error_key(
-                &["options".to_string()],
-                "a view takes no options but `collation`",
-            );
-        }
-        if !raw.indexes.is_empty() {
-            ctx.error_key(
-                &["indexes".to_string()],
-                "a view has no indexes of its own; index the collection it reads",
-            );
-        }
-        if raw_validator.is_some() || raw.validation.as_ref().and_then(|v| v.enabled) == Some(true)
-        {
-            ctx.error_key(
-                &vpath,
-                "a view has no validator; validate the collection it reads",
-            );
-        }
-        validation.enabled = false;
-        options.view = Some(model::View {
-            on: view.on.clone(),
-            pipeline,
-        });
     }
+}
+
+/// A view: what it reads and its pipeline; no options but a collation, no indexes, no
+/// validator.
+fn check_view(
+    ctx: &mut Ctx,
+    database: &str,
+    raw: &CollectionFile,
+    view: &crate::spec::raw::ViewSpec,
+    raw_validator: &Option<Document>,
+    options: &mut CollectionOptions,
+) {
+    let vpath = vec!["view".to_string()];
+    if let Some(why) = crate::names::collection_problem(database, &view.on) {
+        ctx.error(&p(&vpath, &["on"]), format!("view `on`: {why}"));
+    }
+    let mut pipeline = Vec::new();
+    for (i, stage) in view.pipeline.iter().enumerate() {
+        match plain_bson(stage) {
+            Ok(Bson::Document(d)) if d.len() == 1 && d.keys().all(|k| k.starts_with('$')) => {
+                pipeline.push(d)
+            }
+            _ => ctx.error(
+                &p(&vpath, &["pipeline", &i.to_string()]),
+                "a pipeline stage is a mapping with one `$stage` key, e.g. `{ $match: { archived: false } }`",
+            ),
+        }
+    }
+    let only_collation = options.capped.is_none()
+        && options.timeseries.is_none()
+        && !options.clustered
+        && options.expire_after.is_none()
+        && !options.change_stream_pre_and_post_images;
+    if !only_collation {
+        ctx.error_key(
+            &["options".to_string()],
+            "a view takes no options but `collation`",
+        );
+    }
+    if !raw.indexes.is_empty() {
+        ctx.error_key(
+            &["indexes".to_string()],
+            "a view has no indexes of its own; index the collection it reads",
+        );
+    }
+    if raw_validator.is_some() || raw.validation.as_ref().and_then(|v| v.enabled) == Some(true) {
+        ctx.error_key(
+            &vpath,
+            "a view has no validator; validate the collection it reads",
+        );
+    }
+    options.view = Some(model::View {
+        on: view.on.clone(),
+        pipeline,
+    });
+}
+
+/// A time-series collection: no validator, no unique index.
+fn check_timeseries(
+    ctx: &mut Ctx,
+    raw: &CollectionFile,
+    options: &CollectionOptions,
+    validation: &Validation,
+) {
     if options.timeseries.is_some() && validation.enabled {
         ctx.error_key(
             &["options".to_string(), "timeseries".to_string()],
@@ -232,13 +303,11 @@ pub(super) fn check_collection(
             "time-series collections do not support unique indexes",
         );
     }
+}
 
-    let shard_key = raw
-        .shard_key
-        .as_ref()
-        .and_then(|k| check_shard_key(ctx, k, &indexes, &options));
-
-    let retire_after = raw.retire_after.as_ref().and_then(|v| {
+/// `retire_after`: a duration, and not on a view.
+fn check_retire_after(ctx: &mut Ctx, raw: &CollectionFile) -> Option<i64> {
+    raw.retire_after.as_ref().and_then(|v| {
         let at = ["retire_after".to_string()];
         match parse_duration(v) {
             Ok(_) if raw.view.is_some() => {
@@ -251,8 +320,11 @@ pub(super) fn check_collection(
                 None
             }
         }
-    });
+    })
+}
 
+/// `lint: { allow }`: each a known rule, with a reason.
+fn check_lint_allow(ctx: &mut Ctx, raw: &CollectionFile) -> Vec<(String, String)> {
     let mut lint_allow = Vec::new();
     for (i, a) in raw.lint.iter().flat_map(|l| l.allow.iter()).enumerate() {
         let at = [
@@ -276,24 +348,13 @@ pub(super) fn check_collection(
         }
     }
 
-    let spec = CollectionSpec {
-        database: database.to_string(),
-        name,
-        file: ctx.file.to_path_buf(),
-        title: raw.title,
-        description: raw.description,
-        validation,
-        fields,
-        indexes,
-        options,
-        ignore_indexes: raw.ignore_indexes,
-        retire_after,
-        raw_validator,
-        shard_key,
-        lint_allow,
-    };
+    lint_allow
+}
+
+/// The generated validator fits in a command.
+fn check_validator_size(ctx: &mut Ctx, spec: &CollectionSpec) {
     if spec.validation.enabled && spec.raw_validator.is_none() {
-        let size = crate::spec::jsonschema::validator_size(&spec);
+        let size = crate::spec::jsonschema::validator_size(spec);
         // The validator travels inside a `create`/`collMod` command: leave room for the rest.
         if size > MAX_BSON_SIZE - 16 * 1024 {
             ctx.error_key(
@@ -305,5 +366,4 @@ pub(super) fn check_collection(
             );
         }
     }
-    spec
 }

@@ -53,6 +53,71 @@ pub(super) fn parse_types(ctx: &mut Ctx, path: &[String], spec: &TypeSpec) -> (T
 }
 
 pub(super) fn check_field(ctx: &mut Ctx, path: &[String], name: &str, spec: &FieldSpec) -> Field {
+    check_field_name(ctx, path, name);
+    let (types, understood) = parse_types(ctx, path, &spec.ty);
+    let sm = spec.more();
+    let mut field = Field {
+        types,
+        nullable: spec.nullable,
+        required: spec.required,
+        ..Default::default()
+    };
+    *field.more_mut() = FieldMore {
+        title: sm.title.clone(),
+        description: sm.description.clone(),
+        pattern: sm.pattern.clone(),
+        min_length: sm.min_length,
+        max_length: sm.max_length,
+        min_items: sm.min_items,
+        max_items: sm.max_items,
+        unique_items: sm.unique_items,
+        additional_fields: sm.additional_fields,
+        ..Default::default()
+    };
+    if !understood {
+        // The type is already wrong: checks that depend on it would only add noise. Nested
+        // declarations are still checked so that their own errors show up now.
+        if let Some(items) = &spec.items {
+            check_field(ctx, &p(path, &["items"]), &format!("{name}[]"), items);
+        }
+        for (sname, sspec) in spec.fields.iter().flat_map(|f| f.iter()) {
+            check_field(ctx, &p(path, &["fields", sname]), sname, sspec);
+        }
+        field.more = None;
+        return field;
+    }
+    let type_name = declared(&field);
+    check_applies(ctx, path, name, spec, &field, &type_name);
+    check_bounds(ctx, path, spec, &mut field);
+    check_nested(ctx, path, name, spec, &mut field, &type_name);
+    check_enum(ctx, path, name, spec, &mut field, &type_name);
+    check_default(ctx, path, name, spec, &mut field, &type_name);
+    if *field.more() == FieldMore::default() {
+        field.more = None;
+    }
+    field
+}
+
+/// A field's types in words: `string | int`, or `any`.
+fn declared(t: &Field) -> String {
+    if t.types.is_empty() {
+        "any".to_string()
+    } else {
+        t.types
+            .iter()
+            .map(|t| t.name())
+            .collect::<Vec<_>>()
+            .join(" | ")
+    }
+}
+
+/// Does the field declare a type `pred` accepts?
+fn has(f: &Field, pred: fn(FieldType) -> bool) -> bool {
+    f.types.iter().any(|t| pred(*t))
+}
+
+/// A field name a document can have.
+fn check_field_name(ctx: &mut Ctx, path: &[String], name: &str) {
     if name.is_empty() {
         ctx.error_key(path, "field name is empty");
     } else if let Some(c) = name.chars().find(|c| c.is_control()) {
@@ -77,52 +142,18 @@ pub(super) fn check_field(ctx: &mut Ctx, path: &[String], name: &str, spec: &Fie
             format!("field name `{name}` contains `.`; declare nested fields with `type: object` and `fields:`"),
         );
     }
-    let (types, understood) = parse_types(ctx, path, &spec.ty);
-    let sm = spec.more();
-    let mut field = Field {
-        types,
-        nullable: spec.nullable,
-        required: spec.required,
-        ..Default::default()
-    };
-    *field.more_mut() = FieldMore {
-        title: sm.title.clone(),
-        description: sm.description.clone(),
-        pattern: sm.pattern.clone(),
-        min_length: sm.min_length,
-        max_length: sm.max_length,
-        min_items: sm.min_items,
-        max_items: sm.max_items,
-        unique_items: sm.unique_items,
-        additional_fields: sm.additional_fields,
-        ..Default::default()
-    };
-    let declared = |t: &Field| {
-        if t.types.is_empty() {
-            "any".to_string()
-        } else {
-            t.types
-                .iter()
-                .map(|t| t.name())
-                .collect::<Vec<_>>()
-                .join(" | ")
-        }
-    };
-    let has = |f: &Field, pred: fn(FieldType) -> bool| f.types.iter().any(|t| pred(*t));
-    let type_name = declared(&field);
-    if !understood {
-        // The type is already wrong: checks that depend on it would only add noise. Nested
-        // declarations are still checked so that their own errors show up now.
-        if let Some(items) = &spec.items {
-            check_field(ctx, &p(path, &["items"]), &format!("{name}[]"), items);
-        }
-        for (sname, sspec) in spec.fields.iter().flat_map(|f| f.iter()) {
-            check_field(ctx, &p(path, &["fields", sname]), sname, sspec);
-        }
-        field.more = None;
-        return field;
-    }
+}
 
+/// Keywords that apply to some types only: each on a field of such a type.
+fn check_applies(
+    ctx: &mut Ctx,
+    path: &[String],
+    name: &str,
+    spec: &FieldSpec,
+    field: &Field,
+    type_name: &str,
+) {
+    let sm = spec.more();
     // Constraints that only make sense for some types.
     let string_only = [
         ("pattern", sm.pattern.is_some()),
@@ -130,7 +161,7 @@ pub(super) fn check_field(ctx: &mut Ctx, path: &[String], name: &str, spec: &Fie
         ("max_length", sm.max_length.is_some()),
     ];
     for (key, set) in string_only {
-        if set && !has(&field, |t| t == FieldType::String) {
+        if set && !has(field, |t| t == FieldType::String) {
             ctx.error_key(
                 &p(path, &[key]),
                 format!("`{key}` applies to strings, but field `{name}` is {type_name}"),
@@ -142,7 +173,7 @@ pub(super) fn check_field(ctx: &mut Ctx, path: &[String], name: &str, spec: &Fie
         ("maximum", sm.maximum.is_some()),
     ];
     for (key, set) in numeric_only {
-        if set && !has(&field, FieldType::is_numeric) {
+        if set && !has(field, FieldType::is_numeric) {
             ctx.error_key(
                 &p(path, &[key]),
                 format!("`{key}` applies to numbers, but field `{name}` is {type_name}"),
@@ -156,7 +187,7 @@ pub(super) fn check_field(ctx: &mut Ctx, path: &[String], name: &str, spec: &Fie
         ("items", spec.items.is_some()),
     ];
     for (key, set) in array_only {
-        if set && !has(&field, |t| t == FieldType::Array) {
+        if set && !has(field, |t| t == FieldType::Array) {
             ctx.error_key(
                 &p(path, &[key]),
                 format!("`{key}` applies to arrays, but field `{name}` is {type_name}"),
@@ -167,7 +198,7 @@ pub(super) fn check_field(ctx: &mut Ctx, path: &[String], name: &str, spec: &Fie
         ("fields", spec.fields.is_some()),
         ("additional_fields", sm.additional_fields.is_some()),
     ] {
-        if set && !has(&field, |t| t == FieldType::Object) {
+        if set && !has(field, |t| t == FieldType::Object) {
             ctx.error_key(
                 &p(path, &[key]),
                 format!("`{key}` applies to objects, but field `{name}` is {type_name}"),
@@ -180,6 +211,11 @@ pub(super) fn check_field(ctx: &mut Ctx, path: &[String], name: &str, spec: &Fie
             "`additional_fields` needs `fields` to say which keys are allowed",
         );
     }
+}
+
+/// Lengths, item counts, number bounds and the pattern: each well-formed and consistent.
+fn check_bounds(ctx: &mut Ctx, path: &[String], spec: &FieldSpec, field: &mut Field) {
+    let sm = spec.more();
     if let (Some(a), Some(b)) = (sm.min_length, sm.max_length)
         && a > b
     {
@@ -243,7 +279,18 @@ pub(super) fn check_field(ctx: &mut Ctx, path: &[String], name: &str, spec: &Fie
             );
         }
     }
+}
 
+/// Array items, object fields and map values, each checked as a field.
+fn check_nested(
+    ctx: &mut Ctx,
+    path: &[String],
+    name: &str,
+    spec: &FieldSpec,
+    field: &mut Field,
+    type_name: &str,
+) {
+    let sm = spec.more();
     if let Some(items) = &spec.items {
         let ipath = p(path, &["items"]);
         field.items = Some(Box::new(check_field(
@@ -264,7 +311,7 @@ pub(super) fn check_field(ctx: &mut Ctx, path: &[String], name: &str, spec: &Fie
 
     if let Some(values) = &sm.values {
         let vpath = p(path, &["values"]);
-        if !has(&field, |t| t == FieldType::Object) {
+        if !has(field, |t| t == FieldType::Object) {
             ctx.error_key(
                 &vpath,
                 format!("`values` applies to objects (maps), but field `{name}` is {type_name}"),
@@ -279,86 +326,122 @@ pub(super) fn check_field(ctx: &mut Ctx, path: &[String], name: &str, spec: &Fie
         let checked = check_field(ctx, &vpath, &format!("{name}[value]"), values);
         field.more_mut().values = Some(Box::new(checked));
     }
+}
 
-    // Enum values: each of the field's type, no duplicates.
-    if let Some(values) = &sm.enum_values {
-        let epath = p(path, &["enum"]);
-        if values.is_empty() {
-            ctx.error(&epath, "`enum` is empty: no value could ever be valid");
-        }
-        let mut converted: Vec<Bson> = Vec::with_capacity(values.len());
-        // Values as compared (numbers by value), by fingerprint → position in `converted`, for
-        // finding repeats in one pass (a fingerprint match is confirmed by comparing values).
-        let mut seen: HashMap<u64, usize> = HashMap::new();
-        // The enum's size in a validator: past 16 MB the server refuses it, so stop there.
-        let mut bytes = 0usize;
-        let print = |b: &Bson| {
-            use std::hash::{Hash, Hasher};
-            let mut h = std::collections::hash_map::DefaultHasher::new();
-            format!("{:?}", crate::normalize::canonical_value(b)).hash(&mut h);
-            h.finish()
-        };
-        for (i, value) in values.iter().enumerate() {
-            let vpath = p(&epath, &[&i.to_string()]);
-            if value.is_null() {
-                if spec.nullable {
-                    continue; // nullable adds null itself
-                }
+/// Enum values: each of the field's type, no duplicates, within 16 MB.
+fn check_enum(
+    ctx: &mut Ctx,
+    path: &[String],
+    name: &str,
+    spec: &FieldSpec,
+    field: &mut Field,
+    type_name: &str,
+) {
+    let Some(values) = &spec.more().enum_values else {
+        return;
+    };
+    let epath = p(path, &["enum"]);
+    if values.is_empty() {
+        ctx.error(&epath, "`enum` is empty: no value could ever be valid");
+    }
+    let mut set = EnumSet::default();
+    for (i, value) in values.iter().enumerate() {
+        let vpath = p(&epath, &[&i.to_string()]);
+        if value.is_null() {
+            if !spec.nullable {
                 ctx.error(
                     &vpath,
                     format!(
                         "enum value null is not allowed: field `{name}` is not `nullable: true`"
                     ),
                 );
-                continue;
             }
-            match typed_value(&field, value) {
-                Ok(b)
-                    if seen.get(&print(&b)).is_some_and(|&at| {
-                        let same = |c: &Bson| {
-                            crate::normalize::canonical_value(c)
-                                == crate::normalize::canonical_value(&b)
-                        };
-                        // A fingerprint shared by different values (all but impossible) falls
-                        // back to comparing with every value.
-                        same(&converted[at]) || converted.iter().any(same)
-                    }) =>
-                {
-                    ctx.error(
-                        &vpath,
-                        format!(
-                            "enum value {} is listed twice (numbers are compared by value: 1 and 1.0 are the same)",
-                            value.display()
-                        ),
-                    )
-                }
-                Ok(b) => {
-                    bytes += 1 + i.to_string().len() + 1 + bson_value_size(&b);
-                    if bytes > MAX_BSON_SIZE {
-                        ctx.error(
-                            &epath,
-                            format!(
-                                "the enum of `{name}` holds more than 16 MB of values, over MongoDB's document limit for a validator; use fewer values, or a `pattern`"
-                            ),
-                        );
-                        converted = Vec::new();
-                        break;
-                    }
-                    seen.entry(print(&b)).or_insert(converted.len());
-                    converted.push(b);
-                }
-                Err(why) => ctx.error(
-                    &vpath,
-                    format!(
-                        "enum value {} is not a {type_name}: {why}",
-                        value.display()
-                    ),
-                ),
-            }
+            continue; // nullable adds null itself
         }
-        field.more_mut().enum_values = Some(converted);
+        match typed_value(field, value).map(|b| set.add(i, b)) {
+            Ok(Added::Yes) => {}
+            Ok(Added::Twice) => ctx.error(
+                &vpath,
+                format!(
+                    "enum value {} is listed twice (numbers are compared by value: 1 and 1.0 are the same)",
+                    value.display()
+                ),
+            ),
+            Ok(Added::TooBig) => {
+                ctx.error(
+                    &epath,
+                    format!(
+                        "the enum of `{name}` holds more than 16 MB of values, over MongoDB's document limit for a validator; use fewer values, or a `pattern`"
+                    ),
+                );
+                set.values = Vec::new();
+                break;
+            }
+            Err(why) => ctx.error(
+                &vpath,
+                format!("enum value {} is not a {type_name}: {why}", value.display()),
+            ),
+        }
     }
+    field.more_mut().enum_values = Some(set.values);
+}
 
+/// The values of an enum so far: repeats found in one pass (numbers compared by value), and
+/// the enum's size in a validator (past 16 MB the server refuses it).
+#[derive(Default)]
+struct EnumSet {
+    values: Vec<Bson>,
+    /// Values by fingerprint → position in `values` (a match is confirmed by comparing).
+    seen: HashMap<u64, usize>,
+    bytes: usize,
+}
+
+enum Added {
+    Yes,
+    Twice,
+    TooBig,
+}
+
+impl EnumSet {
+    fn add(&mut self, i: usize, b: Bson) -> Added {
+        let print = {
+            use std::hash::{Hash, Hasher};
+            let mut h = std::collections::hash_map::DefaultHasher::new();
+            format!("{:?}", crate::normalize::canonical_value(&b)).hash(&mut h);
+            h.finish()
+        };
+        let same = |c: &Bson| {
+            crate::normalize::canonical_value(c) == crate::normalize::canonical_value(&b)
+        };
+        // A fingerprint shared by different values (all but impossible) falls back to
+        // comparing with every value.
+        if self
+            .seen
+            .get(&print)
+            .is_some_and(|&at| same(&self.values[at]) || self.values.iter().any(same))
+        {
+            return Added::Twice;
+        }
+        self.bytes += 1 + i.to_string().len() + 1 + bson_value_size(&b);
+        if self.bytes > MAX_BSON_SIZE {
+            return Added::TooBig;
+        }
+        self.seen.entry(print).or_insert(self.values.len());
+        self.values.push(b);
+        Added::Yes
+    }
+}
+
+/// The default: of the field's type, within its enum and constraints.
+fn check_default(
+    ctx: &mut Ctx,
+    path: &[String],
+    name: &str,
+    spec: &FieldSpec,
+    field: &mut Field,
+    type_name: &str,
+) {
+    let sm = spec.more();
     // The default: of the field's type, within its enum and constraints.
     if let Some(value) = &sm.default {
         let dpath = p(path, &["default"]);
@@ -374,8 +457,8 @@ pub(super) fn check_field(ctx: &mut Ctx, path: &[String], name: &str, spec: &Fie
                     ),
                 );
             }
-            match typed_value(&field, value).and_then(|b| {
-                check_constraints(&field, &b)?;
+            match typed_value(field, value).and_then(|b| {
+                check_constraints(field, &b)?;
                 let size = bson::to_vec(&bson::doc! { "v": b.clone() }).map_or(0, |v| v.len());
                 if size > 16 * 1024 * 1024 {
                     return Err(format!(
@@ -396,8 +479,4 @@ pub(super) fn check_field(ctx: &mut Ctx, path: &[String], name: &str, spec: &Fie
             }
         }
     }
-    if *field.more() == FieldMore::default() {
-        field.more = None;
-    }
-    field
 }
