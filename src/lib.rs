@@ -135,6 +135,71 @@ mod architecture {
         );
     }
 
+    /// The functions of the `.rs` files under `dir` (tests left out) longer than `limit`
+    /// lines, from their `fn` line to their closing brace.
+    fn longer_than(dir: &str, limit: usize) -> Vec<String> {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR")).join(dir);
+        let mut files: Vec<std::path::PathBuf> = Vec::new();
+        let mut stack = vec![root];
+        while let Some(d) = stack.pop() {
+            for e in std::fs::read_dir(&d).unwrap().flatten() {
+                let p = e.path();
+                if p.is_dir() {
+                    stack.push(p);
+                } else if p.extension().is_some_and(|x| x == "rs") {
+                    files.push(p);
+                }
+            }
+        }
+        let mut long = Vec::new();
+        for f in files {
+            let text = std::fs::read_to_string(&f).unwrap();
+            let code = text.split("#[cfg(test)]").next().unwrap_or_default();
+            let lines: Vec<&str> = code.lines().collect();
+            for (i, line) in lines.iter().enumerate() {
+                let t = line.trim_start();
+                let t = t
+                    .strip_prefix("pub(crate) ")
+                    .or(t.strip_prefix("pub(super) "));
+                let t = t
+                    .or(line.trim_start().strip_prefix("pub "))
+                    .unwrap_or(line.trim_start());
+                let t = t.strip_prefix("async ").unwrap_or(t);
+                let Some(name) = t.strip_prefix("fn ") else {
+                    continue;
+                };
+                let name: String = name
+                    .chars()
+                    .take_while(|c| c.is_alphanumeric() || *c == '_')
+                    .collect();
+                let (mut depth, mut started) = (0i32, false);
+                for (j, l) in lines.iter().enumerate().skip(i) {
+                    depth += l.matches('{').count() as i32 - l.matches('}').count() as i32;
+                    started |= l.contains('{');
+                    if !started && l.trim_end().ends_with(';') {
+                        break;
+                    }
+                    if started && depth <= 0 {
+                        if j - i + 1 > limit {
+                            long.push(format!("{}: {name} ({} lines)", f.display(), j - i + 1));
+                        }
+                        break;
+                    }
+                }
+            }
+        }
+        long
+    }
+
+    #[test]
+    fn spec_functions_are_short() {
+        let long = longer_than("src/spec", 80);
+        assert!(
+            long.is_empty(),
+            "functions over 80 lines in spec/: {long:#?}"
+        );
+    }
+
     #[test]
     fn no_module_depends_on_itself_through_others() {
         let graph = graph();

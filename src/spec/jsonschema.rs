@@ -98,22 +98,8 @@ pub fn field_schema(field: &Field) -> Document {
 fn schema_of(field: &Field, deep: bool) -> Document {
     let more = field.more();
     let mut s = Document::new();
-    let mut types: Vec<&str> = Vec::new();
-    for t in field.types.iter() {
-        let name = t.bson_type();
-        if !types.contains(&name) {
-            types.push(name);
-        }
-    }
-    if !types.is_empty() {
-        if field.nullable {
-            types.push("null");
-        }
-        if types.len() == 1 {
-            s.insert("bsonType", types[0]);
-        } else {
-            s.insert("bsonType", types);
-        }
+    if let Some(types) = bson_types(field) {
+        s.insert("bsonType", types);
     }
     if let Some(t) = &more.title {
         s.insert("title", t.clone());
@@ -131,57 +117,68 @@ fn schema_of(field: &Field, deep: bool) -> Document {
     if let Some(v) = &more.pattern {
         s.insert("pattern", v.clone());
     }
-    if let Some(v) = more.min_length {
-        s.insert("minLength", count(v));
-    }
-    if let Some(v) = more.max_length {
-        s.insert("maxLength", count(v));
-    }
-    if let Some(v) = &more.minimum {
-        s.insert("minimum", (**v).clone());
-    }
-    if let Some(v) = &more.maximum {
-        s.insert("maximum", (**v).clone());
-    }
+    let bound = |v: &Option<Box<Bson>>| v.as_deref().cloned();
+    let counts = [
+        ("minLength", more.min_length.map(count)),
+        ("maxLength", more.max_length.map(count)),
+        ("minimum", bound(&more.minimum)),
+        ("maximum", bound(&more.maximum)),
+    ];
+    insert_all(&mut s, counts);
+    let nested = |f: &Field| {
+        if deep {
+            field_schema(f)
+        } else {
+            Document::new()
+        }
+    };
     if let Some(sub) = &field.fields {
-        object_keywords(
-            &mut s,
-            sub,
-            more.additional_fields == Some(AdditionalFields::Deny),
-            false,
-            deep,
-        );
+        let deny = more.additional_fields == Some(AdditionalFields::Deny);
+        object_keywords(&mut s, sub, deny, false, deep);
     }
     if let Some(values) = &more.values {
-        s.insert(
-            "additionalProperties",
-            if deep {
-                field_schema(values)
-            } else {
-                Document::new()
-            },
-        );
+        s.insert("additionalProperties", nested(values));
     }
     if let Some(items) = &field.items {
-        s.insert(
-            "items",
-            if deep {
-                field_schema(items)
-            } else {
-                Document::new()
-            },
-        );
+        s.insert("items", nested(items));
     }
-    if let Some(v) = more.min_items {
-        s.insert("minItems", count(v));
-    }
-    if let Some(v) = more.max_items {
-        s.insert("maxItems", count(v));
-    }
-    if let Some(v) = more.unique_items {
-        s.insert("uniqueItems", v);
-    }
+    let arrays = [
+        ("minItems", more.min_items.map(count)),
+        ("maxItems", more.max_items.map(count)),
+        ("uniqueItems", more.unique_items.map(Bson::Boolean)),
+    ];
+    insert_all(&mut s, arrays);
     s
+}
+
+/// `bsonType`: one name, or a list (with `null` when the field is nullable).
+fn bson_types(field: &Field) -> Option<Bson> {
+    let mut types: Vec<&str> = Vec::new();
+    for t in field.types.iter() {
+        let name = t.bson_type();
+        if !types.contains(&name) {
+            types.push(name);
+        }
+    }
+    if types.is_empty() {
+        return None;
+    }
+    if field.nullable {
+        types.push("null");
+    }
+    Some(match types.as_slice() {
+        [one] => Bson::from(*one),
+        _ => Bson::from(types),
+    })
+}
+
+/// Insert the keywords that are set, in order.
+fn insert_all<const N: usize>(s: &mut Document, entries: [(&str, Option<Bson>); N]) {
+    for (key, value) in entries {
+        if let Some(v) = value {
+            s.insert(key, v);
+        }
+    }
 }
 
 /// The BSON size of a document (0 if it cannot be encoded).

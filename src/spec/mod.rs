@@ -539,70 +539,7 @@ pub fn read_root(root: &Path) -> Result<(Vec<DatabaseSource>, Vec<Diagnostic>), 
         return Err(LoadError::Missing(root.to_path_buf()));
     }
     let mut problems = Vec::new();
-    let canonical_root = std::fs::canonicalize(root).unwrap_or_else(|_| root.to_path_buf());
-    let mut entries: Vec<PathBuf> = std::fs::read_dir(root)
-        .map_err(|e| LoadError::Io {
-            path: root.to_path_buf(),
-            reason: io_reason(&e),
-        })?
-        .filter_map(|e| e.ok().map(|e| e.path()))
-        .collect();
-    entries.sort();
-    let mut dirs = Vec::new();
-    let mut seen_folders: Vec<(PathBuf, PathBuf)> = Vec::new();
-    for path in entries {
-        let name = path
-            .file_name()
-            .map(|n| n.to_string_lossy().to_string())
-            .unwrap_or_default();
-        if name.starts_with('.') {
-            continue;
-        }
-        if path.is_dir() {
-            let real = std::fs::canonicalize(&path).unwrap_or_else(|_| path.clone());
-            if canonical_root.starts_with(&real) {
-                problems.push(about(
-                    &path,
-                    Severity::Error,
-                    format!(
-                        "`{}` is a symlink to `{}`, which holds it (a loop); remove it",
-                        path.display(),
-                        real.display()
-                    ),
-                ));
-                continue;
-            }
-            if let Some((first, _)) = seen_folders.iter().find(|(_, r)| *r == real) {
-                problems.push(about(
-                    &path,
-                    Severity::Error,
-                    format!(
-                        "`{}` and `{}` are the same folder (a symlink): one database would be declared twice; remove one",
-                        first.display(),
-                        path.display()
-                    ),
-                ));
-                continue;
-            }
-            seen_folders.push((path.clone(), real));
-            dirs.push(path);
-        } else if yaml_kind(&path).is_some() {
-            problems.push(about(
-                &path,
-                Severity::Warning,
-                format!(
-                    "ignored: schema files go in a database folder (`{}/<database>/{name}`)",
-                    root.display()
-                ),
-            ));
-        } else if !path.exists() {
-            problems.push(about(
-                &path,
-                Severity::Warning,
-                "ignored: a symlink to nothing".into(),
-            ));
-        }
-    }
+    let dirs = database_folders(root, &mut problems)?;
     let mut out = Vec::new();
     for dir in dirs {
         let Some(name) = dir.file_name().and_then(|n| n.to_str()) else {
@@ -613,84 +550,163 @@ pub fn read_root(root: &Path) -> Result<(Vec<DatabaseSource>, Vec<Diagnostic>), 
             ));
             continue;
         };
-        let mut source = DatabaseSource {
-            name: name.to_string(),
-            ..Default::default()
-        };
-        let entries = match std::fs::read_dir(&dir) {
-            Ok(entries) => entries,
-            Err(e) => {
-                source.unreadable.push((dir.clone(), io_reason(&e)));
-                out.push(source);
-                continue;
-            }
-        };
-        let mut files: Vec<PathBuf> = Vec::new();
-        let mut listing: Vec<PathBuf> = entries.filter_map(|e| e.ok().map(|e| e.path())).collect();
-        listing.sort();
-        for p in listing {
-            let file_name = p
-                .file_name()
-                .map(|n| n.to_string_lossy().to_string())
-                .unwrap_or_default();
-            if file_name.starts_with('.') {
-                continue;
-            }
-            if p.is_dir() {
+        out.push(read_database_folder(&dir, name, &mut problems));
+    }
+    Ok((out, problems))
+}
+
+/// A folder's entries, sorted, hidden ones left out.
+fn sorted_entries(dir: &Path) -> std::io::Result<Vec<PathBuf>> {
+    let mut entries: Vec<PathBuf> = std::fs::read_dir(dir)?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| {
+            !p.file_name()
+                .is_some_and(|n| n.to_string_lossy().starts_with('.'))
+        })
+        .collect();
+    entries.sort();
+    Ok(entries)
+}
+
+/// The database folders directly under `root`; symlink loops and twins are problems, and
+/// schema files lying at the top are ignored with a warning.
+fn database_folders(
+    root: &Path,
+    problems: &mut Vec<Diagnostic>,
+) -> Result<Vec<PathBuf>, LoadError> {
+    let canonical_root = std::fs::canonicalize(root).unwrap_or_else(|_| root.to_path_buf());
+    let entries = sorted_entries(root).map_err(|e| LoadError::Io {
+        path: root.to_path_buf(),
+        reason: io_reason(&e),
+    })?;
+    let mut dirs = Vec::new();
+    let mut seen_folders: Vec<(PathBuf, PathBuf)> = Vec::new();
+    for path in entries {
+        if !path.is_dir() {
+            if yaml_kind(&path).is_some() {
+                let name = path.file_name().unwrap_or_default().to_string_lossy();
                 problems.push(about(
-                    &p,
+                    &path,
                     Severity::Warning,
-                    "ignored: a folder inside a database folder (collection files go directly in it)"
-                        .into(),
+                    format!(
+                        "ignored: schema files go in a database folder (`{}/<database>/{name}`)",
+                        root.display()
+                    ),
                 ));
-                continue;
-            }
-            match yaml_kind(&p) {
-                Some(true) if p.is_file() => files.push(p),
-                Some(true) => problems.push(about(
-                    &p,
+            } else if !path.exists() {
+                problems.push(about(
+                    &path,
                     Severity::Warning,
-                    "ignored: not a readable file (a symlink to nothing?)".into(),
-                )),
-                Some(false) => problems.push(about(
+                    "ignored: a symlink to nothing".into(),
+                ));
+            }
+            continue;
+        }
+        let real = std::fs::canonicalize(&path).unwrap_or_else(|_| path.clone());
+        if canonical_root.starts_with(&real) {
+            problems.push(about(
+                &path,
+                Severity::Error,
+                format!(
+                    "`{}` is a symlink to `{}`, which holds it (a loop); remove it",
+                    path.display(),
+                    real.display()
+                ),
+            ));
+            continue;
+        }
+        if let Some((first, _)) = seen_folders.iter().find(|(_, r)| *r == real) {
+            problems.push(about(
+                &path,
+                Severity::Error,
+                format!(
+                    "`{}` and `{}` are the same folder (a symlink): one database would be declared twice; remove one",
+                    first.display(),
+                    path.display()
+                ),
+            ));
+            continue;
+        }
+        seen_folders.push((path.clone(), real));
+        dirs.push(path);
+    }
+    Ok(dirs)
+}
+
+/// The schema files of one database folder; anything else in it is ignored with a warning.
+fn schema_files(listing: Vec<PathBuf>, problems: &mut Vec<Diagnostic>) -> Vec<PathBuf> {
+    let mut files = Vec::new();
+    for p in listing {
+        if p.is_dir() {
+            problems.push(about(
+                &p,
+                Severity::Warning,
+                "ignored: a folder inside a database folder (collection files go directly in it)"
+                    .into(),
+            ));
+            continue;
+        }
+        match yaml_kind(&p) {
+            Some(true) if p.is_file() => files.push(p),
+            Some(true) => problems.push(about(
+                &p,
+                Severity::Warning,
+                "ignored: not a readable file (a symlink to nothing?)".into(),
+            )),
+            Some(false) => {
+                let file_name = p.file_name().unwrap_or_default().to_string_lossy();
+                problems.push(about(
                     &p,
                     Severity::Warning,
                     format!(
                         "ignored: mongrate reads files ending in `.yaml` or `.yml` (lower case); rename `{file_name}`"
                     ),
-                )),
-                None => {}
+                ))
             }
+            None => {}
         }
-        for file in files {
-            let text = match read_text(&file) {
-                Ok(text) => text,
-                Err(why) => {
-                    source.unreadable.push((file, why));
-                    continue;
-                }
-            };
-            let stem = file.file_stem().and_then(|s| s.to_str()).unwrap_or("");
-            if stem == "_database" {
-                if let Some((first, _)) = &source.database_file {
-                    source.problems.push(about(
-                        &file,
-                        Severity::Error,
-                        format!(
-                            "`{}` is already this database's defaults file; keep one of the two",
-                            first.display()
-                        ),
-                    ));
-                    continue;
-                }
-                source.database_file = Some((file, text));
-            } else {
-                source.collection_files.push((file, text));
-            }
-        }
-        out.push(source);
     }
-    Ok((out, problems))
+    files
+}
+
+/// One database folder's files: its `_database.yaml` and its collection files, as text.
+fn read_database_folder(dir: &Path, name: &str, problems: &mut Vec<Diagnostic>) -> DatabaseSource {
+    let mut source = DatabaseSource {
+        name: name.to_string(),
+        ..Default::default()
+    };
+    let listing = match sorted_entries(dir) {
+        Ok(listing) => listing,
+        Err(e) => {
+            source.unreadable.push((dir.to_path_buf(), io_reason(&e)));
+            return source;
+        }
+    };
+    for file in schema_files(listing, problems) {
+        let text = match read_text(&file) {
+            Ok(text) => text,
+            Err(why) => {
+                source.unreadable.push((file, why));
+                continue;
+            }
+        };
+        let stem = file.file_stem().and_then(|s| s.to_str()).unwrap_or("");
+        if stem != "_database" {
+            source.collection_files.push((file, text));
+        } else if let Some((first, _)) = &source.database_file {
+            source.problems.push(about(
+                &file,
+                Severity::Error,
+                format!(
+                    "`{}` is already this database's defaults file; keep one of the two",
+                    first.display()
+                ),
+            ));
+        } else {
+            source.database_file = Some((file, text));
+        }
+    }
+    source
 }
 
 /// Check the given database sources (pure: no I/O).

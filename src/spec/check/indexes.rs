@@ -187,33 +187,7 @@ pub const COLLATION_LOCALES: &[&str] = &[
 ];
 
 pub(super) fn check_collation(ctx: &mut Ctx, path: &[String], c: &CollationSpec) -> Document {
-    if c.locale.is_empty() {
-        ctx.error(
-            &p(path, &["locale"]),
-            "collation `locale` is empty (use e.g. `en`, `fr`, or `simple`)",
-        );
-    } else if !COLLATION_LOCALES.contains(&c.locale.as_str()) {
-        let close: Vec<&str> = COLLATION_LOCALES
-            .iter()
-            .copied()
-            .filter(|l| {
-                l.eq_ignore_ascii_case(&c.locale)
-                    || l.split(['_', '@']).next() == c.locale.split(['_', '@', '-']).next()
-            })
-            .collect();
-        ctx.error(
-            &p(path, &["locale"]),
-            format!(
-                "MongoDB does not know the collation locale {}{}",
-                show(&c.locale),
-                if close.is_empty() {
-                    " (see https://www.mongodb.com/docs/manual/reference/collation-locales-defaults/)".to_string()
-                } else {
-                    format!("; did you mean {}?", close.join(", "))
-                }
-            ),
-        );
-    }
+    check_locale(ctx, path, &c.locale);
     if let Some(s) = c.strength
         && !(1..=5).contains(&s)
     {
@@ -243,31 +217,63 @@ pub(super) fn check_collation(ctx: &mut Ctx, path: &[String], c: &CollationSpec)
         &["non-ignorable", "shifted"],
     );
     one_of(ctx, "maxVariable", &c.max_variable, &["punct", "space"]);
+    collation_document(c)
+}
+
+/// `locale:` — one MongoDB knows, with the close ones suggested.
+fn check_locale(ctx: &mut Ctx, path: &[String], locale: &str) {
+    if locale.is_empty() {
+        ctx.error(
+            &p(path, &["locale"]),
+            "collation `locale` is empty (use e.g. `en`, `fr`, or `simple`)",
+        );
+        return;
+    }
+    if COLLATION_LOCALES.contains(&locale) {
+        return;
+    }
+    let close: Vec<&str> = COLLATION_LOCALES
+        .iter()
+        .copied()
+        .filter(|l| {
+            l.eq_ignore_ascii_case(locale)
+                || l.split(['_', '@']).next() == locale.split(['_', '@', '-']).next()
+        })
+        .collect();
+    let hint = if close.is_empty() {
+        " (see https://www.mongodb.com/docs/manual/reference/collation-locales-defaults/)"
+            .to_string()
+    } else {
+        format!("; did you mean {}?", close.join(", "))
+    };
+    ctx.error(
+        &p(path, &["locale"]),
+        format!(
+            "MongoDB does not know the collation locale {}{hint}",
+            show(locale)
+        ),
+    );
+}
+
+/// The collation as MongoDB spells it, keys in MongoDB's order.
+fn collation_document(c: &CollationSpec) -> Document {
     let mut doc = Document::new();
     doc.insert("locale", c.locale.clone());
-    if let Some(v) = c.strength {
-        doc.insert("strength", v);
-    }
-    if let Some(v) = c.case_level {
-        doc.insert("caseLevel", v);
-    }
-    if let Some(v) = &c.case_first {
-        doc.insert("caseFirst", v.clone());
-    }
-    if let Some(v) = c.numeric_ordering {
-        doc.insert("numericOrdering", v);
-    }
-    if let Some(v) = &c.alternate {
-        doc.insert("alternate", v.clone());
-    }
-    if let Some(v) = &c.max_variable {
-        doc.insert("maxVariable", v.clone());
-    }
-    if let Some(v) = c.backwards {
-        doc.insert("backwards", v);
-    }
-    if let Some(v) = c.normalization {
-        doc.insert("normalization", v);
+    let text = |v: &Option<String>| v.clone().map(Bson::String);
+    let entries = [
+        ("strength", c.strength.map(Bson::from)),
+        ("caseLevel", c.case_level.map(Bson::Boolean)),
+        ("caseFirst", text(&c.case_first)),
+        ("numericOrdering", c.numeric_ordering.map(Bson::Boolean)),
+        ("alternate", text(&c.alternate)),
+        ("maxVariable", text(&c.max_variable)),
+        ("backwards", c.backwards.map(Bson::Boolean)),
+        ("normalization", c.normalization.map(Bson::Boolean)),
+    ];
+    for (key, value) in entries {
+        if let Some(v) = value {
+            doc.insert(key, v);
+        }
     }
     doc
 }
@@ -315,6 +321,58 @@ pub(super) fn check_index(
     spec: &IndexSpec,
     fields: &crate::spec::FieldMap,
 ) -> Option<model::Index> {
+    let keys = index_keys(ctx, path, spec, fields)?;
+    let weights = text_options(ctx, path, spec, &keys);
+    let expire_after = index_ttl(ctx, path, spec, &keys, fields);
+    let partial = index_partial(ctx, path, spec);
+    let collation = spec
+        .collation
+        .as_ref()
+        .map(|c| check_collation(ctx, &p(path, &["collation"]), c));
+    let name = index_name(ctx, path, spec, &keys)?;
+    let wildcard_projection = wildcard_projection(ctx, path, spec, &keys);
+    let sphere_version = sphere_version(ctx, path, spec, &keys);
+    Some(model::Index {
+        name,
+        name_declared: spec.name.is_some(),
+        keys,
+        unique: spec.unique,
+        sparse: spec.sparse,
+        hidden: spec.hidden,
+        partial,
+        collation,
+        expire_after,
+        weights,
+        default_language: spec.default_language.clone(),
+        language_override: spec.language_override.clone(),
+        wildcard_projection,
+        sphere_version,
+    })
+}
+
+/// One index key's kind: `1`, `-1`, `text`, `2dsphere`, `hashed` (`wildcard` is handled by
+/// the caller, since it changes the key's path).
+fn key_kind(value: &Value) -> Option<IndexKind> {
+    match value {
+        Value::Int(1) => Some(IndexKind::Asc),
+        Value::Int(-1) => Some(IndexKind::Desc),
+        Value::String(s) => match s.as_str() {
+            "text" => Some(IndexKind::Text),
+            "2dsphere" => Some(IndexKind::TwoDSphere),
+            "hashed" => Some(IndexKind::Hashed),
+            _ => None,
+        },
+        _ => None,
+    }
+}
+
+/// `keys:` — each key's kind and path, then the rules over the whole key list.
+fn index_keys(
+    ctx: &mut Ctx,
+    path: &[String],
+    spec: &IndexSpec,
+    fields: &crate::spec::FieldMap,
+) -> Option<Vec<(String, IndexKind)>> {
     let kpath = p(path, &["keys"]);
     if spec.keys.is_empty() {
         ctx.error(&kpath, "index `keys` is empty");
@@ -324,27 +382,16 @@ pub(super) fn check_index(
     let mut ok = true;
     for (field, value) in &spec.keys {
         let vpath = p(&kpath, &[field]);
-        let kind = match value {
-            Value::Int(1) => Some(IndexKind::Asc),
-            Value::Int(-1) => Some(IndexKind::Desc),
-            Value::String(s) => match s.as_str() {
-                "text" => Some(IndexKind::Text),
-                "2dsphere" => Some(IndexKind::TwoDSphere),
-                "hashed" => Some(IndexKind::Hashed),
-                "wildcard" => {
-                    let wpath = if field == "$**" {
-                        field.clone()
-                    } else {
-                        format!("{field}.$**")
-                    };
-                    keys.push((wpath, IndexKind::Asc));
-                    continue;
-                }
-                _ => None,
-            },
-            _ => None,
-        };
-        let Some(kind) = kind else {
+        if matches!(value, Value::String(s) if s == "wildcard") {
+            let wpath = if field == "$**" {
+                field.clone()
+            } else {
+                format!("{field}.$**")
+            };
+            keys.push((wpath, IndexKind::Asc));
+            continue;
+        }
+        let Some(kind) = key_kind(value) else {
             ctx.error(
                 &vpath,
                 format!(
@@ -365,6 +412,20 @@ pub(super) fn check_index(
     if !ok {
         return None;
     }
+    check_key_list(ctx, path, spec, fields, &keys)?;
+    Some(keys)
+}
+
+/// The rules over a whole key list: how many, declared fields, `_id`, hashed and wildcard
+/// limits. `None` when the index must not be declared at all.
+fn check_key_list(
+    ctx: &mut Ctx,
+    path: &[String],
+    spec: &IndexSpec,
+    fields: &crate::spec::FieldMap,
+    keys: &[(String, IndexKind)],
+) -> Option<()> {
+    let kpath = p(path, &["keys"]);
     if keys.len() > MAX_INDEX_KEYS {
         ctx.error(
             &kpath,
@@ -406,6 +467,114 @@ pub(super) fn check_index(
     if spec.sparse && spec.partial.is_some() {
         ctx.error(&p(path, &["sparse"]), "`sparse` and `partial` cannot be combined; a partial filter such as `{ field: { $exists: true } }` does what sparse does");
     }
+    Some(())
+}
+
+/// `expire_after:` — a TTL in seconds, on a single date key.
+fn index_ttl(
+    ctx: &mut Ctx,
+    path: &[String],
+    spec: &IndexSpec,
+    keys: &[(String, IndexKind)],
+    fields: &crate::spec::FieldMap,
+) -> Option<i64> {
+    let v = spec.expire_after.as_ref()?;
+    let epath = p(path, &["expire_after"]);
+    let secs = match parse_duration(v) {
+        Err(e) => {
+            ctx.error(&epath, format!("expire_after: {e}"));
+            return None;
+        }
+        Ok(secs) if secs > MAX_TTL_SECONDS => {
+            ctx.error(
+                &epath,
+                format!(
+                    "expire_after: {secs} seconds is more than MongoDB allows ({MAX_TTL_SECONDS} seconds, about 68 years)"
+                ),
+            );
+            return None;
+        }
+        Ok(secs) => secs,
+    };
+    if keys.len() != 1 {
+        ctx.error(
+            &epath,
+            format!(
+                "a TTL (`expire_after`) index must have a single key; this one has {}",
+                keys.len()
+            ),
+        );
+    } else if keys[0].0 == "_id" {
+        ctx.error(&epath, "a TTL index cannot be on `_id`");
+    } else if let Some(Some(f)) = resolve_path(fields, &keys[0].0)
+        && (!f.allows(FieldType::Date) || f.types.is_empty())
+    {
+        let t: Vec<&str> = f.types.iter().map(|t| t.name()).collect();
+        let t = if t.is_empty() {
+            "any".to_string()
+        } else {
+            t.join(" | ")
+        };
+        ctx.error(
+            &epath,
+            format!("TTL on `{}` never expires anything: the field is declared as {t}, and TTL needs type date", keys[0].0),
+        );
+    }
+    Some(secs)
+}
+
+/// `partial:` — a filter document.
+fn index_partial(ctx: &mut Ctx, path: &[String], spec: &IndexSpec) -> Option<Document> {
+    match spec.partial.as_ref()? {
+        v @ Value::Map(_) => match plain_bson(v) {
+            Ok(Bson::Document(d)) => Some(d),
+            Ok(_) => None,
+            Err(e) => {
+                ctx.error(&p(path, &["partial"]), format!("partial filter: {e}"));
+                None
+            }
+        },
+        _ => {
+            ctx.error(
+                &p(path, &["partial"]),
+                "`partial` must be a filter document, e.g. `{ archived: false }`",
+            );
+            None
+        }
+    }
+}
+
+/// `name:` — as declared, or MongoDB's default name for the keys.
+fn index_name(
+    ctx: &mut Ctx,
+    path: &[String],
+    spec: &IndexSpec,
+    keys: &[(String, IndexKind)],
+) -> Option<String> {
+    let Some(n) = &spec.name else {
+        return Some(model::Index::default_name(keys));
+    };
+    if let Some(why) = crate::names::index_name_problem(n) {
+        ctx.error(&p(path, &["name"]), why);
+        return None;
+    }
+    if n == "_id_" {
+        ctx.error(
+            &p(path, &["name"]),
+            "`_id_` is the name of the implicit `_id` index",
+        );
+        return None;
+    }
+    Some(n.clone())
+}
+
+/// `weights:`, `default_language:`, `language_override:` — text indexes only.
+fn text_options(
+    ctx: &mut Ctx,
+    path: &[String],
+    spec: &IndexSpec,
+    keys: &[(String, IndexKind)],
+) -> Option<Document> {
     let has_text = keys.iter().any(|(_, k)| *k == IndexKind::Text);
     if spec.weights.is_some() && !has_text {
         ctx.error_key(
@@ -421,94 +590,14 @@ pub(super) fn check_index(
             );
         }
     }
-    let mut expire_after = None;
-    if let Some(v) = &spec.expire_after {
-        let epath = p(path, &["expire_after"]);
-        match parse_duration(v) {
-            Err(e) => ctx.error(&epath, format!("expire_after: {e}")),
-            Ok(secs) if secs > MAX_TTL_SECONDS => ctx.error(
-                &epath,
-                format!(
-                    "expire_after: {secs} seconds is more than MongoDB allows ({MAX_TTL_SECONDS} seconds, about 68 years)"
-                ),
-            ),
-            Ok(secs) => {
-                expire_after = Some(secs);
-                if keys.len() != 1 {
-                    ctx.error(
-                        &epath,
-                        format!(
-                            "a TTL (`expire_after`) index must have a single key; this one has {}",
-                            keys.len()
-                        ),
-                    );
-                } else if keys[0].0 == "_id" {
-                    ctx.error(&epath, "a TTL index cannot be on `_id`");
-                } else if let Some(Some(f)) = resolve_path(fields, &keys[0].0)
-                    && (!f.allows(FieldType::Date) || f.types.is_empty())
-                {
-                    let t: Vec<&str> = f.types.iter().map(|t| t.name()).collect();
-                    let t = if t.is_empty() {
-                        "any".to_string()
-                    } else {
-                        t.join(" | ")
-                    };
-                    ctx.error(
-                            &epath,
-                            format!("TTL on `{}` never expires anything: the field is declared as {t}, and TTL needs type date", keys[0].0),
-                        );
-                }
-            }
-        }
-    }
-    let partial = match &spec.partial {
-        None => None,
-        Some(v @ Value::Map(_)) => match plain_bson(v) {
-            Ok(Bson::Document(d)) => Some(d),
-            Ok(_) => None,
-            Err(e) => {
-                ctx.error(&p(path, &["partial"]), format!("partial filter: {e}"));
-                None
-            }
-        },
-        Some(_) => {
-            ctx.error(
-                &p(path, &["partial"]),
-                "`partial` must be a filter document, e.g. `{ archived: false }`",
-            );
-            None
-        }
-    };
-    let collation = spec
-        .collation
-        .as_ref()
-        .map(|c| check_collation(ctx, &p(path, &["collation"]), c));
-    let name = match &spec.name {
-        Some(n) if crate::names::index_name_problem(n).is_some() => {
-            let why = crate::names::index_name_problem(n).unwrap_or_default();
-            ctx.error(&p(path, &["name"]), why);
-            return None;
-        }
-        Some(n) if n == "_id_" => {
-            ctx.error(
-                &p(path, &["name"]),
-                "`_id_` is the name of the implicit `_id` index",
-            );
-            return None;
-        }
-        Some(n) => n.clone(),
-        None => model::Index::default_name(&keys),
-    };
     if (spec.default_language.is_some() || spec.language_override.is_some()) && !has_text {
+        let key = if spec.default_language.is_some() {
+            "default_language"
+        } else {
+            "language_override"
+        };
         ctx.error_key(
-            &p(
-                path,
-                &[if spec.default_language.is_some() {
-                    "default_language"
-                } else {
-                    "language_override"
-                }],
-            ),
+            &p(path, &[key]),
             "`default_language` and `language_override` apply only to text indexes",
         );
     }
@@ -523,87 +612,78 @@ pub(super) fn check_index(
             ),
         );
     }
-    let wildcard_projection = match &spec.wildcard_projection {
-        None => None,
-        Some(m) => {
-            let wpath = p(path, &["wildcard_projection"]);
-            if keys.len() != 1 || keys[0].0 != "$**" {
-                ctx.error_key(
-                    &wpath,
-                    "`wildcard_projection` applies only to an index on all fields, `keys: { $**: 1 }`",
-                );
-            }
-            let mut doc = Document::new();
-            let (mut include, mut exclude) = (false, false);
-            for (k, v) in m {
-                let on = match v {
-                    Value::Int(1) | Value::Bool(true) => true,
-                    Value::Int(0) | Value::Bool(false) => false,
-                    other => {
-                        ctx.error(
-                            &p(&wpath, &[k]),
-                            format!("{}: write 1 (include) or 0 (exclude)", other.display()),
-                        );
-                        continue;
-                    }
-                };
-                if k != "_id" {
-                    if on {
-                        include = true;
-                    } else {
-                        exclude = true;
-                    }
-                }
-                doc.insert(k.clone(), i32::from(on));
-            }
-            if include && exclude {
-                ctx.error(
-                    &wpath,
-                    "a wildcard projection either includes paths (1) or excludes them (0), not both (`_id` aside)",
-                );
-            }
-            Some(doc)
-        }
-    };
-    let sphere_version = match spec.sphere_version {
-        None => None,
-        Some(v) => {
-            if !keys.iter().any(|(_, k)| *k == IndexKind::TwoDSphere) {
-                ctx.error_key(
-                    &p(path, &["2dsphere_version"]),
-                    "`2dsphere_version` applies only to 2dsphere indexes",
-                );
-            }
-            if !(1..=3).contains(&v) {
-                ctx.error(
-                    &p(path, &["2dsphere_version"]),
-                    format!("2dsphere index version {v} must be 1, 2 or 3"),
-                );
-            }
-            Some(v as i32)
-        }
-    };
-    let weights = spec.weights.as_ref().map(|w| {
+    spec.weights.as_ref().map(|w| {
         let mut d = Document::new();
         for (k, v) in w {
             d.insert(k.clone(), *v);
         }
         d
-    });
-    Some(model::Index {
-        name,
-        name_declared: spec.name.is_some(),
-        keys,
-        unique: spec.unique,
-        sparse: spec.sparse,
-        hidden: spec.hidden,
-        partial,
-        collation,
-        expire_after,
-        weights,
-        default_language: spec.default_language.clone(),
-        language_override: spec.language_override.clone(),
-        wildcard_projection,
-        sphere_version,
     })
+}
+
+/// `wildcard_projection:` — only on `keys: { $**: 1 }`, all inclusions or all exclusions.
+fn wildcard_projection(
+    ctx: &mut Ctx,
+    path: &[String],
+    spec: &IndexSpec,
+    keys: &[(String, IndexKind)],
+) -> Option<Document> {
+    let m = spec.wildcard_projection.as_ref()?;
+    let wpath = p(path, &["wildcard_projection"]);
+    if keys.len() != 1 || keys[0].0 != "$**" {
+        ctx.error_key(
+            &wpath,
+            "`wildcard_projection` applies only to an index on all fields, `keys: { $**: 1 }`",
+        );
+    }
+    let mut doc = Document::new();
+    let (mut include, mut exclude) = (false, false);
+    for (k, v) in m {
+        let on = match v {
+            Value::Int(1) | Value::Bool(true) => true,
+            Value::Int(0) | Value::Bool(false) => false,
+            other => {
+                ctx.error(
+                    &p(&wpath, &[k]),
+                    format!("{}: write 1 (include) or 0 (exclude)", other.display()),
+                );
+                continue;
+            }
+        };
+        if k != "_id" {
+            include |= on;
+            exclude |= !on;
+        }
+        doc.insert(k.clone(), i32::from(on));
+    }
+    if include && exclude {
+        ctx.error(
+            &wpath,
+            "a wildcard projection either includes paths (1) or excludes them (0), not both (`_id` aside)",
+        );
+    }
+    Some(doc)
+}
+
+/// `2dsphere_version:` — 1, 2 or 3, on a 2dsphere index.
+fn sphere_version(
+    ctx: &mut Ctx,
+    path: &[String],
+    spec: &IndexSpec,
+    keys: &[(String, IndexKind)],
+) -> Option<i32> {
+    let v = spec.sphere_version?;
+    if !keys.iter().any(|(_, k)| *k == IndexKind::TwoDSphere) {
+        ctx.error_key(
+            &p(path, &["2dsphere_version"]),
+            "`2dsphere_version` applies only to 2dsphere indexes",
+        );
+    }
+    if !(1..=3).contains(&v) {
+        ctx.error(
+            &p(path, &["2dsphere_version"]),
+            format!("2dsphere index version {v} must be 1, 2 or 3"),
+        );
+    }
+    Some(v as i32)
 }

@@ -175,113 +175,19 @@ pub(super) fn check_database(source: &DatabaseSource, diags: &mut Vec<Diagnostic
         name: source.name.clone(),
         ..Default::default()
     };
-    let mut defaults = ValidationSpec::default();
-    let mut retire_after = None;
-    let whole = |file: &std::path::Path, severity, message: String| Diagnostic {
-        severity,
-        file: file.to_path_buf(),
-        line: 1,
-        column: 1,
-        message,
-    };
-    if let Some((file, text)) = &source.database_file
-        && let Some(why) = crate::yaml::empty_document(text)
-    {
-        diags.push(whole(
-            file,
-            Severity::Warning,
-            format!("{why}: it sets no defaults for `{}`", source.name),
-        ));
-    }
-    if matches!(source.name.as_str(), "admin" | "local" | "config") {
-        let file = source
-            .database_file
-            .as_ref()
-            .or(source.collection_files.first())
-            .map(|(f, _)| f.clone())
-            .unwrap_or_default();
-        diags.push(whole(
-            &file,
-            Severity::Error,
-            format!(
-                "database folder `{}`: `admin`, `local` and `config` are MongoDB's own databases, which mongrate never manages; rename the folder",
-                source.name
-            ),
-        ));
-    }
-    if let Some((file, text)) = &source.database_file
-        && crate::yaml::empty_document(text).is_none()
-        && let Some(raw) = parse_yaml::<DatabaseFile>(file, text, diags)
-    {
-        if let Some(v) = &raw.retire_after {
-            let mut ctx = Ctx::new(file, text);
-            match parse_duration(v) {
-                Ok(s) => retire_after = Some(s),
-                Err(e) => ctx.error(&["retire_after".to_string()], format!("retire_after: {e}")),
-            }
-            ctx.finish(diags);
-        }
-        db.description = raw.description;
-        db.ignore_collections = raw.ignore_collections;
-        if !raw.exclude.is_empty() && !crate::names::is_template(&source.name) {
-            diags.push(Diagnostic {
-                severity: Severity::Error,
-                file: file.clone(),
-                line: 1,
-                column: 1,
-                message: format!(
-                    "`exclude` applies to a template folder (a name with `*` or `?`, e.g. `tenant_*`); `{}` names one database",
-                    source.name
-                ),
-            });
-        }
-        db.exclude = raw.exclude;
-        defaults = raw.validation.unwrap_or_default();
-    }
-    // A template (`tenant_*`) names many databases: each must be a valid name.
-    let literal = source.name.replace(['*', '?'], "x");
-    if let Some(problem) = crate::names::database_problem(&literal) {
-        let file = source
-            .database_file
-            .as_ref()
-            .or(source.collection_files.first())
-            .map(|(f, _)| f.clone())
-            .unwrap_or_default();
-        diags.push(Diagnostic {
-            severity: Severity::Error,
-            file,
-            line: 1,
-            column: 1,
-            message: format!("database folder `{}`: {problem}", source.name),
-        });
-    }
+    check_database_name(source, diags);
+    let (defaults, retire_after) = read_database_file(source, &mut db, diags);
     let mut seen: HashMap<String, std::path::PathBuf> = HashMap::new();
     for (file, text) in &source.collection_files {
-        if let Some(why) = crate::yaml::empty_document(text) {
-            diags.push(whole(
-                file,
-                Severity::Error,
-                format!(
-                    "{why}: a collection file declares at least `collection: <name>` (delete the file if it declares nothing)"
-                ),
-            ));
-            continue;
-        }
-        let mut ctx = Ctx::new(file, text);
-        FIELD_CHECKS.with(|c| *c.borrow_mut() = Some(Vec::new()));
-        let parsed = parse_yaml::<CollectionFile>(file, text, diags);
-        let field_problems = FIELD_CHECKS
-            .with(|c| c.borrow_mut().take())
-            .unwrap_or_default();
-        let Some(raw) = parsed else {
+        let Some(mut spec) = read_collection_file(&source.name, file, text, &defaults, diags)
+        else {
             continue;
         };
-        ctx.pending = field_problems;
-        let mut spec = check_collection(&mut ctx, &source.name, raw, &defaults);
         if spec.retire_after.is_none() && spec.options.view.is_none() {
             spec.retire_after = retire_after;
         }
         if let Some(first) = seen.get(&spec.name) {
+            let mut ctx = Ctx::new(file, text);
             ctx.error_key(
                 &["collection".to_string()],
                 format!(
@@ -294,11 +200,128 @@ pub(super) fn check_database(source: &DatabaseSource, diags: &mut Vec<Diagnostic
             ctx.finish(diags);
             continue;
         }
-        ctx.finish(diags);
         seen.insert(spec.name.clone(), file.clone());
         db.collections.insert(spec.name.clone(), spec);
     }
     db
+}
+
+/// A problem with a whole file, reported at its first line.
+fn whole_file(file: &std::path::Path, severity: Severity, message: String) -> Diagnostic {
+    Diagnostic {
+        severity,
+        file: file.to_path_buf(),
+        line: 1,
+        column: 1,
+        message,
+    }
+}
+
+/// The folder's name: not one of MongoDB's own databases, and (a template's every
+/// instance) a valid database name.
+fn check_database_name(source: &DatabaseSource, diags: &mut Vec<Diagnostic>) {
+    let file = source
+        .database_file
+        .as_ref()
+        .or(source.collection_files.first())
+        .map(|(f, _)| f.clone())
+        .unwrap_or_default();
+    if matches!(source.name.as_str(), "admin" | "local" | "config") {
+        diags.push(whole_file(
+            &file,
+            Severity::Error,
+            format!(
+                "database folder `{}`: `admin`, `local` and `config` are MongoDB's own databases, which mongrate never manages; rename the folder",
+                source.name
+            ),
+        ));
+    }
+    // A template (`tenant_*`) names many databases: each must be a valid name.
+    let literal = source.name.replace(['*', '?'], "x");
+    if let Some(problem) = crate::names::database_problem(&literal) {
+        diags.push(whole_file(
+            &file,
+            Severity::Error,
+            format!("database folder `{}`: {problem}", source.name),
+        ));
+    }
+}
+
+/// `_database.yaml`: description, ignored collections, a template's exclusions, and the
+/// defaults its collections inherit (validation, `retire_after` in seconds).
+fn read_database_file(
+    source: &DatabaseSource,
+    db: &mut DatabaseSpec,
+    diags: &mut Vec<Diagnostic>,
+) -> (ValidationSpec, Option<i64>) {
+    let Some((file, text)) = &source.database_file else {
+        return (ValidationSpec::default(), None);
+    };
+    if let Some(why) = crate::yaml::empty_document(text) {
+        diags.push(whole_file(
+            file,
+            Severity::Warning,
+            format!("{why}: it sets no defaults for `{}`", source.name),
+        ));
+        return (ValidationSpec::default(), None);
+    }
+    let Some(raw) = parse_yaml::<DatabaseFile>(file, text, diags) else {
+        return (ValidationSpec::default(), None);
+    };
+    let mut retire_after = None;
+    if let Some(v) = &raw.retire_after {
+        let mut ctx = Ctx::new(file, text);
+        match parse_duration(v) {
+            Ok(s) => retire_after = Some(s),
+            Err(e) => ctx.error(&["retire_after".to_string()], format!("retire_after: {e}")),
+        }
+        ctx.finish(diags);
+    }
+    if !raw.exclude.is_empty() && !crate::names::is_template(&source.name) {
+        diags.push(whole_file(
+            file,
+            Severity::Error,
+            format!(
+                "`exclude` applies to a template folder (a name with `*` or `?`, e.g. `tenant_*`); `{}` names one database",
+                source.name
+            ),
+        ));
+    }
+    db.description = raw.description;
+    db.ignore_collections = raw.ignore_collections;
+    db.exclude = raw.exclude;
+    (raw.validation.unwrap_or_default(), retire_after)
+}
+
+/// One collection file, read and checked (its problems pushed to `diags`).
+fn read_collection_file(
+    database: &str,
+    file: &std::path::Path,
+    text: &str,
+    defaults: &ValidationSpec,
+    diags: &mut Vec<Diagnostic>,
+) -> Option<CollectionSpec> {
+    if let Some(why) = crate::yaml::empty_document(text) {
+        diags.push(whole_file(
+            file,
+            Severity::Error,
+            format!(
+                "{why}: a collection file declares at least `collection: <name>` (delete the file if it declares nothing)"
+            ),
+        ));
+        return None;
+    }
+    let mut ctx = Ctx::new(file, text);
+    FIELD_CHECKS.with(|c| *c.borrow_mut() = Some(Vec::new()));
+    let parsed = parse_yaml::<CollectionFile>(file, text, diags);
+    let field_problems = FIELD_CHECKS
+        .with(|c| c.borrow_mut().take())
+        .unwrap_or_default();
+    let raw = parsed?;
+    ctx.pending = field_problems;
+    let spec = check_collection(&mut ctx, database, raw, defaults);
+    ctx.finish(diags);
+    Some(spec)
 }
 
 thread_local! {
