@@ -4,4 +4,4 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 python3 scripts/mongod.py install
-cargo test "$@"
+cargo test --features test-hooks "$@"

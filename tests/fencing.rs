@@ -158,6 +158,10 @@ fn paused_holder(state: &str, dir: &Path, args: &[&str], pause: &str) -> (Option
     )
 }
 
+#[cfg_attr(
+    not(feature = "test-hooks"),
+    ignore = "needs the MONGRATE_PAUSE hook: cargo test --features test-hooks (scripts/test.sh)"
+)]
 #[tokio::test]
 async fn a_runner_paused_past_its_lease_stops_and_the_result_equals_an_unpaused_run() {
     // The reference: the same migrations, never paused.

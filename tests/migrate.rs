@@ -330,6 +330,10 @@ fn killed_then_resumed(state: &str, fault: &str) {
         .stderr(predicate::str::contains("took over the lock"));
 }
 
+#[cfg_attr(
+    not(feature = "test-hooks"),
+    ignore = "needs the MONGRATE_FAULT hook: cargo test --features test-hooks (scripts/test.sh)"
+)]
 #[test]
 fn up_killed_at_several_points_resumes_and_applies_once() {
     let _guard = serial();

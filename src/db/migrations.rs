@@ -238,6 +238,30 @@ impl Backend for ServerBackend<'_> {
     fn host_pid(&self) -> (String, u32) {
         (hostname(), std::process::id())
     }
+    #[cfg(feature = "test-hooks")]
+    fn checkpoint(&self, version: &str, step: usize, stage: &str) {
+        test_hook(version, step, stage);
+    }
+}
+
+/// Test hook (built with `--features test-hooks` only):
+/// `MONGRATE_FAULT=<version>:<step>:<after-exec|after-record>` kills this process with SIGKILL
+/// at that point, and `MONGRATE_PAUSE=...` (same form) stops it with SIGSTOP, so tests can
+/// interrupt or freeze a run at a precise place. Steps count from 1.
+#[cfg(feature = "test-hooks")]
+fn test_hook(version: &str, step: usize, stage: &str) {
+    let here = format!("{version}:{step}:{stage}");
+    for (var, signal) in [
+        ("MONGRATE_FAULT", libc::SIGKILL),
+        ("MONGRATE_PAUSE", libc::SIGSTOP),
+    ] {
+        if std::env::var(var).is_ok_and(|v| v == here) {
+            // SAFETY: kill(2) on this process's own id with a valid signal number.
+            unsafe {
+                libc::kill(std::process::id() as libc::pid_t, signal);
+            }
+        }
+    }
 }
 
 /// Take the lock, decide the run from the changelog as it is under the lock, execute it, and

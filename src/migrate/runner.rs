@@ -12,7 +12,7 @@ use crate::ops::{Done, Operation};
 use crate::progress::{Reporter, Unit};
 use bson::DateTime;
 use serde::Serialize;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 /// What a run needs from the outside: the lease, the changelog, and the server.
 #[allow(async_fn_in_trait)]
@@ -50,6 +50,10 @@ pub trait Backend {
     ) -> anyhow::Result<()>;
     /// The host and process this run records.
     fn host_pid(&self) -> (String, u32);
+    /// Called at each point a run may be interrupted: after step `step` (counted from 1) of
+    /// migration `version` ran (`after-exec`) and after it was recorded (`after-record`). The
+    /// server backend's test hooks stop the process here; nothing else does anything.
+    fn checkpoint(&self, _version: &str, _step: usize, _stage: &str) {}
 }
 
 /// What one migration of a run did.
@@ -64,23 +68,6 @@ pub struct RanMigration {
     /// Steps of them whose goal already held on the server (a baseline's collections and
     /// indexes that were there): nothing changed for them.
     pub steps_already_there: usize,
-}
-
-/// Test hook: `MONGRATE_FAULT=<version>:<step>:<after-exec|after-record>` kills this process with
-/// SIGKILL at that point, and `MONGRATE_PAUSE=...` (same form) stops it with SIGSTOP, so tests
-/// can interrupt or freeze a run at a precise place. Steps count from 1.
-fn test_hook(version: &str, step: usize, stage: &str) {
-    let here = format!("{version}:{step}:{stage}");
-    for (var, signal) in [("MONGRATE_FAULT", "-KILL"), ("MONGRATE_PAUSE", "-STOP")] {
-        if std::env::var(var).is_ok_and(|v| v == here) {
-            let _ = std::process::Command::new("kill")
-                .args([signal, &std::process::id().to_string()])
-                .status();
-            if signal == "-KILL" {
-                std::thread::sleep(Duration::from_secs(30));
-            }
-        }
-    }
 }
 
 fn new_entry(
@@ -218,7 +205,7 @@ pub async fn execute(
                     });
                 }
             };
-            test_hook(&m.version, end, "after-exec");
+            backend.checkpoint(&m.version, end, "after-exec");
             // Paused or partitioned while the step ran? Then another run may own the work now.
             backend.ensure_lease().await.map_err(|e| {
                 e.context(format!(
@@ -230,7 +217,7 @@ pub async fn execute(
                 ))
             })?;
             backend.record_progress(&m.version, end as u32).await?;
-            test_hook(&m.version, end, "after-record");
+            backend.checkpoint(&m.version, end, "after-record");
             for (k, op) in wave.iter().enumerate() {
                 let there = outcomes.get(k) == Some(&Done::AlreadyThere);
                 already += usize::from(there);
