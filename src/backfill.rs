@@ -366,6 +366,47 @@ pub fn signature(defaults: &[FieldDefault]) -> String {
     hex::encode(&Sha256::digest(text.as_bytes())[..8])
 }
 
+/// One collection's defaults.
+#[derive(Debug, Clone)]
+pub struct Target {
+    pub db: String,
+    pub collection: String,
+    pub defaults: Vec<FieldDefault>,
+}
+
+/// Per default: documents filled, and documents left alone because a parent is not an object.
+#[derive(Debug, Clone, Default, Serialize, schemars::JsonSchema)]
+pub struct FieldReport {
+    pub field: String,
+    pub filled: u64,
+    pub blocked: u64,
+}
+
+/// What a backfill (or its dry run) did for one collection: the counts are this run's own,
+/// also after a resume (what the interrupted run had done is in `resumed_after`).
+#[derive(Debug, Clone, Default, Serialize, schemars::JsonSchema)]
+pub struct Report {
+    #[serde(rename = "database")]
+    pub db: String,
+    pub collection: String,
+    pub scanned: u64,
+    pub modified: u64,
+    pub fields: Vec<FieldReport>,
+    /// Set when the run resumed from a checkpoint.
+    pub resumed: bool,
+    /// When resumed: what the interrupted run had done before (scanned, modified).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub resumed_after: Option<Done>,
+    pub elapsed_ms: u64,
+}
+
+/// Documents scanned and modified.
+#[derive(Debug, Clone, Copy, Default, Serialize, PartialEq, Eq, schemars::JsonSchema)]
+pub struct Done {
+    pub scanned: u64,
+    pub modified: u64,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -452,14 +452,7 @@ pub struct ValidateArgs {
     pub schemas: SchemasArgs,
 }
 
-/// Which file format's schema.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum SchemaKind {
-    Collection,
-    Database,
-    Migration,
-    Config,
-}
+pub use crate::app::project::SchemaKind;
 
 #[derive(Debug, Args)]
 pub struct SchemaJsonArgs {

@@ -79,10 +79,3 @@ pub fn to_relaxed_compact(doc: &Document) -> String {
         .into_relaxed_extjson()
         .to_string()
 }
-
-/// A document as compact canonical Extended JSON (lossless, for machines).
-pub fn to_canonical_compact(doc: &Document) -> String {
-    Bson::Document(doc.clone())
-        .into_canonical_extjson()
-        .to_string()
-}

@@ -11,14 +11,9 @@
 //!   `--on-error` and `--max-failures`; [`Report`] is the one summary at the end.
 
 use crate::diff::glob_any;
-use crate::progress::Reporter;
 use crate::spec::{DatabaseSpec, SchemaSpec};
-use futures_util::StreamExt;
-use futures_util::stream::FuturesUnordered;
 use serde::Serialize;
 use std::collections::BTreeMap;
-use std::future::Future;
-use std::time::Instant;
 
 pub use crate::names::is_template;
 
@@ -368,7 +363,7 @@ impl Schedule {
 }
 
 /// Where one database ended up.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Outcome {
     /// Matched the schemas (or had no pending migration) already.
@@ -384,7 +379,7 @@ pub enum Outcome {
 }
 
 /// One database's line of the report.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, schemars::JsonSchema)]
 pub struct DatabaseReport {
     pub database: String,
     pub outcome: Outcome,
@@ -397,7 +392,7 @@ pub struct DatabaseReport {
 }
 
 /// The summary of a run over many databases.
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, schemars::JsonSchema)]
 pub struct Report {
     pub databases: Vec<DatabaseReport>,
     /// Why the run stopped starting databases, if it did.
@@ -490,84 +485,34 @@ impl Report {
     }
 }
 
-/// Run `work` once per database under `policy`, at most `policy.parallel` at once, with a
-/// progress line per finished database; returns the report (databases never started are
-/// `skipped`). `work` returns the outcome and the number of steps, or an error.
-pub async fn run_each<F, Fut>(
-    databases: &[String],
-    policy: Policy,
-    label: &str,
-    noun: &str,
-    progress: &mut dyn Reporter,
-    work: F,
-) -> Report
-where
-    F: Fn(String) -> Fut,
-    Fut: Future<Output = anyhow::Result<(Outcome, usize)>>,
-{
-    let started = Instant::now();
-    progress.begin(
-        label,
-        crate::progress::Unit::Databases,
-        databases.len() as u64,
-        0,
-    );
-    let mut schedule = Schedule::new(databases.len(), policy);
-    let mut lines: Vec<Option<DatabaseReport>> = vec![None; databases.len()];
-    let mut running = FuturesUnordered::new();
-    loop {
-        while let Some(i) = schedule.start() {
-            let name = databases[i].clone();
-            let fut = work(name.clone());
-            running.push(async move {
-                let t = Instant::now();
-                let r = fut.await;
-                (i, r, t.elapsed())
-            });
-        }
-        let Some((i, result, elapsed)) = running.next().await else {
-            break;
-        };
-        let line = match result {
-            Ok((outcome, steps)) => DatabaseReport {
-                database: databases[i].clone(),
-                outcome,
-                steps,
-                error: None,
-                elapsed_ms: elapsed.as_millis() as u64,
-            },
-            Err(e) => DatabaseReport {
-                database: databases[i].clone(),
-                outcome: Outcome::Failed,
-                steps: 0,
-                error: Some(first_line(&format!("{e:#}"))),
-                elapsed_ms: elapsed.as_millis() as u64,
-            },
-        };
-        schedule.finish(i, line.outcome != Outcome::Failed);
-        progress.step_done(&outcome_line(&line, noun), elapsed);
-        lines[i] = Some(line);
-        if schedule.done() {
-            break;
-        }
-    }
-    for i in schedule.not_started() {
-        lines[i] = Some(DatabaseReport {
-            database: databases[i].clone(),
-            outcome: Outcome::Skipped,
-            steps: 0,
+/// A finished database's line of the report: its outcome and steps, or its failure (the first
+/// line of the error).
+pub fn report_line(
+    database: &str,
+    result: anyhow::Result<(Outcome, usize)>,
+    elapsed: std::time::Duration,
+) -> DatabaseReport {
+    let elapsed_ms = elapsed.as_millis() as u64;
+    match result {
+        Ok((outcome, steps)) => DatabaseReport {
+            database: database.to_string(),
+            outcome,
+            steps,
             error: None,
-            elapsed_ms: 0,
-        });
-    }
-    progress.end("", started.elapsed());
-    Report {
-        databases: lines.into_iter().flatten().collect(),
-        stopped: schedule.stopped.clone(),
+            elapsed_ms,
+        },
+        Err(e) => DatabaseReport {
+            database: database.to_string(),
+            outcome: Outcome::Failed,
+            steps: 0,
+            error: Some(first_line(&format!("{e:#}"))),
+            elapsed_ms,
+        },
     }
 }
 
-fn outcome_line(d: &DatabaseReport, noun: &str) -> String {
+/// The progress line of a finished database (`noun`: what its count counts).
+pub fn outcome_line(d: &DatabaseReport, noun: &str) -> String {
     match d.outcome {
         Outcome::InSync => format!("{}: in sync", d.database),
         Outcome::Changed => format!(

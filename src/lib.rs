@@ -23,6 +23,7 @@
 //! checks, backfill batches, audits, fenced changelog and lease lock, migrations, rollout,
 //! seed). [`cli`] and [`commands`] parse arguments and are the only code that prints.
 
+pub mod app;
 pub mod audit;
 pub mod backfill;
 pub mod catalog;
@@ -48,6 +49,7 @@ pub mod resilience;
 pub mod rules;
 pub mod shard;
 pub mod spec;
+pub mod views;
 pub mod yaml;
 
 /// The rules of the module layout, checked on the source: the core never touches the driver,
@@ -121,17 +123,91 @@ mod architecture {
         graph
     }
 
+    /// Only the application layer (`app`) and `db` itself touch the driver: not the core,
+    /// not the views, not the commands (which call a use case and print its report).
     #[test]
-    fn the_core_never_touches_the_driver() {
+    fn only_the_application_layer_touches_the_driver() {
         let graph = graph();
         let offenders: Vec<(&String, &BTreeSet<String>)> = graph
             .iter()
-            .filter(|(m, _)| !m.starts_with("db") && !m.starts_with("commands"))
+            .filter(|(m, _)| !m.starts_with("db") && *m != "app")
             .filter(|(_, deps)| deps.iter().any(|d| d == "db" || d.starts_with("db::")))
             .collect();
+        assert!(offenders.is_empty(), "modules importing db: {offenders:?}");
+    }
+
+    /// The layers point one way: cli → commands → app → core and db. Nothing below the
+    /// commands knows them, and the core knows neither the application layer nor its views'
+    /// printing (`views` is data the core may build; `commands` print it).
+    #[test]
+    fn the_layers_point_one_way() {
+        let graph = graph();
+        let mut offenders = Vec::new();
+        for (m, deps) in &graph {
+            let upper: &[&str] = if m.starts_with("commands") || m == "cli" {
+                &[]
+            } else if m == "app" {
+                &["commands", "cli"]
+            } else {
+                &["commands", "cli", "app"]
+            };
+            for d in deps {
+                let top = d.split("::").next().unwrap_or_default();
+                if upper.contains(&top) {
+                    offenders.push(format!("{m} -> {d}"));
+                }
+            }
+        }
         assert!(
             offenders.is_empty(),
-            "core modules importing db: {offenders:?}"
+            "imports against the layers: {offenders:#?}"
+        );
+    }
+
+    #[test]
+    fn command_functions_are_short() {
+        let long = longer_than("src/commands", 60);
+        assert!(
+            long.is_empty(),
+            "functions over 60 lines in commands/: {long:#?}"
+        );
+    }
+
+    /// The choice between JSON and text is made in one place, the emitter.
+    #[test]
+    fn only_the_emitter_chooses_json_or_text() {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+        let mut files = Vec::new();
+        let mut stack = vec![root.clone()];
+        while let Some(d) = stack.pop() {
+            for e in std::fs::read_dir(&d).unwrap().flatten() {
+                let p = e.path();
+                if p.is_dir() {
+                    stack.push(p);
+                } else if p.extension().is_some_and(|x| x == "rs") {
+                    files.push(p);
+                }
+            }
+        }
+        let mut offenders = Vec::new();
+        for f in files {
+            if f.ends_with("commands/emit.rs") || f.ends_with("cli.rs") {
+                continue;
+            }
+            let text = std::fs::read_to_string(&f).unwrap();
+            let code = text.split("#[cfg(test)]").next().unwrap_or_default();
+            for (i, line) in code.lines().enumerate() {
+                if line.contains("Format::Json")
+                    || line.contains("Format::Text")
+                    || line.contains("if json")
+                {
+                    offenders.push(format!("{}:{}: {}", f.display(), i + 1, line.trim()));
+                }
+            }
+        }
+        assert!(
+            offenders.is_empty(),
+            "JSON or text chosen outside the emitter: {offenders:#?}"
         );
     }
 

@@ -11,7 +11,7 @@ use std::path::PathBuf;
 pub use crate::rules::{RULES, Severity, advice_of, severity_of};
 
 /// One classified change.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, schemars::JsonSchema)]
 pub struct Finding {
     pub rule: &'static str,
     pub severity: Severity,
@@ -40,9 +40,11 @@ pub struct Finding {
     pub allowed: Option<String>,
     /// Where in the YAML the change is (for the line).
     #[serde(skip)]
+    #[schemars(skip)]
     pub yaml_path: Vec<String>,
     /// What the data can say about this change (with `--uri`): which documents it concerns.
     #[serde(skip)]
+    #[schemars(skip)]
     pub question: Option<Question>,
 }
 

@@ -5,13 +5,6 @@ use clap::{CommandFactory, FromArgMatches};
 use mongrate::cli::{Cli, SettingArgs};
 use mongrate::commands::{self, exit, out};
 
-/// Does the raw command line ask for JSON (so that even a usage error is JSON)?
-fn wants_json(args: &[std::ffi::OsString]) -> bool {
-    args.windows(2)
-        .any(|w| w[0] == "--format" && w[1] == "json")
-        || args.iter().any(|a| a == "--format=json")
-}
-
 fn main() {
     // A panic is a bug: say so in one line, never with exit code 101.
     std::panic::set_hook(Box::new(|info| {
@@ -31,41 +24,12 @@ fn main() {
         std::process::exit(exit::ERROR);
     }));
     let args = mongrate::cli::hoist(std::env::args_os().collect());
-    let json = wants_json(&args);
     let parsed = Cli::command()
         .try_get_matches_from(&args)
         .and_then(|m| Ok((Cli::from_arg_matches(&m)?, SettingArgs::from_matches(&m))));
     let (cli, given) = match parsed {
         Ok(both) => both,
-        Err(e) => {
-            use clap::error::ErrorKind;
-            let text = e.render().to_string();
-            if matches!(e.kind(), ErrorKind::DisplayHelp | ErrorKind::DisplayVersion) {
-                out::stdout(&text);
-                std::process::exit(exit::OK);
-            }
-            if json {
-                let message = text
-                    .lines()
-                    .next()
-                    .unwrap_or_default()
-                    .trim_start_matches("error: ")
-                    .to_string();
-                commands::print_json(
-                    "",
-                    &serde_json::json!({ "error": { "message": message, "kind": "usage" } }),
-                );
-            } else {
-                out::stderr(&text);
-            }
-            std::process::exit(exit::ERROR);
-        }
+        Err(e) => std::process::exit(commands::usage_error(&args, &e)),
     };
-    let format = cli.global.format;
-    let command = commands::command_name(&cli.command);
-    let code = match commands::run(cli, &given) {
-        Ok(code) => code,
-        Err(e) => commands::report_error(&e, format, command),
-    };
-    std::process::exit(code);
+    std::process::exit(commands::run(cli, &given));
 }

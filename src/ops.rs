@@ -157,6 +157,25 @@ pub enum Operation {
 }
 
 impl Operation {
+    /// Every operation's `type`, as migration files and JSON write it.
+    pub const TYPES: [&'static str; 15] = [
+        "create_collection",
+        "drop_collection",
+        "modify_collection",
+        "create_index",
+        "drop_index",
+        "modify_index",
+        "make_index_unique",
+        "set_validator",
+        "backfill",
+        "update_many",
+        "rename_field",
+        "shard_collection",
+        "refine_shard_key",
+        "command",
+        "irreversible",
+    ];
+
     /// Point the operation at database `to` (a fleet migration runs in each database).
     pub fn set_db(&mut self, to: &str) {
         match self {

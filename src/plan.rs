@@ -38,7 +38,7 @@ pub struct Retire {
 }
 
 /// Where a retiring index stands (README "Retiring indexes").
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum RetirePhase {
     /// Still visible, or hidden with no record of when: `apply --prune` hides it and starts the
@@ -51,7 +51,7 @@ pub enum RetirePhase {
 }
 
 /// An undeclared index of a collection with `retire_after`, and its phase.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, schemars::JsonSchema)]
 pub struct Retiring {
     #[serde(rename = "database")]
     pub db: String,
@@ -62,9 +62,11 @@ pub struct Retiring {
     pub retire_after: i64,
     /// When it was hidden (RFC 3339), once it is.
     #[serde(serialize_with = "ser_time")]
+    #[schemars(with = "Option<String>")]
     pub hidden_at: Option<i64>,
     /// When it may be dropped (RFC 3339), once it is hidden.
     #[serde(serialize_with = "ser_time")]
+    #[schemars(with = "Option<String>")]
     pub drop_after: Option<i64>,
 }
 
@@ -211,6 +213,19 @@ impl Step {
     }
 }
 
+/// What the rollout did for one collection.
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
+pub struct RolloutStep {
+    pub database: String,
+    pub collection: String,
+    /// Documents the backfill modified.
+    pub backfilled: u64,
+    /// Whether the validator was tightened to its declared action.
+    pub tightened: bool,
+    /// The declared action it was (or is to be) tightened to.
+    pub action: crate::model::ValidationAction,
+}
+
 /// A validator that a staged rollout sets at `warn` first, with what it must be tightened to.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Staged {
@@ -292,7 +307,7 @@ pub struct Notice {
     pub message: String,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum NoticeKind {
     UnmanagedCollection,
@@ -326,24 +341,30 @@ impl Plan {
         self.steps.is_empty() && self.notices.is_empty()
     }
 
-    /// The part of the plan that concerns database `db`, in the same order.
-    pub fn for_database(&self, db: &str) -> Plan {
-        Plan {
-            steps: self.steps.iter().filter(|s| s.db == db).cloned().collect(),
-            notices: self
-                .notices
-                .iter()
-                .filter(|n| n.db == db)
-                .cloned()
-                .collect(),
-            retiring: self
-                .retiring
-                .iter()
-                .filter(|r| r.db == db)
-                .cloned()
-                .collect(),
-            forget: self.forget.iter().filter(|k| k.0 == db).cloned().collect(),
+    /// The plan split by database, in one pass: each database's part, in the same order.
+    pub fn by_database(&self) -> std::collections::BTreeMap<String, Plan> {
+        let mut parts: std::collections::BTreeMap<String, Plan> = Default::default();
+        for s in &self.steps {
+            parts.entry(s.db.clone()).or_default().steps.push(s.clone());
         }
+        for n in &self.notices {
+            parts
+                .entry(n.db.clone())
+                .or_default()
+                .notices
+                .push(n.clone());
+        }
+        for r in &self.retiring {
+            parts
+                .entry(r.db.clone())
+                .or_default()
+                .retiring
+                .push(r.clone());
+        }
+        for k in &self.forget {
+            parts.entry(k.0.clone()).or_default().forget.push(k.clone());
+        }
+        parts
     }
 }
 
@@ -456,12 +477,12 @@ fn free_name(base: &str, taken: &str) -> String {
 pub fn plan(changes: &[Change], opts: &PlanOptions) -> Plan {
     let mut out = kinds::Out::default();
     // Collections created by this plan: data checks there are pointless (they are empty).
-    let created: Vec<(String, String)> = changes
+    let created: std::collections::HashSet<(&str, &str)> = changes
         .iter()
         .filter(|c| matches!(c.kind, ChangeKind::CreateCollection { .. }))
-        .map(|c| (c.db.clone(), c.collection.clone()))
+        .map(|c| (c.db.as_str(), c.collection.as_str()))
         .collect();
-    let is_new = |c: &Change| created.contains(&(c.db.clone(), c.collection.clone()));
+    let is_new = |c: &Change| created.contains(&(c.db.as_str(), c.collection.as_str()));
     for c in changes {
         let ctx = kinds::Ctx {
             opts,

@@ -114,5 +114,22 @@ pub trait Reporter {
 }
 
 /// A reporter that reports nothing.
+#[derive(Debug, Default, Clone, Copy)]
 pub struct Silent;
 impl Reporter for Silent {}
+
+/// What the run is doing now ("step 3 of 10: create_index ..."), for an error that interrupts
+/// it (a server that stops answering): set by the reporter that draws progress.
+static ACTIVITY: std::sync::Mutex<Option<String>> = std::sync::Mutex::new(None);
+
+/// Set (or clear) what the run is doing now.
+pub fn set_activity(what: Option<String>) {
+    if let Ok(mut a) = ACTIVITY.lock() {
+        *a = what;
+    }
+}
+
+/// What the run was doing, if anything was said.
+pub fn activity() -> Option<String> {
+    ACTIVITY.lock().ok().and_then(|a| a.clone())
+}

@@ -273,8 +273,42 @@ pub fn operation_json(op: &crate::ops::Operation) -> serde_json::Value {
     serde_json::Value::Object(out)
 }
 
+/// The JSON Schema of an operation (see [`operation_json`]).
+pub fn operation_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+    let types: Vec<&str> = crate::ops::Operation::TYPES.to_vec();
+    schemars::json_schema!({
+        "type": "object",
+        "description": "One server operation, as in migration files but with `database` for `db`; BSON values as relaxed Extended JSON.",
+        "properties": {
+            "type": { "type": "string", "enum": types },
+            "database": { "type": "string" },
+            "collection": { "type": "string" }
+        },
+        "required": ["type"],
+        "additionalProperties": true
+    })
+}
+
+fn optional_operation_schema(g: &mut schemars::SchemaGenerator) -> schemars::Schema {
+    let op = operation_schema(g);
+    schemars::json_schema!({ "anyOf": [op, { "type": "null" }] })
+}
+
+fn operations_schema(g: &mut schemars::SchemaGenerator) -> schemars::Schema {
+    let op = operation_schema(g);
+    schemars::json_schema!({ "type": "array", "items": op })
+}
+
+/// Any BSON values, as relaxed Extended JSON.
+fn values_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+    schemars::json_schema!({
+        "type": "array",
+        "description": "BSON values as relaxed Extended JSON."
+    })
+}
+
 /// One step in JSON output.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, schemars::JsonSchema)]
 pub struct StepJson {
     /// 1-based position in the plan.
     pub index: usize,
@@ -291,28 +325,32 @@ pub struct StepJson {
     pub documents: Option<u64>,
     /// Why the step will not run, when it will not.
     pub skipped: Option<String>,
+    #[schemars(schema_with = "operation_schema")]
     pub operation: serde_json::Value,
     /// The first operation of `undo` (null when nothing undoes the step).
+    #[schemars(schema_with = "optional_operation_schema")]
     pub reverse: Option<serde_json::Value>,
     /// Every operation that undoes the step, in order (dropping a collection is undone by
     /// re-creating it, then each index).
+    #[schemars(schema_with = "operations_schema")]
     pub undo: Vec<serde_json::Value>,
     /// A data check the step needs, and (once run) what it found.
     pub check: Option<CheckJson>,
 }
 
 /// A data check in JSON output.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, schemars::JsonSchema)]
 pub struct CheckJson {
     /// `validator_violations` or `duplicate_keys`.
     pub kind: &'static str,
     /// Documents failing the validator, or duplicate key groups; null when not run.
     pub count: Option<u64>,
+    #[schemars(schema_with = "values_schema")]
     pub sample_ids: Vec<serde_json::Value>,
 }
 
 /// A notice in JSON output.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, schemars::JsonSchema)]
 pub struct NoticeJson {
     pub database: String,
     pub collection: String,
@@ -322,7 +360,7 @@ pub struct NoticeJson {
 }
 
 /// Counts of a plan.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, schemars::JsonSchema)]
 pub struct PlanSummary {
     pub steps: usize,
     pub runnable: usize,
@@ -336,7 +374,7 @@ pub struct PlanSummary {
 }
 
 /// A plan in JSON output (`plan`, `apply`, `check`, `diff`).
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, schemars::JsonSchema)]
 pub struct PlanJson {
     pub in_sync: bool,
     pub summary: PlanSummary,
@@ -410,15 +448,17 @@ pub fn plan_view(plan: &Plan) -> PlanJson {
 }
 
 /// One broken rule in JSON output.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, schemars::JsonSchema)]
 pub struct ReasonJson {
     pub reason: String,
     pub count: u64,
+    /// Some of the failing documents' `_id`s (relaxed Extended JSON).
+    #[schemars(schema_with = "values_schema")]
     pub sample_ids: Vec<serde_json::Value>,
 }
 
 /// The data audit of one collection in JSON output.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, schemars::JsonSchema)]
 pub struct AuditJson {
     pub database: String,
     pub collection: String,

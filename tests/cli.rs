@@ -150,7 +150,7 @@ async fn printed_validator_is_accepted_by_a_real_mongod_and_enforced() {
         .output()
         .unwrap();
     let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-    assert_eq!(json["format_version"], 1);
+    assert_eq!(json["format_version"], 2);
     assert_eq!(json["collection"], "usagelogs");
     let validator = &json["validator"];
     assert!(!validator.to_string().contains("$numberInt"), "{validator}");

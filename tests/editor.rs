@@ -4,8 +4,8 @@
 
 mod support;
 
+use mongrate::app::project::editor_schema;
 use mongrate::cli::SchemaKind;
-use mongrate::commands::project::editor_schema;
 use serde_json::Value;
 use support::json_schema::check;
 
@@ -104,7 +104,7 @@ fn every_key_the_loader_accepts_is_in_the_editor_schema() {
         "_database.yaml",
     );
     let cfg = editor_schema(SchemaKind::Config);
-    type Cfg = mongrate::commands::config::ConfigFile;
+    type Cfg = mongrate::app::config::ConfigFile;
     same(
         loader_keys::<Cfg>("zz: 1\n"),
         schema_keys(&cfg, ""),
@@ -193,21 +193,21 @@ fn the_repositorys_files_validate_against_the_editor_schemas() {
         if v.is_null() {
             v = Value::Object(Default::default());
         }
-        let errs = check(schema, schema, &v, "$");
+        let errs = check(schema, &v);
         assert!(errs.is_empty(), "{}: {errs:#?}", f.display());
         checked += 1;
     }
     let mut migrations = Vec::new();
     yaml_files(&repo.join("migrations"), &mut migrations);
     for f in &migrations {
-        let errs = check(&mig, &mig, &json_of(f), "$");
+        let errs = check(&mig, &json_of(f));
         assert!(errs.is_empty(), "{}: {errs:#?}", f.display());
         checked += 1;
     }
     assert!(checked > 70, "{checked} files");
     // And a mistake is caught.
     let bad: Value = serde_json::json!({ "fields": { "a": { "type": "strng" } }, "indexs": [] });
-    assert!(!check(&col, &col, &bad, "$").is_empty());
+    assert!(!check(&col, &bad).is_empty());
 }
 
 #[test]

@@ -21,9 +21,6 @@ static SECRETS: Mutex<Vec<String>> = Mutex::new(Vec::new());
 static CRITICAL: AtomicUsize = AtomicUsize::new(0);
 static STDOUT_CLOSED: AtomicBool = AtomicBool::new(false);
 static STDERR_CLOSED: AtomicBool = AtomicBool::new(false);
-/// What the run is doing now, for an error that interrupts it (e.g. a server that stops
-/// answering): "step 3 of 10: create_index ...".
-static ACTIVITY: Mutex<Option<String>> = Mutex::new(None);
 
 /// Add secrets that must never be printed.
 pub fn add_secrets(more: Vec<String>) {
@@ -74,11 +71,11 @@ pub fn stdout(text: &str) {
                 crate::spec::io_reason(&e)
             ));
             if !in_change {
-                std::process::exit(super::exit::ERROR);
+                std::process::exit(crate::views::exit::ERROR);
             }
         } else if !in_change {
             // The reader has what it wanted (`| head`): stop quietly.
-            std::process::exit(super::exit::OK);
+            std::process::exit(crate::views::exit::OK);
         }
     }
 }
@@ -111,23 +108,11 @@ macro_rules! errln {
 }
 pub(crate) use {errln, outln};
 
-/// Set (or clear) what the run is doing now.
-pub fn set_activity(what: Option<String>) {
-    if let Ok(mut a) = ACTIVITY.lock() {
-        *a = what;
-    }
-}
-
-/// What the run was doing, if anything was said.
-pub fn activity() -> Option<String> {
-    ACTIVITY.lock().ok().and_then(|a| a.clone())
-}
-
 /// Ask `question` on the terminal; `Ok(false)` unless the answer is yes. Without a terminal on
 /// stdin, fail with `refusal` (which should name the flag that skips the question).
 pub fn confirm(question: &str, refusal: &str) -> anyhow::Result<bool> {
     if !std::io::stdin().is_terminal() {
-        return Err(super::Refused(refusal.to_string()).into());
+        return Err(crate::app::Refused(refusal.to_string()).into());
     }
     stderr(&format!("{question} [y/N] "));
     let mut answer = String::new();
@@ -261,78 +246,17 @@ impl Reporter for Progress {
         self.started = Instant::now();
         self.last_line = Instant::now();
         self.step = done;
-        set_activity(Some(label.to_string()));
+        crate::progress::set_activity(Some(label.to_string()));
         match self.mode {
             Mode::Quiet => {}
-            Mode::Lines => {
-                let what = match unit {
-                    Unit::Steps => crate::progress::count(total, "step"),
-                    Unit::Databases => crate::progress::count(total, "database"),
-                    Unit::Documents => {
-                        format!("about {}", crate::progress::count(total, "document"))
-                    }
-                };
-                let resume = if done > 0 {
-                    match unit {
-                        Unit::Steps | Unit::Databases => {
-                            format!(", resuming at step {}", done + 1)
-                        }
-                        Unit::Documents => format!(", resuming after {}", thousands(done)),
-                    }
-                } else {
-                    String::new()
-                };
-                self.line(&format!("{label}: {what}{resume}"));
-            }
-            Mode::Bar => {
-                let bar = ProgressBar::new(total.max(done));
-                bar.set_draw_target(ProgressDrawTarget::stderr());
-                bar.set_position(done);
-                let (start, start_done) = (Instant::now(), done);
-                let template = match unit {
-                    Unit::Steps | Unit::Databases => "{prefix} {bar:30} {pos}/{len} {msg}",
-                    Unit::Documents => "{prefix} {bar:30} {pos}/{len} {rate} ETA {eta_own}",
-                };
-                let style = ProgressStyle::with_template(template)
-                    .unwrap_or_else(|_| ProgressStyle::default_bar())
-                    .with_key(
-                        "rate",
-                        move |s: &indicatif::ProgressState, w: &mut dyn std::fmt::Write| {
-                            let (rate, _) = rate_and_eta(
-                                s.pos(),
-                                start_done,
-                                s.len().unwrap_or(0),
-                                start.elapsed(),
-                            );
-                            let _ = write!(w, "{}/s", thousands(rate));
-                        },
-                    )
-                    .with_key(
-                        "eta_own",
-                        move |s: &indicatif::ProgressState, w: &mut dyn std::fmt::Write| {
-                            let (_, eta) = rate_and_eta(
-                                s.pos(),
-                                start_done,
-                                s.len().unwrap_or(0),
-                                start.elapsed(),
-                            );
-                            let _ = write!(
-                                w,
-                                "{}",
-                                eta.map(human_duration).unwrap_or_else(|| "-".into())
-                            );
-                        },
-                    );
-                bar.set_style(style);
-                bar.set_prefix(label.to_string());
-                self.bar = Some(bar);
-            }
+            Mode::Lines => self.line(&first_line(label, unit, total, done)),
+            Mode::Bar => self.bar = Some(bar(label, unit, total, done)),
         }
     }
 
     fn working_on(&mut self, what: &str) {
         self.step_started = Instant::now();
-        set_activity(Some(format!(
+        crate::progress::set_activity(Some(format!(
             "{}: step {} of {}: {what}",
             self.label,
             self.step + 1,
@@ -366,7 +290,7 @@ impl Reporter for Progress {
         } else {
             format!("{what}: {percent}% ({detail})")
         };
-        set_activity(Some(text.clone()));
+        crate::progress::set_activity(Some(text.clone()));
         if let Some(bar) = &self.bar {
             bar.set_message(text);
         } else if matches!(self.mode, Mode::Lines) && self.last_line.elapsed() >= self.line_every {
@@ -399,11 +323,57 @@ impl Reporter for Progress {
         if let Some(bar) = self.bar.take() {
             bar.finish_and_clear();
         }
-        set_activity(None);
+        crate::progress::set_activity(None);
         if !matches!(self.mode, Mode::Quiet) && !summary.is_empty() {
             self.line(&format!("  {summary} ({})", human_duration(elapsed)));
         }
     }
+}
+
+/// The line that opens a piece of work in plain-lines mode: what it counts, where it resumes.
+fn first_line(label: &str, unit: Unit, total: u64, done: u64) -> String {
+    let what = match unit {
+        Unit::Steps => crate::progress::count(total, "step"),
+        Unit::Databases => crate::progress::count(total, "database"),
+        Unit::Documents => format!("about {}", crate::progress::count(total, "document")),
+    };
+    let resume = match unit {
+        _ if done == 0 => String::new(),
+        Unit::Steps | Unit::Databases => format!(", resuming at step {}", done + 1),
+        Unit::Documents => format!(", resuming after {}", thousands(done)),
+    };
+    format!("{label}: {what}{resume}")
+}
+
+/// A progress bar on stderr, with its own rate and ETA (counted from where this run started).
+fn bar(label: &str, unit: Unit, total: u64, done: u64) -> ProgressBar {
+    let bar = ProgressBar::new(total.max(done));
+    bar.set_draw_target(ProgressDrawTarget::stderr());
+    bar.set_position(done);
+    let (start, start_done) = (Instant::now(), done);
+    let template = match unit {
+        Unit::Steps | Unit::Databases => "{prefix} {bar:30} {pos}/{len} {msg}",
+        Unit::Documents => "{prefix} {bar:30} {pos}/{len} {rate} ETA {eta_own}",
+    };
+    let rate = move |s: &indicatif::ProgressState, w: &mut dyn std::fmt::Write| {
+        let (rate, _) = rate_and_eta(s.pos(), start_done, s.len().unwrap_or(0), start.elapsed());
+        let _ = write!(w, "{}/s", thousands(rate));
+    };
+    let eta = move |s: &indicatif::ProgressState, w: &mut dyn std::fmt::Write| {
+        let (_, eta) = rate_and_eta(s.pos(), start_done, s.len().unwrap_or(0), start.elapsed());
+        let _ = write!(
+            w,
+            "{}",
+            eta.map(human_duration).unwrap_or_else(|| "-".into())
+        );
+    };
+    let style = ProgressStyle::with_template(template)
+        .unwrap_or_else(|_| ProgressStyle::default_bar())
+        .with_key("rate", rate)
+        .with_key("eta_own", eta);
+    bar.set_style(style);
+    bar.set_prefix(label.to_string());
+    bar
 }
 
 #[cfg(test)]

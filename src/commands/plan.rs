@@ -1,20 +1,25 @@
 //! `mongrate plan`: print what `apply` would do.
 
-use super::out::stdout;
-use super::{engine, exit, print_json};
-use crate::cli::{Format, PlanArgs};
-use crate::render;
+use super::Emitter;
+use crate::app::engine::EngineRequest;
+use crate::app::{Settings, plan};
+use crate::cli::{EngineArgs, PlanArgs};
 use anyhow::Result;
 
-pub fn run(global: &super::Settings, args: &PlanArgs) -> Result<i32> {
-    let plan = engine::compute(global, &args.engine, true)?.plan;
-    match global.format {
-        Format::Json => print_json("plan", &render::plan_view(&plan)),
-        Format::Text | Format::Github => stdout(&render::plan_text(&plan, engine::style())),
+/// What to plan, from the plan options.
+pub fn engine(args: &EngineArgs) -> EngineRequest {
+    EngineRequest {
+        prune: args.prune,
+        allow_destructive: args.allow_destructive,
+        all_databases: args.all_databases,
     }
-    Ok(if args.exit_code && !plan.steps.is_empty() {
-        exit::DIFFERENCES
-    } else {
-        exit::OK
-    })
+}
+
+pub fn run(settings: &Settings, args: &PlanArgs, emit: &Emitter) -> Result<i32> {
+    let request = plan::PlanRequest {
+        engine: engine(&args.engine),
+        exit_code: args.exit_code,
+    };
+    let report = plan::plan(settings, request, &mut emit.ui())?;
+    Ok(emit.report(&report))
 }

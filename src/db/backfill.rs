@@ -3,22 +3,14 @@
 //! finished batch, an optional rate limit, and per-field counts.
 
 use super::retry::{Retrier, driver_error, replication_lag};
-use crate::backfill::{FieldDefault, count_group, needs_filter, signature, update_pipeline};
+pub use crate::backfill::{Done, FieldReport, Report, Target};
+use crate::backfill::{count_group, needs_filter, signature, update_pipeline};
 use crate::progress::{Reporter, Unit};
 use anyhow::Result;
 use bson::{Bson, DateTime, Document, doc};
 use futures_util::TryStreamExt;
 use mongodb::Client;
-use serde::Serialize;
 use std::time::{Duration, Instant};
-
-/// One collection's defaults.
-#[derive(Debug, Clone)]
-pub struct Target {
-    pub db: String,
-    pub collection: String,
-    pub defaults: Vec<FieldDefault>,
-}
 
 /// How to run.
 #[derive(Debug, Clone)]
@@ -43,39 +35,6 @@ impl Default for Options {
             max_lag: Some(Duration::from_secs(10)),
         }
     }
-}
-
-/// Per default: documents filled, and documents left alone because a parent is not an object.
-#[derive(Debug, Clone, Default, Serialize)]
-pub struct FieldReport {
-    pub field: String,
-    pub filled: u64,
-    pub blocked: u64,
-}
-
-/// What a backfill (or its dry run) did for one collection: the counts are this run's own,
-/// also after a resume (what the interrupted run had done is in `resumed_after`).
-#[derive(Debug, Clone, Default, Serialize)]
-pub struct Report {
-    #[serde(rename = "database")]
-    pub db: String,
-    pub collection: String,
-    pub scanned: u64,
-    pub modified: u64,
-    pub fields: Vec<FieldReport>,
-    /// Set when the run resumed from a checkpoint.
-    pub resumed: bool,
-    /// When resumed: what the interrupted run had done before (scanned, modified).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub resumed_after: Option<Done>,
-    pub elapsed_ms: u64,
-}
-
-/// Documents scanned and modified.
-#[derive(Debug, Clone, Copy, Default, Serialize, PartialEq, Eq)]
-pub struct Done {
-    pub scanned: u64,
-    pub modified: u64,
 }
 
 fn err(e: mongodb::error::Error) -> anyhow::Error {

@@ -4,7 +4,7 @@
 use super::changelog::{Changelog, Direction, Entry, History};
 use super::lock::{LeaseLock, LockLost, hostname};
 use crate::migrate::Migration;
-use crate::migrate::plan::{self, DownTarget, RunPlan, StatusRow};
+use crate::migrate::plan::{self, Request, RunPlan, StatusRow};
 use crate::migrate::runner::{self, Backend, RanMigration};
 use crate::ops::Operation;
 use crate::progress::Reporter;
@@ -27,13 +27,6 @@ pub struct RunOptions {
     pub lock_timeout: Duration,
     /// How each step runs (retries after elections, commit quorum).
     pub step: super::retry::StepOptions,
-}
-
-/// Which way, how far.
-#[derive(Debug, Clone)]
-pub enum Request {
-    Up { to: Option<String> },
-    Down { target: DownTarget, force: bool },
 }
 
 /// What a run did (or, dry, would do).

@@ -4,26 +4,12 @@
 
 use super::audit::AuditReport;
 use crate::ops::Operation;
-use crate::plan::Staged;
+use crate::plan::{RolloutStep, Staged};
 use crate::progress::Reporter;
 use crate::spec::SchemaSpec;
 use anyhow::Result;
-use bson::{Document, doc};
+use bson::Document;
 use mongodb::Client;
-use serde::Serialize;
-
-/// What the rollout did for one collection.
-#[derive(Debug, Clone, Serialize)]
-pub struct RolloutStep {
-    pub database: String,
-    pub collection: String,
-    /// Documents the backfill modified.
-    pub backfilled: u64,
-    /// Whether the validator was tightened to its declared action.
-    pub tightened: bool,
-    /// The declared action it was (or is to be) tightened to.
-    pub action: crate::model::ValidationAction,
-}
 
 /// The outcome of a rollout: per collection, and the audits of those still failing.
 #[derive(Debug, Clone, Default)]

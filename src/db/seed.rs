@@ -1,6 +1,7 @@
 //! `mongrate seed DIR`: load `DIR/<database>/<collection>.json` arrays into the server.
 
 use crate::extjson;
+pub use crate::views::project::SeedReport;
 use anyhow::{Context, Result, bail};
 use bson::Document;
 use mongodb::Client;
@@ -68,14 +69,6 @@ pub fn read_seed_dir(dir: &Path) -> Result<Vec<SeedFile>> {
         );
     }
     Ok(out)
-}
-
-/// What was loaded into one collection.
-#[derive(Debug, serde::Serialize)]
-pub struct SeedReport {
-    pub database: String,
-    pub collection: String,
-    pub inserted: usize,
 }
 
 /// Insert every file's documents; with `drop`, drop each target collection first.

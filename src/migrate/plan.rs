@@ -27,6 +27,13 @@ pub struct RunPlan {
     pub migrations: Vec<PlannedMigration>,
 }
 
+/// Which way, how far.
+#[derive(Debug, Clone)]
+pub enum Request {
+    Up { to: Option<String> },
+    Down { target: DownTarget, force: bool },
+}
+
 /// How far `down` goes.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum DownTarget {
@@ -277,7 +284,7 @@ impl RunPlan {
 }
 
 /// Where one migration stands, for `migrate status`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum MigrationState {
     /// Not applied (never, or rolled back).
@@ -300,7 +307,7 @@ impl MigrationState {
 }
 
 /// One row of `migrate status`.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, schemars::JsonSchema)]
 pub struct StatusRow {
     pub version: String,
     pub name: String,

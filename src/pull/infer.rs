@@ -293,17 +293,6 @@ impl Profile {
         fields.retain(|(name, _)| !privacy::data_like_key(name));
         fields
     }
-
-    /// The share (0–100) of documents that have `path` (dotted; for tests and comparisons).
-    pub fn percent_present(&self, path: &str) -> Option<f64> {
-        let mut stats = &self.root;
-        let mut parent_objects = self.root.objects;
-        for part in path.split('.') {
-            parent_objects = stats.objects;
-            stats = stats.children.get(part)?;
-        }
-        Some(100.0 * stats.present as f64 / parent_objects.max(1) as f64)
-    }
 }
 
 fn pct(n: u64, of: u64) -> String {

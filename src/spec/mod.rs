@@ -22,28 +22,8 @@ use std::collections::BTreeMap;
 use std::fmt;
 use std::path::{Path, PathBuf};
 
-/// A serde_yaml error as (line, column, message): 1-based position (1:1 when unknown), the
-/// message without serde's trailing " at line L column C", and "unknown key" for serde's
-/// "unknown field". Shared by spec files, migration files and `mongrate.yaml`.
-pub fn yaml_error(e: &serde_yaml::Error) -> (usize, usize, String) {
-    let (line, column) = e
-        .location()
-        .map(|l| (l.line(), l.column()))
-        .unwrap_or((1, 1));
-    let message = e.to_string();
-    let message = message
-        .rsplit_once(" at line ")
-        .map(|(head, _)| head.to_string())
-        .unwrap_or(message);
-    (
-        line,
-        column,
-        message.replace("unknown field", "unknown key"),
-    )
-}
-
 /// How serious a diagnostic is: errors make the spec unusable, warnings do not.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, schemars::JsonSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum Severity {
     Error,
@@ -51,7 +31,7 @@ pub enum Severity {
 }
 
 /// One problem in a spec file, with its position.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 pub struct Diagnostic {
     pub severity: Severity,
     pub file: PathBuf,
