@@ -216,6 +216,82 @@ fn every_command_prints_one_json_document_of_its_documented_shape_with_its_exit_
     assert_eq!(v["error"]["kind"], "refused", "no --yes without a terminal");
 }
 
+impl Project {
+    /// Run in text and compare what a person sees (stdout, then stderr) with its snapshot in
+    /// `tests/snapshots/`, names, paths and timings replaced by placeholders.
+    fn text(&self, name: &str, args: &[&str], code: i32) {
+        let out = self.run(args);
+        assert_eq!(out.status.code(), Some(code), "{args:?}: {out:?}");
+        let both = format!(
+            "$ mongrate {}\n{}--- stderr\n{}",
+            args.join(" "),
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let dir = self.path().canonicalize().unwrap();
+        let both = both
+            .replace(&dir.display().to_string(), "[dir]")
+            .replace(&self.path().display().to_string(), "[dir]")
+            .replace(&support::server_uri(), "[uri]")
+            .replace(&self.state, "[state]")
+            .replace(&self.db, "[db]");
+        insta::with_settings!({
+            snapshot_path => "snapshots",
+            prepend_module_to_snapshot => false,
+            omit_expression => true,
+            filters => vec![
+                (r"\d{14}", "[version]"),
+                (r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?(Z|[+-]\d\d:\d\d)", "[time]"),
+                (r"\b\d+(\.\d+)? ?(ms|s)\b", "[t]"),
+                (r"\b\d+(\.\d+)?[mh]\d+s\b", "[t]"),
+                (r"pid \d+", "pid [pid]"),
+                (r"@[A-Za-z0-9._-]+", "@[host]"),
+            ],
+        }, {
+            insta::assert_snapshot!(name, both);
+        });
+    }
+}
+
+/// What a person reads from each command, on one project: its text, kept as snapshots so a
+/// change to any view shows in review.
+#[test]
+fn every_command_reads_as_its_snapshot() {
+    let p = Project::new("text");
+    let db = p.db.clone();
+    p.text("validate", &["validate"], 0);
+    p.text("validator", &["validator", &format!("{db}.contacts")], 0);
+    p.text("plan_empty_server", &["plan"], 0);
+    p.text("check_drift", &["check"], 2);
+    p.text("apply_dry_run", &["apply", "--dry-run"], 0);
+    p.text("apply", &["apply", "--yes"], 0);
+    p.text("apply_nothing", &["apply", "--yes"], 0);
+    p.text("check_data_in_sync", &["check", "--data"], 0);
+    let fixtures = p.fixtures();
+    p.text("seed", &["seed", fixtures.to_str().unwrap()], 0);
+    p.text("backfill_dry_run", &["backfill", "--dry-run"], 0);
+    p.text("diff_same", &["diff", "schemas", "schemas"], 0);
+    p.text("migrate_generate", &["migrate", "generate", "initial"], 0);
+    p.text("migrate_new", &["migrate", "new", "by_hand"], 0);
+    p.text("migrate_status_pending", &["migrate", "status"], 0);
+    p.text("migrate_up_dry_run", &["migrate", "up", "--dry-run"], 0);
+    p.text("migrate_up", &["migrate", "up"], 0);
+    p.text("migrate_status_applied", &["migrate", "status"], 0);
+    p.text("migrate_verify", &["migrate", "verify"], 0);
+    p.text("migrate_down_dry_run", &["migrate", "down", "--dry-run"], 0);
+    p.text("migrate_down", &["migrate", "down", "--yes"], 0);
+    p.text("migrate_baseline", &["migrate", "baseline"], 0);
+    p.text("migrate_unlock", &["migrate", "unlock", "--yes"], 0);
+    p.text("pull", &["pull", &db, "--schemas", "pulled"], 0);
+    p.text("lint_rules", &["lint", "--rules"], 0);
+    p.text(
+        "error_invalid_uri",
+        &["plan", "--uri", "mongodb://u:p4ss/w@h"],
+        1,
+    );
+    p.text("error_refused", &["migrate", "down", "--to", "0"], 1);
+}
+
 #[test]
 fn exit_codes_follow_the_contract() {
     let p = Project::new("codes");
