@@ -385,7 +385,7 @@ async fn a_server_that_stops_answering_fails_the_run_within_the_timeout_naming_t
 
 #[tokio::test]
 async fn a_changelog_write_with_an_older_token_is_refused() {
-    use mongrate::db::changelog::{Changelog, Direction, Entry, Fenced, Status};
+    use mongrate::db::changelog::{Changelog, Direction, Entry, Fenced, Missing, Status};
     let state = support::unique_db("fenced_writes");
     let client = support::client().await;
     let entry = Entry {
@@ -411,16 +411,22 @@ async fn a_changelog_write_with_an_older_token_is_refused() {
     };
     let old = Changelog::new(&client, &state, 4);
     let new = Changelog::new(&client, &state, 5);
+    // Progress on an entry that is not there (its start record lost) says so.
+    let e = old
+        .set(V1, bson::doc! { "steps_done": 1 })
+        .await
+        .unwrap_err();
+    assert!(e.downcast_ref::<Missing>().is_some(), "{e:#}");
     old.put(&entry).await.unwrap();
     // The run holding token 5 takes over and records progress.
-    new.progress(V1, 3).await.unwrap();
+    new.put(&entry.at_step(3)).await.unwrap();
     // The stale run (token 4) can neither update nor replace the entry.
-    let e = old.progress(V1, 2).await.unwrap_err();
+    let e = old.put(&entry.at_step(2)).await.unwrap_err();
     assert!(e.downcast_ref::<Fenced>().is_some(), "{e:#}");
     let e = old.put(&entry).await.unwrap_err();
     assert!(e.downcast_ref::<Fenced>().is_some(), "{e:#}");
     let e = old
-        .finished(V1, Direction::Up, entry.started_at)
+        .put(&entry.finished(6, bson::DateTime::now()))
         .await
         .unwrap_err();
     assert!(

@@ -59,6 +59,7 @@ impl Settings {
                 .as_deref()
                 .and_then(|q| crate::resilience::parse_commit_quorum(q).ok()),
             poll_every: self.progress_every.min(Duration::from_secs(1)),
+            look_for_running_builds: true,
         }
     }
 

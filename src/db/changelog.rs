@@ -8,7 +8,7 @@ use super::is_duplicate_key;
 use super::retry::driver_error;
 pub use crate::migrate::changelog::{Direction, Entry, History, Resolution, Status};
 use anyhow::Result;
-use bson::{Bson, DateTime, Document, doc};
+use bson::{Bson, Document, doc};
 use futures_util::TryStreamExt;
 use mongodb::{Client, Collection};
 use serde::Serialize;
@@ -110,11 +110,15 @@ impl Changelog {
     }
 
     async fn fenced(&self, version: &str) -> anyhow::Error {
-        let theirs = self
+        let found = self
             .coll
             .clone_with_type::<Document>()
             .find_one(doc! { "_id": self.key(version) })
-            .await
+            .await;
+        if let Ok(None) = found {
+            return Missing(version.to_string()).into();
+        }
+        let theirs = found
             .ok()
             .flatten()
             .and_then(|d| d.get_i64("lock_token").ok())
@@ -146,42 +150,6 @@ impl Changelog {
             Err(e) if is_duplicate_key(&e) => Err(self.fenced(&version).await),
             Err(e) => Err(driver_error(e).context("writing the changelog")),
         }
-    }
-
-    /// Record progress: `steps_done` of the running direction.
-    pub async fn progress(&self, version: &str, steps_done: u32) -> Result<()> {
-        self.set(version, doc! { "steps_done": steps_done }).await
-    }
-
-    /// Record that the run of `version` failed.
-    pub async fn failed(&self, version: &str, error: &str) -> Result<()> {
-        self.set(
-            version,
-            doc! { "status": as_bson(Status::Failed), "error": error, "finished_at": DateTime::now() },
-        )
-        .await
-    }
-
-    /// Record that `version` finished in `direction`, started at `started_at`.
-    pub async fn finished(
-        &self,
-        version: &str,
-        direction: Direction,
-        started_at: DateTime,
-    ) -> Result<()> {
-        let now = DateTime::now();
-        let duration = now.timestamp_millis() - started_at.timestamp_millis();
-        let mut set = doc! { "finished_at": now, "duration_ms": duration, "error": Bson::Null };
-        match direction {
-            Direction::Up => {
-                set.insert("status", as_bson(Status::Applied));
-                set.insert("applied_at", now);
-            }
-            Direction::Down => {
-                set.insert("status", as_bson(Status::RolledBack));
-            }
-        }
-        self.set(version, set).await
     }
 
     /// Record a `migrate resolve` of `version`: its new status and checksum, and who did it.
@@ -220,3 +188,8 @@ impl Changelog {
         Ok(())
     }
 }
+
+/// An update found no entry to update.
+#[derive(Debug, thiserror::Error)]
+#[error("the changelog has no entry for {0}")]
+pub struct Missing(pub String);

@@ -4,10 +4,14 @@
 //! Fencing: every time the lock changes hands its `token` grows by one (the document is never
 //! deleted, so the count never restarts). A run carries its token on every changelog write,
 //! and those writes only apply where no newer token has written (see `changelog`). Before each
-//! step a run checks its lease twice: by its own clock (time since the last renewal the server
-//! confirmed, counting time the machine was paused or asleep) and by the server (the lock still
-//! names this run and token). A run paused past its lease — a GC pause, a frozen VM, a sleeping
-//! laptop — therefore stops with "lost the lock" instead of carrying on over a newer run's work.
+//! step a run checks its lease by its own clock (time since the last renewal the server
+//! confirmed, counting time the machine was paused or asleep), and by the server (the lock still
+//! names this run and token) when no renewal confirmed it within the last third of the lease —
+//! a confirmed renewal proves the lock is this run's until at least two thirds of a lease later
+//! by the server's clock, so reading it again before every step would only cost a round trip.
+//! A run paused past its lease — a GC pause, a frozen VM, a sleeping laptop — therefore stops
+//! with "lost the lock" instead of carrying on over a newer run's work. (A lock broken by hand,
+//! `migrate unlock --yes`, is noticed at the next renewal, within a third of the lease.)
 //!
 //! A second runner waits for the lock (up to a timeout) and then fails naming the owner. A lock
 //! whose owner ran on this host and whose process is gone (crashed, killed) is taken over at once;
@@ -364,6 +368,11 @@ impl LeaseLock {
                 age.as_secs_f64(),
                 self.lease.as_secs()
             )));
+        }
+        // Confirmed by a renewal within the last third of the lease: the server's expiry is
+        // at least two thirds of a lease away, and no other run can have taken it.
+        if age < self.lease / 3 {
+            return Ok(());
         }
         // During an election the read waits for the new primary, as long as the lease is
         // still safely ours by this run's clock.

@@ -150,15 +150,35 @@ async fn take_over(
     Ok(read.entries)
 }
 
-/// The driver-backed runner backend of a run holding `lock`.
+/// A migration's start record waits this long for its first step: a step that finishes
+/// sooner is recorded with the migration's first record (one write instead of two); a longer
+/// one shows as `running` meanwhile.
+const START_RECORD_AFTER: std::time::Duration = std::time::Duration::from_millis(200);
+
+/// The driver-backed runner backend of a run holding `lock`. It keeps the running migration's
+/// changelog entry and writes it whole (a fenced, majority-acknowledged replace) at each record.
 struct ServerBackend<'a> {
     client: &'a Client,
     changelog: Changelog,
     lock: &'a LeaseLock,
     step: super::retry::StepOptions,
+    /// The running migration's entry as last recorded (or to record), and whether it is on
+    /// the server yet.
+    entry: std::cell::RefCell<Option<(Entry, bool)>>,
+    /// The running migration resumes an interrupted one.
+    resumed: std::cell::Cell<bool>,
 }
 
 impl ServerBackend<'_> {
+    /// How this migration's steps run: they look for an index build already running on the
+    /// server (to join it and say so) only when resuming an interrupted run.
+    fn step_options(&self) -> super::retry::StepOptions {
+        super::retry::StepOptions {
+            look_for_running_builds: self.resumed.get(),
+            ..self.step.clone()
+        }
+    }
+
     /// A changelog write, again after an election cut it (each write is idempotent, and fenced:
     /// a run that lost its lock in the meantime is refused, not retried).
     async fn retrying<F, Fut>(&self, write: F) -> Result<()>
@@ -183,6 +203,38 @@ impl ServerBackend<'_> {
             }
         }
     }
+
+    /// Record the running migration's entry as `change` makes it.
+    async fn record(&self, change: impl Fn(&Entry) -> Entry) -> Result<()> {
+        let Some((entry, _)) = self.entry.borrow().clone() else {
+            anyhow::bail!("a migration was recorded before it started");
+        };
+        let next = change(&entry);
+        self.retrying(|| self.changelog.put(&next)).await?;
+        *self.entry.borrow_mut() = Some((next, true));
+        Ok(())
+    }
+
+    /// Run a step; if the start record is not written yet and the step takes longer than
+    /// [`START_RECORD_AFTER`], write it while the step goes on. An error writing it is the
+    /// run's, once the step has ended.
+    async fn with_start_record<T>(
+        &self,
+        step: impl std::future::Future<Output = T>,
+    ) -> (T, Result<()>) {
+        let pending = matches!(&*self.entry.borrow(), Some((_, false)));
+        if !pending {
+            return (step.await, Ok(()));
+        }
+        tokio::pin!(step);
+        tokio::select! {
+            done = &mut step => (done, Ok(())),
+            _ = tokio::time::sleep(START_RECORD_AFTER) => {
+                let recorded = self.record(Entry::clone).await;
+                (step.await, recorded)
+            }
+        }
+    }
 }
 
 impl Backend for ServerBackend<'_> {
@@ -194,38 +246,57 @@ impl Backend for ServerBackend<'_> {
         op: &Operation,
         reporter: &mut dyn Reporter,
     ) -> Result<crate::ops::Done> {
-        super::step::execute(self.client, op, &self.step, reporter).await
+        let options = self.step_options();
+        let (done, recorded) = self
+            .with_start_record(super::step::execute(self.client, op, &options, reporter))
+            .await;
+        recorded?;
+        done
     }
     async fn execute_wave(
         &self,
         ops: &[&Operation],
         reporter: &mut dyn Reporter,
     ) -> Result<Vec<crate::ops::Done>, (usize, anyhow::Error)> {
-        super::step::execute_wave(self.client, ops, &self.step, reporter)
-            .await
-            .map_err(|w| (w.failed, w.error))
+        let options = self.step_options();
+        let (done, recorded) = self
+            .with_start_record(super::step::execute_wave(
+                self.client,
+                ops,
+                &options,
+                reporter,
+            ))
+            .await;
+        recorded.map_err(|e| (0, e))?;
+        done.map_err(|w| (w.failed, w.error))
     }
     async fn build_slots(&self) -> usize {
         super::step::build_slots(self.client).await
     }
-    async fn record_start(&self, entry: &Entry) -> Result<()> {
-        self.retrying(|| self.changelog.put(entry)).await
+    async fn record_start(&self, entry: &Entry, resumed: bool) -> Result<()> {
+        self.resumed.set(resumed);
+        *self.entry.borrow_mut() = Some((entry.clone(), false));
+        // A resumed migration says so at once; a fresh one with its first record, unless its
+        // first step takes long.
+        if resumed {
+            self.record(Entry::clone).await?;
+        }
+        Ok(())
     }
-    async fn record_progress(&self, version: &str, steps_done: u32) -> Result<()> {
-        self.retrying(|| self.changelog.progress(version, steps_done))
-            .await
+    async fn record_progress(&self, _version: &str, steps_done: u32) -> Result<()> {
+        self.record(|e| e.at_step(steps_done)).await
     }
-    async fn record_failure(&self, version: &str, error: &str) -> Result<()> {
-        self.retrying(|| self.changelog.failed(version, error))
-            .await
+    async fn record_failure(&self, _version: &str, error: &str) -> Result<()> {
+        self.record(|e| e.failed(error, DateTime::now())).await
     }
     async fn record_finished(
         &self,
-        version: &str,
-        direction: Direction,
-        started_at: DateTime,
+        _version: &str,
+        steps_done: u32,
+        _direction: Direction,
+        _started_at: DateTime,
     ) -> Result<()> {
-        self.retrying(|| self.changelog.finished(version, direction, started_at))
+        self.record(|e| e.finished(steps_done, DateTime::now()))
             .await
     }
     fn host_pid(&self) -> (String, u32) {
@@ -285,6 +356,8 @@ pub async fn run(
             changelog,
             lock: &lock,
             step: opts.step.clone(),
+            entry: std::cell::RefCell::new(None),
+            resumed: std::cell::Cell::new(false),
         };
         let ran = runner::execute(&backend, migrations, &entries, &plan, force, reporter).await?;
         anyhow::Ok((plan, ran))

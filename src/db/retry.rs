@@ -20,6 +20,9 @@ pub struct StepOptions {
     pub commit_quorum: Option<Bson>,
     /// How often a running index build's progress is read.
     pub poll_every: Duration,
+    /// Before an index build, look for the same build already running on the server (left by
+    /// an interrupted run) and say that it is joined. A migration that starts afresh skips it.
+    pub look_for_running_builds: bool,
 }
 
 impl Default for StepOptions {
@@ -28,6 +31,7 @@ impl Default for StepOptions {
             retry_for: Duration::from_secs(60),
             commit_quorum: None,
             poll_every: Duration::from_secs(1),
+            look_for_running_builds: true,
         }
     }
 }

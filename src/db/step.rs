@@ -209,6 +209,7 @@ async fn run_one(
         collection,
         index,
     } = op
+        && opts.look_for_running_builds
     {
         let name = index.get_str("name").unwrap_or_default();
         if let Ok(builds) = running_builds(client).await

@@ -63,6 +63,45 @@ pub struct Entry {
     pub resolved: Option<Resolution>,
 }
 
+impl Entry {
+    /// The entry after `steps_done` steps of its direction finished, still running.
+    pub fn at_step(&self, steps_done: u32) -> Entry {
+        Entry {
+            steps_done,
+            ..self.clone()
+        }
+    }
+
+    /// The entry of a run that finished its direction with `steps_done` steps at `now`:
+    /// applied (up) or rolled back (down).
+    pub fn finished(&self, steps_done: u32, now: DateTime) -> Entry {
+        let up = self.direction == Direction::Up;
+        Entry {
+            steps_done,
+            status: if up {
+                Status::Applied
+            } else {
+                Status::RolledBack
+            },
+            finished_at: Some(now),
+            duration_ms: Some(now.timestamp_millis() - self.started_at.timestamp_millis()),
+            applied_at: if up { Some(now) } else { self.applied_at },
+            error: None,
+            ..self.clone()
+        }
+    }
+
+    /// The entry of a run that failed at `now` with `error`.
+    pub fn failed(&self, error: &str, now: DateTime) -> Entry {
+        Entry {
+            status: Status::Failed,
+            error: Some(error.to_string()),
+            finished_at: Some(now),
+            ..self.clone()
+        }
+    }
+}
+
 /// A `migrate resolve`: what the entry was marked as, by whom, when, and what it said before.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Resolution {

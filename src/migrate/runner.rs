@@ -38,13 +38,17 @@ pub trait Backend {
     async fn build_slots(&self) -> usize {
         1
     }
-    /// The changelog entry of a migration that starts (or resumes).
-    async fn record_start(&self, entry: &Entry) -> anyhow::Result<()>;
+    /// The changelog entry of a migration that starts (or resumes). `resumed`: an earlier run
+    /// of this migration started and did not finish (it may have left an index build running).
+    async fn record_start(&self, entry: &Entry, resumed: bool) -> anyhow::Result<()>;
+    /// Steps done of a migration still running (one fenced majority write per finished step).
     async fn record_progress(&self, version: &str, steps_done: u32) -> anyhow::Result<()>;
     async fn record_failure(&self, version: &str, error: &str) -> anyhow::Result<()>;
+    /// The migration finished: its last steps done and its new status, in one write.
     async fn record_finished(
         &self,
         version: &str,
+        steps_done: u32,
         direction: Direction,
         started_at: DateTime,
     ) -> anyhow::Result<()>;
@@ -135,7 +139,9 @@ pub async fn execute(
             previous,
             backend.host_pid(),
         );
-        backend.record_start(&entry).await?;
+        let resumed =
+            previous.is_some_and(|e| matches!(e.status, Status::Running | Status::Failed));
+        backend.record_start(&entry, resumed).await?;
         let verb = match direction {
             Direction::Up => "up",
             Direction::Down => "down",
@@ -160,8 +166,11 @@ pub async fn execute(
                     steps.len()
                 ))
             })?;
-            // Consecutive index builds go in waves the server runs at once; other steps alone.
-            let slots = if matches!(ops[i], Operation::CreateIndex { .. }) {
+            // Consecutive index builds go in waves the server runs at once; other steps alone
+            // (a lone build needs no count of free build slots).
+            let builds =
+                |op: Option<&&Operation>| matches!(op, Some(Operation::CreateIndex { .. }));
+            let slots = if builds(ops.get(i)) && builds(ops.get(i + 1)) {
                 backend.build_slots().await
             } else {
                 1
@@ -216,7 +225,14 @@ pub async fn execute(
                     steps.len()
                 ))
             })?;
-            backend.record_progress(&m.version, end as u32).await?;
+            // The last step's record is the migration's: done, and its new status.
+            if end < ops.len() {
+                backend.record_progress(&m.version, end as u32).await?;
+            } else {
+                backend
+                    .record_finished(&m.version, end as u32, direction, entry.started_at)
+                    .await?;
+            }
             backend.checkpoint(&m.version, end, "after-record");
             for (k, op) in wave.iter().enumerate() {
                 let there = outcomes.get(k) == Some(&Done::AlreadyThere);
@@ -230,10 +246,13 @@ pub async fn execute(
             }
             i = end;
         }
-        backend.ensure_lease().await?;
-        backend
-            .record_finished(&m.version, direction, entry.started_at)
-            .await?;
+        if p.from_step >= ops.len() {
+            // Nothing left to run (no steps, or all ran and only the finish was not recorded).
+            backend.ensure_lease().await?;
+            backend
+                .record_finished(&m.version, ops.len() as u32, direction, entry.started_at)
+                .await?;
+        }
         reporter.end(
             match direction {
                 Direction::Up => "applied",
@@ -287,7 +306,7 @@ mod tests {
             self.log.borrow_mut().push(format!("exec {s}"));
             Ok(Done::Changed)
         }
-        async fn record_start(&self, e: &Entry) -> anyhow::Result<()> {
+        async fn record_start(&self, e: &Entry, _resumed: bool) -> anyhow::Result<()> {
             self.log
                 .borrow_mut()
                 .push(format!("start {} at {}", e.version, e.steps_done));
@@ -304,10 +323,11 @@ mod tests {
         async fn record_finished(
             &self,
             v: &str,
+            n: u32,
             _d: Direction,
             _s: DateTime,
         ) -> anyhow::Result<()> {
-            self.log.borrow_mut().push(format!("finished {v}"));
+            self.log.borrow_mut().push(format!("finished {v} {n}"));
             Ok(())
         }
         fn host_pid(&self) -> (String, u32) {
@@ -361,9 +381,21 @@ mod tests {
                 "exec drop_index a.b i1",
                 "progress 20250101000000 2",
                 "exec drop_index a.b i2",
-                "progress 20250101000000 3",
-                "finished 20250101000000",
+                "finished 20250101000000 3",
             ]
+        );
+    }
+
+    #[test]
+    fn a_migration_with_nothing_left_to_run_is_only_marked_finished() {
+        let mut ms = one();
+        ms[0].file.up.clear();
+        let plan = plan_up(&ms, &[], None).unwrap();
+        let fake = Fake::default();
+        block_on(execute(&fake, &ms, &[], &plan, false, &mut Silent)).unwrap();
+        assert_eq!(
+            fake.log.borrow().as_slice(),
+            ["start 20250101000000 at 0", "finished 20250101000000 0"]
         );
     }
 
