@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Benchmark: `mongrate check` of 1,000 collections in one database, and of 200 tenant databases
-# covered by one template (the chatbase_db seed schemas), against a local server. Prints min /
+# covered by one template (the chatbase_db seed schemas), and the first with `--databases` naming
+# its one database (a fleet of one), against a local server. Prints min /
 # median / max wall time of N runs per binary, side by side in one run.
 #   scripts/bench_check.sh [N] [OTHER_BINARY...]
 # N defaults to 10; each OTHER_BINARY (e.g. a release build of an earlier commit) is timed on
@@ -61,5 +62,6 @@ measure() {
 }
 for bin in "${bins[@]}"; do
   measure "check 1,000 collections  ($bin)" "$bin" check --schemas "$work/wide"
+  measure "  the same, --databases NAME ($bin)" "$bin" check --schemas "$work/wide" --databases mongrate_bench_wide
   measure "check 200 tenants        ($bin)" "$bin" check --schemas "$work/fleet"
 done

@@ -5,6 +5,11 @@ use clap::{CommandFactory, FromArgMatches};
 use mongrate::cli::{Cli, SettingArgs};
 use mongrate::commands::{self, exit, out};
 
+/// mimalloc: a run allocates many small objects (parsed files, the catalog, the model of both
+/// sides); with it `check` of 1,000 collections spends markedly less CPU in the allocator.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() {
     // A panic is a bug: say so in one line, never with exit code 101.
     std::panic::set_hook(Box::new(|info| {
