@@ -8,6 +8,8 @@
 //!       them, and the server's CPU time for it (from `/proc`, when the server is local): that
 //!       work divided by the cores is a bound no client can beat on this machine;
 //!   (b) `mongrate apply --yes --databases <the N names>` (release binary, default --parallel);
+//!   (b2) with `PARALLEL=1,2,4,8`: `apply` at each `--parallel`, its time against the server-bound
+//!       minimum of that run (the server's CPU seconds during it / cores);
 //!   (c) `mongrate check` of the N tenants (the template covers them on the server), with the
 //!       server's command counter before and after: the catalog of all N is one `$listCatalog`.
 //!
@@ -278,6 +280,46 @@ async fn main() {
         cpu_text(apply_cpu),
         out.trim()
     );
+
+    // (b2) `--parallel` swept (PARALLEL="1,2,4,8"): each run's time against the server-bound
+    // minimum of that run (its server CPU seconds / cores), to pick the default from.
+    if let Ok(values) = std::env::var("PARALLEL") {
+        for p in values
+            .split(',')
+            .filter_map(|v| v.trim().parse::<u16>().ok())
+        {
+            drop_all(&client, &tenants).await;
+            let cpu_before = server_cpu(&client).await;
+            let p_text = p.to_string();
+            let (secs, _) = run(
+                &bin,
+                &[
+                    "apply",
+                    "--yes",
+                    "--quiet",
+                    "--uri",
+                    &uri,
+                    "--schemas",
+                    schemas,
+                    "--databases",
+                    &list,
+                    "--parallel",
+                    &p_text,
+                ],
+            );
+            let cpu = server_cpu(&client)
+                .await
+                .zip(cpu_before)
+                .map(|(a, b)| a - b);
+            let bound = cpu.map(|c| c / cores);
+            println!(
+                "(b2) apply --parallel {p:<3}                          {secs:>7.2}s   server CPU {}   server-bound minimum {}   ratio {}",
+                cpu_text(cpu),
+                bound.map_or("n/a".into(), |b| format!("{b:.2}s")),
+                bound.map_or("n/a".into(), |b| format!("{:.2}", secs / b)),
+            );
+        }
+    }
 
     // (c) mongrate check of the fleet: wall time, and the commands the server ran for it.
     let mut best = f64::MAX;

@@ -167,14 +167,19 @@ struct ServerBackend<'a> {
     entry: std::cell::RefCell<Option<(Entry, bool)>>,
     /// The running migration resumes an interrupted one.
     resumed: std::cell::Cell<bool>,
+    /// This run took the lock over from a process that is gone: whatever it was doing may
+    /// still run on the server, recorded or not.
+    took_over: bool,
 }
 
 impl ServerBackend<'_> {
     /// How this migration's steps run: they look for an index build already running on the
-    /// server (to join it and say so) only when resuming an interrupted run.
+    /// server (to join it and say so) only after an interrupted run: when resuming one, or
+    /// when its lock was taken over from a dead process (which may have died before its first
+    /// record).
     fn step_options(&self) -> super::retry::StepOptions {
         super::retry::StepOptions {
-            look_for_running_builds: self.resumed.get(),
+            look_for_running_builds: self.resumed.get() || self.took_over,
             ..self.step.clone()
         }
     }
@@ -358,6 +363,7 @@ pub async fn run(
             step: opts.step.clone(),
             entry: std::cell::RefCell::new(None),
             resumed: std::cell::Cell::new(false),
+            took_over: lock.took_over_from.is_some(),
         };
         let ran = runner::execute(&backend, migrations, &entries, &plan, force, reporter).await?;
         anyhow::Ok((plan, ran))
