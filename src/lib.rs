@@ -59,22 +59,28 @@ mod architecture {
     use std::collections::{BTreeMap, BTreeSet};
     use std::path::Path;
 
-    /// Every module of `src/` (`db` and `commands` by file, the rest by top-level module) and
-    /// the modules it refers to, tests left out.
-    fn graph() -> BTreeMap<String, BTreeSet<String>> {
-        fn walk(dir: &Path, out: &mut Vec<std::path::PathBuf>) {
-            for e in std::fs::read_dir(dir).unwrap().flatten() {
+    /// The `.rs` files under `dir`, at any depth.
+    fn rs_files(dir: &Path) -> Vec<std::path::PathBuf> {
+        let mut files = Vec::new();
+        let mut stack = vec![dir.to_path_buf()];
+        while let Some(d) = stack.pop() {
+            for e in std::fs::read_dir(&d).unwrap().flatten() {
                 let p = e.path();
                 if p.is_dir() {
-                    walk(&p, out);
+                    stack.push(p);
                 } else if p.extension().is_some_and(|x| x == "rs") {
-                    out.push(p);
+                    files.push(p);
                 }
             }
         }
+        files
+    }
+
+    /// Every module of `src/` (`db` and `commands` by file, the rest by top-level module) and
+    /// the modules it refers to, tests left out.
+    fn graph() -> BTreeMap<String, BTreeSet<String>> {
         let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
-        let mut files = Vec::new();
-        walk(&root, &mut files);
+        let files = rs_files(&root);
         let node = |parts: &[&str]| -> String {
             match parts {
                 [top @ ("db" | "commands"), sub, ..] => format!("{top}::{sub}"),
@@ -176,21 +182,8 @@ mod architecture {
     /// The choice between JSON and text is made in one place, the emitter.
     #[test]
     fn only_the_emitter_chooses_json_or_text() {
-        let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
-        let mut files = Vec::new();
-        let mut stack = vec![root.clone()];
-        while let Some(d) = stack.pop() {
-            for e in std::fs::read_dir(&d).unwrap().flatten() {
-                let p = e.path();
-                if p.is_dir() {
-                    stack.push(p);
-                } else if p.extension().is_some_and(|x| x == "rs") {
-                    files.push(p);
-                }
-            }
-        }
         let mut offenders = Vec::new();
-        for f in files {
+        for f in rs_files(&Path::new(env!("CARGO_MANIFEST_DIR")).join("src")) {
             if f.ends_with("commands/emit.rs") || f.ends_with("cli.rs") {
                 continue;
             }
@@ -214,19 +207,7 @@ mod architecture {
     /// The functions of the `.rs` files under `dir` (tests left out) longer than `limit`
     /// lines, from their `fn` line to their closing brace.
     fn longer_than(dir: &str, limit: usize) -> Vec<String> {
-        let root = Path::new(env!("CARGO_MANIFEST_DIR")).join(dir);
-        let mut files: Vec<std::path::PathBuf> = Vec::new();
-        let mut stack = vec![root];
-        while let Some(d) = stack.pop() {
-            for e in std::fs::read_dir(&d).unwrap().flatten() {
-                let p = e.path();
-                if p.is_dir() {
-                    stack.push(p);
-                } else if p.extension().is_some_and(|x| x == "rs") {
-                    files.push(p);
-                }
-            }
-        }
+        let files = rs_files(&Path::new(env!("CARGO_MANIFEST_DIR")).join(dir));
         let mut long = Vec::new();
         for f in files {
             let text = std::fs::read_to_string(&f).unwrap();
