@@ -26,42 +26,32 @@ pub fn status(settings: &Settings, exit_code: bool, ui: &mut dyn Ui) -> Result<S
     let (units, fleet) = histories(&server, settings, &migrations)?;
     let lines: Mutex<Vec<StatusLine>> = Mutex::new(Vec::new());
     let unclaimed = Mutex::new(0);
-    let labels: Vec<String> = units.iter().map(|u| u.label().to_string()).collect();
-    let shared = Shared::new(ui.progress());
     let names = Labels {
         label: "migrate status",
         noun: "pending migration",
     };
     let client = server.client();
-    let (lines_ref, unclaimed_ref, units_ref) = (&lines, &unclaimed, &units);
-    let done = server.run(targets::each(
-        &labels,
-        Mode::Together,
-        names,
-        &shared,
-        |label| async move {
-            let unit = find(units_ref, &label)?;
-            let history =
-                db::changelog::History::new(settings.project.as_deref(), unit.scope.as_deref());
-            let (rows, left) =
-                db::migrations::status(client, &settings.state_db, &history, &unit.migrations)
-                    .await?;
-            *unclaimed_ref.lock().expect("not poisoned") += left;
-            let pending = rows.iter().filter(|r| r.status.is_pending_work()).count();
-            lines_ref
-                .lock()
-                .expect("not poisoned")
-                .extend(rows.into_iter().map(|row| StatusLine {
-                    database: label.clone(),
-                    row,
-                }));
-            Ok(if pending == 0 {
-                (Outcome::InSync, 0)
-            } else {
-                (Outcome::Drift, pending)
-            })
-        },
-    ))?;
+    let (lines_ref, unclaimed_ref) = (&lines, &unclaimed);
+    let done = each_history(&server, &units, names, ui, |label, unit| async move {
+        let history =
+            db::changelog::History::new(settings.project.as_deref(), unit.scope.as_deref());
+        let (rows, left) =
+            db::migrations::status(client, &settings.state_db, &history, &unit.migrations).await?;
+        *unclaimed_ref.lock().expect("not poisoned") += left;
+        let pending = rows.iter().filter(|r| r.status.is_pending_work()).count();
+        lines_ref
+            .lock()
+            .expect("not poisoned")
+            .extend(rows.into_iter().map(|row| StatusLine {
+                database: label.clone(),
+                row,
+            }));
+        Ok(if pending == 0 {
+            (Outcome::InSync, 0)
+        } else {
+            (Outcome::Drift, pending)
+        })
+    })?;
     Ok(StatusReport {
         migrations: lines.into_inner().expect("not poisoned"),
         pending: done.databases.iter().map(|d| d.steps).sum(),
@@ -73,11 +63,35 @@ pub fn status(settings: &Settings, exit_code: bool, ui: &mut dyn Ui) -> Result<S
     })
 }
 
-fn find<'a>(units: &'a [Unit], label: &str) -> Result<&'a Unit> {
-    units
-        .iter()
-        .find(|u| u.label() == label)
-        .ok_or_else(|| anyhow::anyhow!("no history named {label}"))
+/// Run `work` on every history, one after another (`migrate status`, `baseline`): its label
+/// and unit in, its outcome and count out.
+fn each_history<'a, F, Fut>(
+    server: &Server,
+    units: &'a [Unit],
+    labels: Labels<'_>,
+    ui: &mut dyn Ui,
+    work: F,
+) -> Result<crate::fleet::Report>
+where
+    F: Fn(String, &'a Unit) -> Fut,
+    Fut: std::future::Future<Output = Result<(Outcome, usize)>>,
+{
+    let names: Vec<String> = units.iter().map(|u| u.label().to_string()).collect();
+    let shared = Shared::new(ui.progress());
+    let work = &work;
+    server.run(targets::each(
+        &names,
+        Mode::Together,
+        labels,
+        &shared,
+        |label| async move {
+            let unit = units
+                .iter()
+                .find(|u| u.label() == label)
+                .ok_or_else(|| anyhow::anyhow!("no history named {label}"))?;
+            work(label, unit).await
+        },
+    ))
 }
 
 /// `mongrate migrate baseline [--to VERSION]`: for the shared history, or per database of a
@@ -103,37 +117,28 @@ pub fn baseline(
     let opts = run_options(settings, lock);
     let _changing = ui.changing();
     let recorded: Mutex<Vec<(String, Vec<String>)>> = Mutex::new(Vec::new());
-    let labels: Vec<String> = units.iter().map(|u| u.label().to_string()).collect();
-    let shared = Shared::new(ui.progress());
     let names = Labels {
         label: "migrate baseline",
         noun: "migration",
     };
     let client = server.client();
-    let (recorded_ref, units_ref, opts_ref) = (&recorded, &units, &opts);
-    let done = server.run(targets::each(
-        &labels,
-        Mode::Together,
-        names,
-        &shared,
-        |label| async move {
-            let unit = find(units_ref, &label)?;
-            let versions =
-                db::migrations::baseline(client, &scoped(opts_ref, unit), &unit.migrations, to)
-                    .await
-                    .map_err(|e| e.context(format!("baseline of {label}")))?;
-            let n = versions.len();
-            recorded_ref
-                .lock()
-                .expect("not poisoned")
-                .push((label, versions));
-            Ok(if n == 0 {
-                (Outcome::InSync, 0)
-            } else {
-                (Outcome::Changed, n)
-            })
-        },
-    ))?;
+    let (recorded_ref, opts_ref) = (&recorded, &opts);
+    let done = each_history(&server, &units, names, ui, |label, unit| async move {
+        let versions =
+            db::migrations::baseline(client, &scoped(opts_ref, unit), &unit.migrations, to)
+                .await
+                .map_err(|e| e.context(format!("baseline of {label}")))?;
+        let n = versions.len();
+        recorded_ref
+            .lock()
+            .expect("not poisoned")
+            .push((label, versions));
+        Ok(if n == 0 {
+            (Outcome::InSync, 0)
+        } else {
+            (Outcome::Changed, n)
+        })
+    })?;
     let recorded = recorded.into_inner().expect("not poisoned");
     Ok(BaselineReport {
         databases: done
