@@ -4,11 +4,13 @@
 //! objects, arrays of objects and a map with dynamic keys. Then, on the same server in the same
 //! run, each as a separate process under `/usr/bin/time` (wall time and peak RSS):
 //!   (a) the floor: a plain driver `find()` streaming every document (this binary, `--floor`);
+//!   (a') the same `find()` reading raw BSON, the fastest a client can (`--floor-raw`);
 //!   (b) `mongrate pull --full-scan` (release binary);
 //!   (c) `mongrate pull` with the default `$sample` of 1,000;
 //!   (d) `mongrate pull --full-scan` of a collection N/10 large, to show memory stays flat.
 //!
-//! Run: `scripts/bench_pull.sh [N]` (needs MONGODB_URI or starts a local mongod).
+//! Run: `scripts/bench_pull.sh [N]` (needs MONGODB_URI or starts a local mongod). With
+//! `BENCH_KEEP=1` the generated collections are kept, and the next run reuses them.
 
 use bson::{Bson, DateTime, Document, doc};
 use futures_util::TryStreamExt;
@@ -67,6 +69,10 @@ fn document(k: usize) -> Document {
 }
 
 async fn fill(coll: &mongodb::Collection<Document>, n: usize) {
+    // Kept from a run with BENCH_KEEP=1: the same documents, not generated again.
+    if coll.estimated_document_count().await.unwrap() == n as u64 {
+        return;
+    }
     coll.drop().await.unwrap();
     let mut i = 0;
     while i < n {
@@ -95,8 +101,26 @@ fn timed(program: &str, args: &[&str]) -> (f64, u64, String) {
     (secs, rss, String::from_utf8_lossy(&out.stdout).into_owned())
 }
 
-/// The floor: stream every document of `DB.coll` with a plain `find()`, touching each.
-async fn floor(uri: &str, coll: &str) {
+/// The floor: stream every document of `DB.coll` with a plain `find()`, touching each; `raw`:
+/// as the server's bytes (`RawDocumentBuf`), the fastest a client can read them.
+async fn floor(uri: &str, coll: &str, raw: bool) {
+    if raw {
+        let client = mongodb::Client::with_uri_str(uri).await.unwrap();
+        let mut cursor = client
+            .database(DB)
+            .collection::<bson::RawDocumentBuf>(coll)
+            .find(doc! {})
+            .batch_size(1000)
+            .await
+            .unwrap();
+        let (mut n, mut keys) = (0u64, 0u64);
+        while let Some(d) = cursor.try_next().await.unwrap() {
+            n += 1;
+            keys += d.iter().count() as u64;
+        }
+        println!("{n} {keys}");
+        return;
+    }
     let client = mongodb::Client::with_uri_str(uri).await.unwrap();
     let mut cursor = client
         .database(DB)
@@ -122,7 +146,11 @@ async fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let uri = std::env::var("MONGODB_URI").expect("set MONGODB_URI (scripts/bench_pull.sh does)");
     if let Some(i) = args.iter().position(|a| a == "--floor") {
-        floor(&uri, &args[i + 1]).await;
+        floor(&uri, &args[i + 1], false).await;
+        return;
+    }
+    if let Some(i) = args.iter().position(|a| a == "--floor-raw") {
+        floor(&uri, &args[i + 1], true).await;
         return;
     }
     let n: usize = args
@@ -169,14 +197,21 @@ async fn main() {
         mib(floor_rss),
         out.trim()
     );
+    let (raw_s, raw_rss, out) = timed(me, &["--floor-raw", "big"]);
+    println!(
+        "(a') floor: the same find() as raw BSON             {raw_s:>8.2}s  peak RSS {:>6.1} MiB  ({})",
+        mib(raw_rss),
+        out.trim()
+    );
     let (full_s, full_rss, file) = pull("big", &["--full-scan"]);
     println!(
         "(b) mongrate pull --full-scan                     {full_s:>8.2}s  peak RSS {:>6.1} MiB",
         mib(full_rss)
     );
     println!(
-        "    ratio (b)/(a)                                {:>8.2}",
-        full_s / floor_s
+        "    ratio (b)/(a)                                {:>8.2}     (b)/(a') {:.2}",
+        full_s / floor_s,
+        full_s / raw_s
     );
     let (sample_s, sample_rss, sampled) = pull("big", &[]);
     println!(
@@ -199,5 +234,7 @@ async fn main() {
             println!("    {label:>9}: {}", line.trim());
         }
     }
-    db.drop().await.unwrap();
+    if std::env::var_os("BENCH_KEEP").is_none() {
+        db.drop().await.unwrap();
+    }
 }

@@ -12,7 +12,7 @@ use super::describe_driver_error;
 use crate::progress::{Reporter, Unit};
 use crate::pull::infer::Profile;
 use anyhow::{Result, anyhow};
-use bson::{Document, doc};
+use bson::{Document, RawDocumentBuf, doc};
 use futures_util::TryStreamExt;
 use mongodb::Client;
 use mongodb::options::{ReadPreference, SelectionCriteria};
@@ -81,25 +81,7 @@ pub async fn profile(
                 reporter.advance(n);
             }
         }
-        Examine::All => {
-            let mut cursor = coll
-                .find(doc! {})
-                .selection_criteria(secondary)
-                .batch_size(1000)
-                .await
-                .map_err(|e| anyhow!(describe_driver_error(&e)))?;
-            while let Some(d) = cursor
-                .try_next()
-                .await
-                .map_err(|e| anyhow!(describe_driver_error(&e)))?
-            {
-                profile.add(&d);
-                n += 1;
-                if n.is_multiple_of(1000) {
-                    reporter.advance(n);
-                }
-            }
-        }
+        Examine::All => n = scan(&coll, secondary, profile, reporter).await?,
     }
     reporter.advance(n);
     reporter.end(
@@ -107,6 +89,65 @@ pub async fn profile(
         started.elapsed(),
     );
     Ok(())
+}
+
+/// Every document into `profile`, in two stages that overlap: this task reads batches from the
+/// server as the server's bytes (no decoding into documents) while a blocking thread profiles
+/// the batch before; a few batches may wait between them, so memory stays flat. Returns how
+/// many documents were read.
+async fn scan(
+    coll: &mongodb::Collection<Document>,
+    read: SelectionCriteria,
+    profile: &mut Profile,
+    reporter: &mut dyn Reporter,
+) -> Result<u64> {
+    const BATCH: usize = 1000;
+    let mut cursor = coll
+        .clone_with_type::<RawDocumentBuf>()
+        .find(doc! {})
+        .selection_criteria(read)
+        .batch_size(BATCH as u32)
+        .await
+        .map_err(|e| anyhow!(describe_driver_error(&e)))?;
+    let (tx, mut rx) = tokio::sync::mpsc::channel::<Vec<RawDocumentBuf>>(4);
+    let mut owned = std::mem::take(profile);
+    let worker = tokio::task::spawn_blocking(move || {
+        while let Some(batch) = rx.blocking_recv() {
+            for d in &batch {
+                owned.add_raw(d);
+            }
+        }
+        owned
+    });
+    let mut n = 0u64;
+    let mut batch = Vec::with_capacity(BATCH);
+    let read = loop {
+        match cursor.try_next().await {
+            Ok(Some(d)) => batch.push(d),
+            Ok(None) => break Ok(()),
+            Err(e) => break Err(anyhow!(describe_driver_error(&e))),
+        }
+        if batch.len() == BATCH {
+            n += BATCH as u64;
+            if tx
+                .send(std::mem::replace(&mut batch, Vec::with_capacity(BATCH)))
+                .await
+                .is_err()
+            {
+                break Ok(());
+            }
+            reporter.advance(n);
+        }
+    };
+    n += batch.len() as u64;
+    if !batch.is_empty() {
+        let _ = tx.send(batch).await;
+    }
+    drop(tx);
+    *profile = worker
+        .await
+        .map_err(|e| anyhow!("profiling the documents stopped: {e}"))?;
+    read.map(|()| n)
 }
 
 /// The `_id`s of the `size` documents whose `_id` hashes lowest, in hash order: over the `_id`

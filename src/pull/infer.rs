@@ -13,7 +13,7 @@
 
 use super::FieldDecl;
 use super::privacy;
-use bson::{Bson, Document};
+use bson::{Bson, Document, RawBsonRef, RawDocument};
 use std::collections::BTreeMap;
 
 /// How to infer.
@@ -47,24 +47,71 @@ impl Default for Options {
     }
 }
 
-/// A BSON type as the spec names it (`any` for types it has no name for).
-fn type_name(b: &Bson) -> &'static str {
+/// The BSON types the spec has names for, and `any` for the rest: a value's type is an index
+/// into this list (counting by index, not by name, keeps profiling a million documents cheap).
+const TYPE_NAMES: [&str; 15] = [
+    "double",
+    "string",
+    "object",
+    "array",
+    "uuid",
+    "binary",
+    "object_id",
+    "bool",
+    "date",
+    "null",
+    "int",
+    "long",
+    "timestamp",
+    "decimal",
+    "any",
+];
+
+/// A value's type, as an index into [`TYPE_NAMES`].
+fn type_index(b: RawBsonRef<'_>) -> usize {
     match b {
-        Bson::Double(_) => "double",
-        Bson::String(_) => "string",
-        Bson::Document(_) => "object",
-        Bson::Array(_) => "array",
-        Bson::Binary(bin) if bin.subtype == bson::spec::BinarySubtype::Uuid => "uuid",
-        Bson::Binary(_) => "binary",
-        Bson::ObjectId(_) => "object_id",
-        Bson::Boolean(_) => "bool",
-        Bson::DateTime(_) => "date",
-        Bson::Null => "null",
-        Bson::Int32(_) => "int",
-        Bson::Int64(_) => "long",
-        Bson::Timestamp(_) => "timestamp",
-        Bson::Decimal128(_) => "decimal",
-        _ => "any",
+        RawBsonRef::Double(_) => 0,
+        RawBsonRef::String(_) => 1,
+        RawBsonRef::Document(_) => 2,
+        RawBsonRef::Array(_) => 3,
+        RawBsonRef::Binary(bin) if bin.subtype == bson::spec::BinarySubtype::Uuid => 4,
+        RawBsonRef::Binary(_) => 5,
+        RawBsonRef::ObjectId(_) => 6,
+        RawBsonRef::Boolean(_) => 7,
+        RawBsonRef::DateTime(_) => 8,
+        RawBsonRef::Null => 9,
+        RawBsonRef::Int32(_) => 10,
+        RawBsonRef::Int64(_) => 11,
+        RawBsonRef::Timestamp(_) => 12,
+        RawBsonRef::Decimal128(_) => 13,
+        _ => 14,
+    }
+}
+
+/// How many values of each type were seen at one path.
+#[derive(Debug, Default, Clone)]
+struct TypeCounts([u64; TYPE_NAMES.len()]);
+
+impl TypeCounts {
+    fn add(&mut self, index: usize, n: u64) {
+        self.0[index] += n;
+    }
+
+    /// The types seen, with their counts.
+    fn iter(&self) -> impl Iterator<Item = (&'static str, u64)> + '_ {
+        TYPE_NAMES
+            .iter()
+            .zip(self.0)
+            .filter(|(_, n)| *n > 0)
+            .map(|(t, n)| (*t, n))
+    }
+
+    fn get(&self, name: &str) -> u64 {
+        self.iter().find(|(t, _)| *t == name).map_or(0, |(_, n)| n)
+    }
+
+    fn contains_key(&self, name: &str) -> bool {
+        self.get(name) > 0
     }
 }
 
@@ -90,8 +137,8 @@ const TYPE_ORDER: &[&str] = &[
 struct Stats {
     /// Instances of this path seen.
     present: u64,
-    /// Type name → count.
-    types: BTreeMap<&'static str, u64>,
+    /// Values of each type.
+    types: TypeCounts,
     /// Objects seen at this path (the denominator of the children's `required`).
     objects: u64,
     children: BTreeMap<String, Stats>,
@@ -149,46 +196,51 @@ impl Seen {
 }
 
 impl Stats {
-    /// Profile `value`, found in document number `doc`.
-    fn add(&mut self, value: &Bson, depth: usize, o: &Options, doc: u64) {
+    /// Profile `value`, found in document number `doc`. (Where the bytes the server sent are
+    /// malformed, which a driver would refuse to decode, the rest of that object is skipped.)
+    fn add(&mut self, value: RawBsonRef<'_>, depth: usize, o: &Options, doc: u64) {
         self.present += 1;
-        *self.types.entry(type_name(value)).or_default() += 1;
+        self.types.add(type_index(value), 1);
         match value {
-            Bson::Document(d) if depth < o.max_depth => self.add_object(d, depth, o, doc),
-            Bson::Array(items) if depth < o.max_depth => {
+            RawBsonRef::Document(d) if depth < o.max_depth => self.add_object(d, depth, o, doc),
+            RawBsonRef::Array(items) if depth < o.max_depth => {
                 let e = self.elements.get_or_insert_with(Default::default);
-                for item in items {
+                for item in items.into_iter().map_while(Result::ok) {
                     e.add(item, depth + 1, o, doc);
                 }
             }
-            Bson::String(s) if !self.strings_overflow => {
-                if privacy::sensitive_value(s)
-                    || !(self.strings.contains_key(s) || self.strings.len() < o.enum_max)
-                {
+            RawBsonRef::String(s) if !self.strings_overflow => {
+                if let Some(seen) = self.strings.get_mut(s) {
+                    seen.add(doc);
+                } else if privacy::sensitive_value(s) || self.strings.len() >= o.enum_max {
                     self.strings_overflow = true;
                     self.strings.clear();
                 } else {
-                    self.strings.entry(s.clone()).or_default().add(doc);
+                    self.strings.entry(s.to_string()).or_default().add(doc);
                 }
             }
             _ => {}
         }
     }
 
-    fn add_object(&mut self, d: &Document, depth: usize, o: &Options, doc: u64) {
+    fn add_object(&mut self, d: &RawDocument, depth: usize, o: &Options, doc: u64) {
         self.objects += 1;
         if let Some(values) = &mut self.map_values {
-            for (_, v) in d {
+            for (_, v) in d.into_iter().map_while(Result::ok) {
                 values.add(v, depth + 1, o, doc);
             }
             return;
         }
-        for (k, v) in d {
-            if !self.children.contains_key(k) && privacy::data_like_key(k) {
+        for (k, v) in d.into_iter().map_while(Result::ok) {
+            if let Some(child) = self.children.get_mut(k) {
+                child.add(v, depth + 1, o, doc);
+                continue;
+            }
+            if privacy::data_like_key(k) {
                 self.data_like_keys += 1;
             }
             self.children
-                .entry(k.clone())
+                .entry(k.to_string())
                 .or_default()
                 .add(v, depth + 1, o, doc);
         }
@@ -210,8 +262,8 @@ impl Stats {
 
     fn merge(&mut self, other: Stats) {
         self.present += other.present;
-        for (t, n) in other.types {
-            *self.types.entry(t).or_default() += n;
+        for (i, n) in other.types.0.into_iter().enumerate() {
+            self.types.add(i, n);
         }
         self.objects += other.objects;
         for (k, c) in other.children {
@@ -273,6 +325,14 @@ impl Profile {
 
     /// Profile one more document.
     pub fn add(&mut self, doc: &Document) {
+        // Only a key holding a NUL byte cannot be encoded, and no server sends one.
+        if let Ok(raw) = bson::RawDocumentBuf::from_document(doc) {
+            self.add_raw(&raw);
+        }
+    }
+
+    /// Profile one more document as the server sent it (no decoding into a [`Document`]).
+    pub fn add_raw(&mut self, doc: &RawDocument) {
         let seq = self.root.objects;
         self.root.add_object(doc, 0, &self.options, seq);
     }
@@ -321,7 +381,7 @@ fn field(name: &str, c: &Stats, o: &Options, instances: u64) -> FieldDecl {
         .filter(|t| c.types.contains_key(t))
         .collect();
     let any = c.types.contains_key("any") || seen_types.is_empty();
-    let nulls = c.types.get("null").copied().unwrap_or(0);
+    let nulls = c.types.get("null");
     if !any {
         f.types = seen_types.iter().map(|t| t.to_string()).collect();
         f.nullable = nulls > 0;
@@ -354,7 +414,7 @@ fn field(name: &str, c: &Stats, o: &Options, instances: u64) -> FieldDecl {
         f.items = Some(Box::new(items));
     }
     let strings_only =
-        c.types.contains_key("string") && c.types.keys().all(|t| *t == "string" || *t == "null");
+        c.types.contains_key("string") && c.types.iter().all(|(t, _)| t == "string" || t == "null");
     let candidates = strings_only.then(|| c.candidates(name, o)).flatten();
     if o.enums
         && !any
@@ -368,8 +428,8 @@ fn field(name: &str, c: &Stats, o: &Options, instances: u64) -> FieldDecl {
         f.enum_values = Some(values);
     }
     // What was seen, for the reader.
-    let mut types: Vec<(&&str, &u64)> = c.types.iter().collect();
-    types.sort_by(|a, b| b.1.cmp(a.1).then(a.0.cmp(b.0)));
+    let mut types: Vec<(&str, u64)> = c.types.iter().collect();
+    types.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(b.0)));
     let mut comment = format!(
         "{} of {} {}: {}",
         pct(c.present, instances),
@@ -377,7 +437,7 @@ fn field(name: &str, c: &Stats, o: &Options, instances: u64) -> FieldDecl {
         if o.sampled { "sampled" } else { "documents" },
         types
             .iter()
-            .map(|(t, n)| format!("{t} {}", pct(**n, c.present)))
+            .map(|(t, n)| format!("{t} {}", pct(*n, c.present)))
             .collect::<Vec<_>>()
             .join(", ")
     );
