@@ -138,12 +138,19 @@ async fn list_catalog(client: &Client, scope: &Scope) -> mongodb::error::Result<
         doc! { "$match": filter },
         doc! { "$project": { "db": 1, "name": 1, "type": 1, "viewOn": 1, "pipeline": 1, "md.options": 1, "md.indexes.spec": 1, "md.indexes.ready": 1 } },
     ];
-    let docs: Vec<Document> = client
+    // Read as the server's bytes and converted directly, one entry at a time: a driver's
+    // serde decoding of thousands of validators costs several times more.
+    let mut cursor = client
         .database("admin")
         .aggregate(pipeline)
-        .await?
-        .try_collect()
+        .with_type::<bson::RawDocumentBuf>()
         .await?;
+    let mut docs = Vec::new();
+    while let Some(raw) = cursor.try_next().await? {
+        docs.push(raw.to_document().map_err(|e| {
+            mongodb::error::Error::custom(format!("a malformed catalog entry: {e}"))
+        })?);
+    }
     // Taken apart by value: a fleet's catalog holds thousands of validators, copied no more.
     Ok(docs
         .into_iter()
