@@ -8,6 +8,8 @@
         [--members 3]                    a 3-member replica set instead (three mongods on free
                                          ports, small caches, any member can become primary);
                                          the URI names all three
+        [--auth]                         with access control (a keyfile between members) and a
+                                         `root` user whose credentials the URI carries
     scripts/mongod.py stop  [--dir D]    stop the server started in D
     scripts/mongod.py uri   [--dir D]    print the URI of the server running in D
     scripts/mongod.py path               print the mongod binary's path
@@ -110,7 +112,7 @@ def raise_fd_limit():
             continue
 
 
-def member_args(d, i, members, port, ttl_sleep):
+def member_args(d, i, members, port, ttl_sleep, auth=False):
     # A single node keeps the folder names of earlier versions (data/, mongod.log).
     suffix = "" if members == 1 else str(i)
     data = os.path.join(d, "data" + suffix)
@@ -125,10 +127,22 @@ def member_args(d, i, members, port, ttl_sleep):
         # Close handles of idle (and dropped) collections after 30 s, not 10 minutes, so that
         # creating and dropping many tenant databases does not exhaust open files.
         "--wiredTigerEngineConfigString", "file_manager=(close_idle_time=30,close_scan_interval=10)",
-    ]
+    ] + (["--auth", "--keyFile", keyfile(d)] if auth else [])
 
 
-def start(d, port, ttl_sleep, watch_pid, members=1):
+def keyfile(d):
+    """The members' shared key (a replica set with access control needs one), readable only by
+    its owner as mongod demands."""
+    path = os.path.join(d, "keyfile")
+    if not os.path.exists(path):
+        import secrets
+        with open(path, "w") as f:
+            f.write(secrets.token_hex(48))
+        os.chmod(path, 0o400)
+    return path
+
+
+def start(d, port, ttl_sleep, watch_pid, members=1, auth=False):
     install()
     state = read_state(d)
     if state and all(alive(p) for p in pids_of(state)):
@@ -141,7 +155,7 @@ def start(d, port, ttl_sleep, watch_pid, members=1):
         if p not in ports:
             ports.append(p)
     procs = [
-        subprocess.Popen(member_args(d, i, members, p, ttl_sleep), stdout=subprocess.DEVNULL,
+        subprocess.Popen(member_args(d, i, members, p, ttl_sleep, auth), stdout=subprocess.DEVNULL,
                          stderr=subprocess.DEVNULL, start_new_session=True, preexec_fn=raise_fd_limit)
         for i, p in enumerate(ports)
     ]
@@ -155,6 +169,10 @@ def start(d, port, ttl_sleep, watch_pid, members=1):
 
     pm = pymongo()
     first = pm.MongoClient("127.0.0.1", ports[0], directConnection=True, serverSelectionTimeoutMS=500)
+    # With access control: a `root` user, created through the localhost exception as soon as
+    # there is a primary to write it; the URI carries its credentials.
+    password = secrets_password() if auth else None
+    user_created = False
     deadline = time.time() + 90
     initiated = False
     config = {
@@ -186,6 +204,11 @@ def start(d, port, ttl_sleep, watch_pid, members=1):
                         stored["version"] += 1
                         first.admin.command("replSetReconfig", stored, force=True)
                 initiated = True
+            if auth and not user_created:
+                first.admin.command("createUser", "root", pwd=password, roles=["root"])
+                user_created = True
+                first = pm.MongoClient("127.0.0.1", ports[0], directConnection=True, serverSelectionTimeoutMS=500,
+                                       username="root", password=password, authSource="admin")
             status = first.admin.command("replSetGetStatus")
             states = [m.get("stateStr") for m in status["members"]]
             if "PRIMARY" in states and all(s in ("PRIMARY", "SECONDARY") for s in states):
@@ -193,7 +216,8 @@ def start(d, port, ttl_sleep, watch_pid, members=1):
         except (pm.errors.ConnectionFailure, pm.errors.OperationFailure):
             pass
         time.sleep(0.2)
-    uri = f"mongodb://{','.join(hosts)}/?replicaSet=rs0"
+    creds = f"root:{password}@" if auth else ""
+    uri = f"mongodb://{creds}{','.join(hosts)}/?replicaSet=rs0"
     state = {"pid": procs[0].pid, "pids": [p.pid for p in procs], "port": ports[0], "ports": ports, "uri": uri}
     with open(state_path(d), "w") as f:
         json.dump(state, f)
@@ -204,6 +228,11 @@ def start(d, port, ttl_sleep, watch_pid, members=1):
             stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
         )
     print(uri, flush=True)
+
+
+def secrets_password():
+    import secrets
+    return secrets.token_hex(16)
 
 
 def stop_pid(pid):
@@ -249,6 +278,8 @@ def main():
     s.add_argument("--ttl-monitor-sleep", type=int, default=60)
     s.add_argument("--watch-pid", type=int, default=0, help="stop mongod and delete --dir when this process exits")
     s.add_argument("--members", type=int, default=1, help="replica set members (3: three mongods, any can be primary)")
+    s.add_argument("--auth", action="store_true",
+                   help="access control (a keyfile between members); a `root` user is created and named in the URI")
     for name in ("stop", "uri"):
         p = sub.add_parser(name)
         p.add_argument("--dir", default=DEFAULT_DIR)
@@ -264,7 +295,7 @@ def main():
     elif a.cmd == "start":
         if a.members < 1:
             sys.exit("--members must be at least 1")
-        start(os.path.abspath(a.dir), a.port, a.ttl_monitor_sleep, a.watch_pid, a.members)
+        start(os.path.abspath(a.dir), a.port, a.ttl_monitor_sleep, a.watch_pid, a.members, a.auth)
     elif a.cmd == "stop":
         stop(os.path.abspath(a.dir))
     elif a.cmd == "uri":

@@ -374,6 +374,23 @@ pub struct Target {
     pub defaults: Vec<FieldDefault>,
 }
 
+impl Target {
+    /// The backfill as an operation (its first field stands for all: they need the same
+    /// privileges), for preflight.
+    pub fn operation(&self) -> crate::ops::Operation {
+        crate::ops::Operation::Backfill {
+            db: self.db.clone(),
+            collection: self.collection.clone(),
+            field: self
+                .defaults
+                .first()
+                .map(|d| d.path.clone())
+                .unwrap_or_default(),
+            value: bson::Bson::Null,
+        }
+    }
+}
+
 /// Per default: documents filled, and documents left alone because a parent is not an object.
 #[derive(Debug, Clone, Default, Serialize, schemars::JsonSchema)]
 pub struct FieldReport {

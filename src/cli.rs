@@ -79,6 +79,12 @@ pub struct RetryArgs {
     /// `retry_for` in mongrate.yaml, then 60].
     #[arg(long, value_name = "SECONDS")]
     pub retry_for: Option<u64>,
+    /// Dangerous: start even when preflight finds steps that cannot run — a privilege the user
+    /// lacks, a feature the server's version or feature compatibility version lacks, a topology
+    /// a step needs. The run may then stop partway, with the steps before the refused one
+    /// applied. Without it such a run is refused before its first change.
+    #[arg(long)]
+    pub skip_preflight: bool,
 }
 
 /// Index builds, for the commands that build indexes.
@@ -161,6 +167,7 @@ pub struct SettingArgs {
     pub canary: Option<u16>,
     pub on_error: Option<crate::fleet::OnError>,
     pub max_failures: Option<u32>,
+    pub skip_preflight: bool,
 }
 
 impl SettingArgs {
@@ -186,6 +193,7 @@ impl SettingArgs {
             canary: get(leaf, "canary"),
             on_error: get(leaf, "on_error"),
             max_failures: get(leaf, "max_failures"),
+            skip_preflight: get(leaf, "skip_preflight").unwrap_or(false),
         }
     }
 }

@@ -13,7 +13,7 @@
 //! Pure core (no I/O, no printing): [`yaml`] (the reader of every file), [`spec`] (checks with
 //! file:line:column, and `spec::jsonschema`, the validator a spec generates), [`names`],
 //! [`model`], [`catalog`] (server documents decoded into the model), [`normalize`], [`diff`],
-//! [`plan`], [`ops`], [`render`], [`backfill`] and [`audit`] (the expressions of backfill and
+//! [`plan`], [`preflight`] (will each step run for this user and server), [`ops`], [`render`], [`backfill`] and [`audit`] (the expressions of backfill and
 //! `check --data`), [`migrate`] (files, checks, checksums, the changelog's records, the run plan,
 //! replay, the runner over a `Backend` trait), [`resilience`] (elections and index builds, as
 //! decisions), [`rules`] (the lint rules' table), [`redact`], [`progress`]. [`extjson`]
@@ -41,6 +41,7 @@ pub mod names;
 pub mod normalize;
 pub mod ops;
 pub mod plan;
+pub mod preflight;
 pub mod progress;
 pub mod pull;
 pub mod redact;

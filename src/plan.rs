@@ -328,6 +328,9 @@ pub struct Plan {
     /// again, unhidden or dropped by hand): `apply` deletes them.
     #[serde(skip)]
     pub forget: Vec<IndexKey>,
+    /// Steps that cannot run for this user on this server (see [`crate::preflight`]); filled
+    /// by `plan` and `apply`, which refuse to start while there are any.
+    pub preflight: Vec<crate::preflight::Finding>,
 }
 
 impl Plan {
@@ -508,6 +511,7 @@ pub fn plan(changes: &[Change], opts: &PlanOptions) -> Plan {
         notices: out.notices,
         retiring: out.retiring,
         forget,
+        preflight: Vec::new(),
     }
 }
 

@@ -82,7 +82,24 @@ pub fn plan_text(plan: &Plan, style: Style) -> String {
     }
     out.push_str(".\n");
     retiring_text(&mut out, plan);
+    preflight_text(&mut out, plan, style);
     out
+}
+
+/// What preflight found: each step that cannot run, what it needs and what would grant it.
+pub fn preflight_text(out: &mut String, plan: &Plan, style: Style) {
+    if plan.preflight.is_empty() {
+        return;
+    }
+    let _ = writeln!(
+        out,
+        "\n{} {} cannot run as the connected user on this server:",
+        style.paint("33", "Preflight:"),
+        crate::progress::count(plan.preflight.len() as u64, "step")
+    );
+    for f in &plan.preflight {
+        let _ = writeln!(out, "  {} {f}", style.paint("33", "!"));
+    }
 }
 
 /// Where each retiring index stands (nothing when none is retiring).
@@ -382,6 +399,10 @@ pub struct PlanJson {
     pub notices: Vec<NoticeJson>,
     /// Undeclared indexes retired in two phases, each with its phase.
     pub retiring: Vec<crate::plan::Retiring>,
+    /// Steps that cannot run for the connected user on this server (`plan`, `apply`): each
+    /// names the step, what is missing and what would grant it. `apply` refuses while there
+    /// are any, unless `--skip-preflight`.
+    pub preflight: Vec<crate::preflight::Finding>,
 }
 
 /// The JSON view of a plan.
@@ -444,6 +465,7 @@ pub fn plan_view(plan: &Plan) -> PlanJson {
             })
             .collect(),
         retiring: plan.retiring.clone(),
+        preflight: plan.preflight.clone(),
     }
 }
 

@@ -182,16 +182,10 @@ async fn cases_live() {
             allow_destructive: true,
             ..Default::default()
         };
-        let first = mongrate::db::plan_against_server(
-            &client,
-            &current,
-            &everything,
-            false,
-            false,
-            "mongrate",
-        )
-        .await
-        .unwrap();
+        let first =
+            mongrate::db::plan_against_server(&client, &current, &everything, false, "mongrate")
+                .await
+                .unwrap();
         mongrate::db::apply::apply_steps(
             &client,
             &first.steps,
@@ -200,16 +194,10 @@ async fn cases_live() {
         )
         .await
         .unwrap_or_else(|e| panic!("{ctx}: applying current: {e}"));
-        let again = mongrate::db::plan_against_server(
-            &client,
-            &current,
-            &everything,
-            false,
-            false,
-            "mongrate",
-        )
-        .await
-        .unwrap();
+        let again =
+            mongrate::db::plan_against_server(&client, &current, &everything, false, "mongrate")
+                .await
+                .unwrap();
         assert!(
             again.steps.is_empty(),
             "{ctx}: current re-plans to {:?}",
@@ -235,16 +223,18 @@ async fn cases_live() {
 
         // 3. Plan `desired` against the server: the same plan as the pure diff.
         let desired = model(&db, &case.desired, &path);
-        let plan = mongrate::db::plan_against_server(
+        let mut plan = mongrate::db::plan_against_server(
             &client,
             &desired,
             &plan_options(&case),
             false,
-            true,
             "mongrate",
         )
         .await
         .unwrap();
+        mongrate::db::safety::run_checks(&client, &mut plan)
+            .await
+            .unwrap();
         assert_eq!(summaries(&plan, &db), case.plan, "{ctx}: live plan");
         assert_eq!(notice_kinds(&plan), case.notices, "{ctx}: live notices");
 
@@ -275,7 +265,6 @@ async fn cases_live() {
                     &client,
                     &desired,
                     &plan_options(&case),
-                    false,
                     false,
                     "mongrate",
                 )

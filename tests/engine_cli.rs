@@ -326,7 +326,7 @@ async fn bad_credentials_and_a_read_only_user() {
         .assert()
         .code(0)
         .stdout(predicate::str::contains("In sync"));
-    // And a refused command names the step, the server's code and what was not applied.
+    // A step the user may not run is refused before it starts, naming the missing action...
     std::fs::write(
         root.path().join("botsmith/extra.yaml"),
         "fields:\n  a: { type: string }\n",
@@ -334,6 +334,25 @@ async fn bad_credentials_and_a_read_only_user() {
     .unwrap();
     support::mongrate()
         .args(["apply", "--yes", "--uri", &uri("reader:r")])
+        .arg("--schemas")
+        .arg(root.path())
+        .assert()
+        .code(1)
+        .stderr(
+            predicate::str::contains("refusing to apply; nothing was changed").and(
+                predicate::str::contains("needs createCollection on botsmith.extra"),
+            ),
+        );
+    // ...and past preflight, a refused command names the step, the server's code and what was
+    // not applied.
+    support::mongrate()
+        .args([
+            "apply",
+            "--yes",
+            "--skip-preflight",
+            "--uri",
+            &uri("reader:r"),
+        ])
         .arg("--schemas")
         .arg(root.path())
         .assert()

@@ -72,6 +72,8 @@ pub fn apply(settings: &Settings, request: ApplyRequest, ui: &mut dyn Ui) -> Res
     if !matches!(mode, Mode::Fleet(p) if p.on_error == OnError::Continue) {
         refuse(plan.refusals(request.allow_violations, &staged))?;
     }
+    // Steps this user or server cannot run: refused whatever the mode, before any change.
+    super::preflight::refuse(&plan.preflight, settings, "apply")?;
     if request.dry_run {
         return Ok(report(
             ApplyResult::DryRun,

@@ -86,6 +86,15 @@ pub fn backfill(
         .filter(|t| seen.insert(t.db.as_str()))
         .map(|t| t.db.clone())
         .collect();
+    if !request.dry_run && !settings.skip_preflight {
+        let ops: Vec<crate::ops::Operation> = targets.iter().map(Target::operation).collect();
+        let run = crate::preflight::RunNeeds {
+            state_db: Some((settings.state_db.clone(), "backfill checkpoints")),
+            reads: Vec::new(),
+        };
+        let found = super::preflight::findings(&server, &ops, &run)?;
+        super::preflight::refuse(&found, settings, "backfill")?;
+    }
     let reports: Mutex<Vec<Report>> = Mutex::new(Vec::new());
     let _changing = (!request.dry_run).then(|| ui.changing());
     let shared = Shared::new(ui.progress());

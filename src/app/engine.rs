@@ -43,8 +43,9 @@ impl Computed {
     }
 }
 
-/// Load, connect, expand templates, inspect, diff and plan; with `data_checks`, also count
-/// violators and duplicates.
+/// Load, connect, expand templates, inspect, diff and plan; with `data_checks` (a plan of
+/// changes about to be made: `plan`, `apply`), also count violators and duplicates, and run
+/// preflight: can every step run for the connected user on this server?
 pub fn compute(
     settings: &Settings,
     request: EngineRequest,
@@ -67,7 +68,7 @@ pub fn compute(
     if fleet {
         desired = crate::fleet::expand_model(&desired, &written, &spec);
     }
-    let plan = server
+    let mut plan = server
         .run(db::plan_against_server(
             server.client(),
             &desired,
@@ -81,10 +82,29 @@ pub fn compute(
                 },
             },
             request.all_databases,
-            data_checks,
             &settings.state_db,
         ))
         .with_context(|| format!("planning against {}", settings.shown_uri()))?;
+    if data_checks && plan.runnable().next().is_some() {
+        let retires = plan.runnable().any(|s| s.retire.is_some()) || !plan.forget.is_empty();
+        let run = crate::preflight::RunNeeds {
+            state_db: retires.then(|| (settings.state_db.clone(), "index retirement records")),
+            reads: plan
+                .runnable()
+                .filter(|s| s.check.is_some())
+                .map(|s| (s.db.clone(), s.collection.clone()))
+                .collect(),
+        };
+        plan.preflight = super::preflight::findings(&server, plan.runnable().map(|s| &s.op), &run)?;
+        // Counting violators and duplicates reads documents: only once the user may.
+        if plan.preflight.is_empty() || settings.skip_preflight {
+            server
+                .run(db::safety::run_checks(server.client(), &mut plan))
+                .with_context(|| {
+                    format!("checking existing documents at {}", settings.shown_uri())
+                })?;
+        }
+    }
     Ok(Computed {
         plan,
         server,

@@ -15,6 +15,7 @@ pub mod lint;
 pub mod load;
 pub mod migrate;
 pub mod plan;
+pub mod preflight;
 pub mod project;
 pub mod pull;
 pub mod seed;

@@ -33,6 +33,8 @@ pub struct Settings {
     pub canary: u16,
     pub on_error: crate::fleet::OnError,
     pub max_failures: Option<u32>,
+    /// `--skip-preflight`: run even when preflight says a step cannot run.
+    pub skip_preflight: bool,
     /// How often long work logs a line when not on a terminal.
     pub progress_every: Duration,
 }

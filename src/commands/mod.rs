@@ -102,6 +102,7 @@ pub fn resolve(global: &GlobalArgs, given: &crate::cli::SettingArgs) -> Result<S
         canary: given.canary.unwrap_or(0),
         on_error: given.on_error.unwrap_or(crate::fleet::OnError::Continue),
         max_failures: given.max_failures,
+        skip_preflight: given.skip_preflight,
         progress_every: out::line_every(),
     })
 }

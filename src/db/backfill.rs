@@ -41,6 +41,16 @@ fn err(e: mongodb::error::Error) -> anyhow::Error {
     driver_error(e)
 }
 
+/// Refused for want of a privilege (code 13).
+fn unauthorized(e: &mongodb::error::Error) -> bool {
+    use mongodb::error::{ErrorKind, WriteFailure};
+    match e.kind.as_ref() {
+        ErrorKind::Command(c) => c.code == 13,
+        ErrorKind::Write(WriteFailure::WriteError(w)) => w.code == 13,
+        _ => false,
+    }
+}
+
 fn new_report(t: &Target) -> Report {
     Report {
         db: t.db.clone(),
@@ -237,6 +247,7 @@ pub async fn run(
     let run_started = Instant::now();
     let scanned_at_start = report.scanned;
     let mut lag_noted = Instant::now() - Duration::from_secs(3600);
+    let mut bypass = true;
     // Each pass opens the `_id` cursor after the last finished batch; an interruption ends the
     // pass and the next one carries on from there.
     'pass: loop {
@@ -299,19 +310,21 @@ pub async fn run(
             let mut filter = range;
             filter.insert("$and", vec![Bson::Document(needs.clone())]);
             // Only defaults are written, valid by construction; a document invalid for another
-            // reason must not stop the batch under a strict validator.
+            // reason must not stop the batch under a strict validator. Bypassing needs the
+            // `bypassDocumentValidation` action, which an application's `readWrite` user lacks:
+            // refused once, the batches go on validated.
             let mut interrupted = false;
             let modified = loop {
                 match coll
                     .update_many(filter.clone(), pipeline.clone())
-                    .bypass_document_validation(true)
+                    .bypass_document_validation(bypass)
                     .await
-                    .map_err(err)
                 {
                     Ok(r) => break r.modified_count,
+                    Err(e) if bypass && unauthorized(&e) => bypass = false,
                     Err(e) => {
                         interrupted = true;
-                        retrier.recover(client, e, &what, reporter).await?;
+                        retrier.recover(client, err(e), &what, reporter).await?;
                     }
                 }
             };

@@ -2,8 +2,9 @@
 //!
 //! One round trip on MongoDB 6.0+: `[{ $listCatalog: {} }, { $match: { db: { $in: [...] } } }]`
 //! on `admin` returns every collection's options and index specs. When the user may not run it
-//! (or the server is older), fall back to `listCollections` per database and `listIndexes` per
-//! collection, run concurrently.
+//! (an application user), or the server or its feature compatibility version is older than
+//! 6.0, fall back to `listCollections` per database and `listIndexes` per collection, run
+//! concurrently: the same model either way.
 
 use super::describe_driver_error;
 use crate::catalog::{self, Entry, kind_of, parse_index};
@@ -120,8 +121,9 @@ pub async fn shard_key_of(
 }
 
 fn catalog_unavailable(e: &mongodb::error::Error) -> bool {
-    // Unauthorized, or an unknown stage on an older server.
-    matches!(e.kind.as_ref(), mongodb::error::ErrorKind::Command(c) if [13, 40324, 8000].contains(&c.code))
+    // Unauthorized (13), an unknown stage on a server older than 6.0 (40324), a feature
+    // compatibility version below 6.0 (224, QueryFeatureNotAllowed), Atlas' restriction (8000).
+    matches!(e.kind.as_ref(), mongodb::error::ErrorKind::Command(c) if [13, 40324, 224, 8000].contains(&c.code))
 }
 
 async fn list_catalog(client: &Client, scope: &Scope) -> mongodb::error::Result<Vec<Entry>> {
@@ -249,16 +251,17 @@ pub async fn index_hidden(client: &Client, db: &str, coll: &str, name: &str) -> 
 }
 
 async fn list_indexes(client: &Client, db: &str, coll: &str) -> Result<Vec<Document>> {
-    let reply = client
-        .database(db)
-        .run_command(doc! { "listIndexes": coll })
-        .await;
+    let reply = async {
+        client
+            .database(db)
+            .run_cursor_command(doc! { "listIndexes": coll })
+            .await?
+            .try_collect::<Vec<Document>>()
+            .await
+    }
+    .await;
     match reply {
-        Ok(r) => Ok(r
-            .get_document("cursor")
-            .and_then(|c| c.get_array("firstBatch"))
-            .map(|a| a.iter().filter_map(|d| d.as_document().cloned()).collect())
-            .unwrap_or_default()),
+        Ok(specs) => Ok(specs),
         // Dropped meanwhile.
         Err(e) if matches!(e.kind.as_ref(), mongodb::error::ErrorKind::Command(c) if c.code == 26) => {
             Ok(Vec::new())
@@ -271,16 +274,17 @@ async fn list_indexes(client: &Client, db: &str, coll: &str) -> Result<Vec<Docum
 async fn fallback_entries(client: &Client, scope: &Scope) -> Result<Vec<Entry>> {
     let mut entries = Vec::new();
     for db in database_names(client, scope).await? {
-        let colls: Vec<Document> = client
-            .database(&db)
-            .run_command(doc! { "listCollections": 1, "nameOnly": false })
-            .await
-            .map_err(|e| anyhow::anyhow!(describe_driver_error(&e)))
-            .with_context(|| format!("listCollections on {db}"))?
-            .get_document("cursor")
-            .and_then(|c| c.get_array("firstBatch"))
-            .map(|a| a.iter().filter_map(|d| d.as_document().cloned()).collect())
-            .unwrap_or_default();
+        let colls: Vec<Document> = async {
+            client
+                .database(&db)
+                .run_cursor_command(doc! { "listCollections": 1, "nameOnly": false })
+                .await?
+                .try_collect()
+                .await
+        }
+        .await
+        .map_err(|e| anyhow::anyhow!(describe_driver_error(&e)))
+        .with_context(|| format!("listCollections on {db}"))?;
         for c in colls {
             entries.push(Entry {
                 db: db.clone(),

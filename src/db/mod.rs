@@ -11,6 +11,7 @@ pub mod inspect;
 pub mod lint;
 pub mod lock;
 pub mod migrations;
+pub mod preflight;
 pub mod retire;
 pub mod retry;
 pub mod rollout;
@@ -483,14 +484,13 @@ pub async fn drop_sizes(client: &Client, ops: &[&crate::ops::Operation]) -> Vec<
 }
 
 /// Read the server (databases of `desired`, or all with `all_databases`), diff it against the
-/// already-normalised `desired` model, and plan; with `data_checks`, count violators and
-/// duplicates. The one path `plan`, `apply`, `check` and the tests share.
+/// already-normalised `desired` model, and plan (the data checks a step needs are run
+/// apart, by [`safety::run_checks`]). The one path `plan`, `apply`, `check` and the tests share.
 pub async fn plan_against_server(
     client: &Client,
     desired: &crate::model::Schema,
     options: &crate::plan::PlanOptions,
     all_databases: bool,
-    data_checks: bool,
     state_db: &str,
 ) -> Result<crate::plan::Plan> {
     let scope = if all_databases {
@@ -519,9 +519,6 @@ pub async fn plan_against_server(
         crate::plan::plan(&changes, options)
     };
     build_sizes(client, &current, &mut plan).await;
-    if data_checks {
-        safety::run_checks(client, &mut plan).await?;
-    }
     Ok(plan)
 }
 

@@ -69,9 +69,33 @@ fn start_server() -> Result<String, String> {
     start_mongod(1)
 }
 
+static AUTH_SERVER: OnceLock<Result<String, String>> = OnceLock::new();
+
+/// The URI (with a `root` user's credentials) of a single-node replica set with access control
+/// for this test binary (started on first use), or the one `MONGODB_AUTH_URI` names.
+pub fn auth_server_uri() -> String {
+    AUTH_SERVER
+        .get_or_init(|| match std::env::var("MONGODB_AUTH_URI") {
+            Ok(uri) if !uri.is_empty() => Ok(uri),
+            _ => start_mongod_with(1, &["--auth"]),
+        })
+        .clone()
+        .unwrap_or_else(|e| panic!("no MongoDB server with access control for the tests: {e}"))
+}
+
+/// A single-node replica set of the calling test's own (started on each call), for a test that
+/// changes the whole server (e.g. its feature compatibility version).
+pub fn private_server_uri() -> String {
+    start_mongod(1).unwrap_or_else(|e| panic!("no private MongoDB server for the test: {e}"))
+}
+
 /// Start `members` mongods as a replica set with `scripts/mongod.py`, stopped (and their
 /// folder removed) when this test binary exits.
 fn start_mongod(members: u32) -> Result<String, String> {
+    start_mongod_with(members, &[])
+}
+
+fn start_mongod_with(members: u32, extra: &[&str]) -> Result<String, String> {
     let dir = std::env::temp_dir().join(format!(
         "mongrate-test-{}-{}",
         std::process::id(),
@@ -88,6 +112,7 @@ fn start_mongod(members: u32) -> Result<String, String> {
         .arg(&dir)
         .arg("--watch-pid")
         .arg(std::process::id().to_string())
+        .args(extra)
         .output()
         .map_err(|e| format!("cannot run python3 scripts/mongod.py: {e}"))?;
     if !out.status.success() {

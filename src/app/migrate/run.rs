@@ -85,6 +85,7 @@ pub fn run(settings: &Settings, request: &RunRequest, ui: &mut dyn Ui) -> Result
         done
     } else {
         runner.migrations.lock().expect("not poisoned").clear();
+        runner.preflight(&server, settings)?;
         let _changing = ui.changing();
         server.run(runner.all(ui))?
     };
@@ -108,6 +109,57 @@ pub fn run(settings: &Settings, request: &RunRequest, ui: &mut dyn Ui) -> Result
 }
 
 impl Runner<'_> {
+    /// Refuse before the first step when a step that will run (or the changelog and lock)
+    /// needs what the user or server lacks. Every migration's steps are checked first; only
+    /// when that finds something are the pending ones read, so a history whose refused step
+    /// already ran is not held back by it.
+    fn preflight(&self, server: &Server, settings: &Settings) -> Result<()> {
+        if settings.skip_preflight {
+            return Ok(());
+        }
+        let facts = crate::app::preflight::facts(server)?;
+        let run = crate::preflight::RunNeeds {
+            state_db: Some((
+                settings.state_db.clone(),
+                "the migration changelog and lock",
+            )),
+            reads: Vec::new(),
+        };
+        let direction = self.request.direction();
+        let steps = |m: &Migration| match direction {
+            Direction::Up => m.file.up.clone(),
+            Direction::Down => m.file.down.clone(),
+        };
+        let every: Vec<_> = self
+            .units
+            .iter()
+            .flat_map(|u| u.migrations.iter().flat_map(steps))
+            .collect();
+        if crate::preflight::check(&every, &run, &facts).is_empty() {
+            return Ok(());
+        }
+        // A user who may not read the changelog cannot narrow it down: every step counts.
+        let pending = server
+            .run(async {
+                let mut ops = Vec::new();
+                for unit in &self.units {
+                    let plan = db::migrations::dry_run(
+                        self.client,
+                        &self.opts.state_db,
+                        &scoped(&self.opts, unit).history(),
+                        &unit.migrations,
+                        &self.request.request,
+                    )
+                    .await?;
+                    ops.extend(plan.operations(&unit.migrations).into_iter().cloned());
+                }
+                Ok(ops)
+            })
+            .unwrap_or(every);
+        let found = crate::preflight::check(&pending, &run, &facts);
+        crate::app::preflight::refuse(&found, settings, self.command())
+    }
+
     fn labels(&self) -> Vec<String> {
         self.units.iter().map(|u| u.label().to_string()).collect()
     }

@@ -1,0 +1,52 @@
+//! Read what preflight decides over: the server's version, feature compatibility version and
+//! topology, and the connected user's privileges (`connectionStatus { showPrivileges: true }`).
+//! Three commands any authenticated user may run, and `getParameter` where permitted.
+
+use super::describe_driver_error;
+use crate::preflight::{ServerFacts, Version, access_of, topology_of};
+use anyhow::{Context, Result, anyhow};
+use bson::{Document, doc};
+use mongodb::Client;
+
+/// What the server says about itself and the connected user.
+pub async fn facts(client: &Client) -> Result<ServerFacts> {
+    let admin = client.database("admin");
+    let run = |cmd: Document, what: &'static str| {
+        let admin = admin.clone();
+        async move {
+            admin
+                .run_command(cmd)
+                .await
+                .map_err(|e| anyhow!(describe_driver_error(&e)))
+                .with_context(|| format!("reading {what}"))
+        }
+    };
+    let build = run(doc! { "buildInfo": 1 }, "the server's version (buildInfo)").await?;
+    let hello = run(doc! { "hello": 1 }, "the server's topology (hello)").await?;
+    let status = run(
+        doc! { "connectionStatus": 1, "showPrivileges": true },
+        "the user's privileges (connectionStatus)",
+    )
+    .await?;
+    // Needs clusterMonitor (or root): unknown for an application user.
+    let fcv = admin
+        .run_command(doc! { "getParameter": 1, "featureCompatibilityVersion": 1 })
+        .await
+        .ok()
+        .and_then(|r| {
+            r.get_document("featureCompatibilityVersion")
+                .ok()
+                .and_then(|f| f.get_str("version").ok())
+                .and_then(Version::parse)
+        });
+    Ok(ServerFacts {
+        version: build
+            .get_str("version")
+            .ok()
+            .and_then(Version::parse)
+            .context("the server's buildInfo has no version")?,
+        fcv,
+        topology: topology_of(&hello),
+        access: access_of(&status),
+    })
+}
