@@ -380,6 +380,18 @@ pub enum Command {
     ///
     /// Example: mongrate check --schemas schemas --data --format json
     Check(CheckArgs),
+    /// One report of the server, the connected user, the state database and the project:
+    /// exit 0 when nothing is wrong, 2 when something is (each problem says what it means).
+    ///
+    /// The server: version, feature compatibility version, topology, each replica set member's
+    /// state and lag, how many index builds run at once. The user: roles, and per project
+    /// database and the state database the actions mongrate uses, granted or not. The state
+    /// database: changelog entries, who holds the migration lock. The project: the schema files'
+    /// errors, what `apply` would do, and what preflight says of it. Facts the user may not read
+    /// (they need `clusterMonitor`) are shown as unknown, not as problems.
+    ///
+    /// Example: mongrate doctor --format json
+    Doctor(DoctorArgs),
     /// Compare two schema folders, no server needed: exit 0 when the same, 2 when they differ.
     ///
     /// Prints the plan that would take a server in state A to state B.
@@ -863,6 +875,17 @@ pub struct CheckArgs {
     pub schemas: SchemasArgs,
     #[command(flatten)]
     pub select: SelectArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct DoctorArgs {
+    /// A secondary further behind the primary than this many seconds is a problem.
+    #[arg(long, value_name = "SECONDS", default_value_t = 10)]
+    pub max_lag: u64,
+    #[command(flatten)]
+    pub server: ServerArgs,
+    #[command(flatten)]
+    pub schemas: SchemasArgs,
 }
 
 #[derive(Debug, Args)]

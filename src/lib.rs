@@ -31,6 +31,7 @@ pub mod cli;
 pub mod commands;
 pub mod db;
 pub mod diff;
+pub mod doctor;
 pub mod extjson;
 pub mod fleet;
 

@@ -97,6 +97,8 @@ pub enum Access {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 pub struct ServerFacts {
     pub version: Version,
+    /// The version as the server writes it (`6.0.5`).
+    pub release: String,
     /// `None` when the user may not read it (`getParameter` needs `clusterMonitor`).
     pub fcv: Option<Version>,
     pub topology: Topology,
@@ -502,6 +504,7 @@ mod tests {
     fn facts(privileges: Vec<Privilege>) -> ServerFacts {
         ServerFacts {
             version: Version::new(6, 0),
+            release: "6.0.5".into(),
             fcv: Some(Version::new(6, 0)),
             topology: Topology::ReplicaSet,
             access: Access::Privileges {

@@ -130,6 +130,9 @@ fn every_command_prints_one_json_document_of_its_documented_shape_with_its_exit_
     assert!(v["applied"].as_u64().unwrap() > 0);
     let v = p.json("apply", &["apply", "--yes"], 0);
     assert_eq!(v["result"], "nothing_to_apply");
+    let v = p.json("doctor", &["doctor"], 0);
+    assert_eq!(v["problems"], serde_json::json!([]));
+    assert_eq!(v["project"]["plan_steps"], 0);
     let v = p.json("check", &["check", "--data"], 0);
     assert_eq!(v["in_sync"], true);
     assert_eq!(v["data"]["failing"], 0);
@@ -246,6 +249,7 @@ impl Project {
                 (r"\b\d+(\.\d+)?[mh]\d+s\b", "[t]"),
                 (r"pid \d+", "pid [pid]"),
                 (r"@[A-Za-z0-9._-]+", "@[host]"),
+                (r"(127\.0\.0\.1|localhost):\d+", "[host:port]"),
             ],
         }, {
             insta::assert_snapshot!(name, both);
@@ -266,6 +270,7 @@ fn every_command_reads_as_its_snapshot() {
     p.text("apply_dry_run", &["apply", "--dry-run"], 0);
     p.text("apply", &["apply", "--yes"], 0);
     p.text("apply_nothing", &["apply", "--yes"], 0);
+    p.text("doctor", &["doctor"], 0);
     p.text("check_data_in_sync", &["check", "--data"], 0);
     let fixtures = p.fixtures();
     p.text("seed", &["seed", fixtures.to_str().unwrap()], 0);

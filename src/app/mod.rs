@@ -9,6 +9,7 @@ pub mod apply;
 pub mod backfill;
 pub mod check;
 pub mod config;
+pub mod doctor;
 pub mod engine;
 pub mod errors;
 pub mod lint;

@@ -7,6 +7,7 @@ pub mod apply;
 pub mod backfill;
 pub mod check;
 pub mod diff;
+pub mod doctor;
 pub mod emit;
 pub mod lint;
 pub mod migrate;
@@ -34,6 +35,7 @@ pub fn command_name(cmd: &Command) -> &'static str {
         Command::Plan(_) => "plan",
         Command::Apply(_) => "apply",
         Command::Check(_) => "check",
+        Command::Doctor(_) => "doctor",
         Command::Diff(_) => "diff",
         Command::Backfill(_) => "backfill",
         Command::Pull(_) => "pull",
@@ -126,6 +128,7 @@ pub fn run(cli: Cli, given: &crate::cli::SettingArgs) -> i32 {
         Command::Plan(args) => plan::run(s, &args, &emit),
         Command::Apply(args) => apply::run(s, &args, &emit),
         Command::Check(args) => check::run(s, &args, &emit),
+        Command::Doctor(args) => doctor::run(s, &args, &emit),
         Command::Diff(args) => diff::run(s, &args, &emit),
         Command::Migrate(args) => migrate::run(s, &args, &emit),
         Command::Backfill(args) => backfill::run(s, &args, &emit),

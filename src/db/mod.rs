@@ -6,6 +6,7 @@ pub mod apply;
 pub mod audit;
 pub mod backfill;
 pub mod changelog;
+pub mod doctor;
 pub mod execute;
 pub mod inspect;
 pub mod lint;

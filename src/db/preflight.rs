@@ -39,12 +39,13 @@ pub async fn facts(client: &Client) -> Result<ServerFacts> {
                 .and_then(|f| f.get_str("version").ok())
                 .and_then(Version::parse)
         });
+    let release = build
+        .get_str("version")
+        .context("the server's buildInfo has no version")?;
     Ok(ServerFacts {
-        version: build
-            .get_str("version")
-            .ok()
-            .and_then(Version::parse)
-            .context("the server's buildInfo has no version")?,
+        version: Version::parse(release)
+            .with_context(|| format!("the server's version `{release}` is not major.minor"))?,
+        release: release.to_string(),
         fcv,
         topology: topology_of(&hello),
         access: access_of(&status),

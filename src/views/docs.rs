@@ -55,6 +55,10 @@ pub fn all() -> Vec<Doc> {
             "check",
             "Drift between the schemas and the server, per database; with --data the documents failing their schema (exit 0 in sync, 2 drift or failing documents).",
         ),
+        doc::<crate::views::doctor::DoctorReport>(
+            "doctor",
+            "The server, the connected user, the state database and the project, and the problems among them (exit 0 none, 2 some).",
+        ),
         doc::<ApplyReport>(
             "apply",
             "The plan and what running it did, per database (exit 0; 1 when not confirmed or a database failed).",

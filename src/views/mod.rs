@@ -8,6 +8,7 @@ pub mod apply;
 pub mod backfill;
 pub mod check;
 pub mod docs;
+pub mod doctor;
 pub mod lint;
 pub mod migrate;
 pub mod plan;

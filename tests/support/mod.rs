@@ -89,6 +89,26 @@ pub fn private_server_uri() -> String {
     start_mongod(1).unwrap_or_else(|e| panic!("no private MongoDB server for the test: {e}"))
 }
 
+/// A replica set of `members` of the calling test's own, and the pids of its mongods (in
+/// member order), for a test that stops a member.
+pub fn private_replset(members: u32) -> (String, Vec<u32>) {
+    let dir = test_dir();
+    let uri = start_in(&dir, members, &[])
+        .unwrap_or_else(|e| panic!("no private replica set for the test: {e}"));
+    let state: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(dir.join("state.json"))
+            .expect("scripts/mongod.py wrote state.json"),
+    )
+    .expect("state.json is JSON");
+    let pids = state["pids"]
+        .as_array()
+        .expect("pids")
+        .iter()
+        .map(|p| p.as_u64().expect("a pid") as u32)
+        .collect();
+    (uri, pids)
+}
+
 /// Start `members` mongods as a replica set with `scripts/mongod.py`, stopped (and their
 /// folder removed) when this test binary exits.
 fn start_mongod(members: u32) -> Result<String, String> {
@@ -96,20 +116,28 @@ fn start_mongod(members: u32) -> Result<String, String> {
 }
 
 fn start_mongod_with(members: u32, extra: &[&str]) -> Result<String, String> {
-    let dir = std::env::temp_dir().join(format!(
+    start_in(&test_dir(), members, extra)
+}
+
+/// A fresh folder for a test server's files.
+fn test_dir() -> PathBuf {
+    std::env::temp_dir().join(format!(
         "mongrate-test-{}-{}",
         std::process::id(),
         std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .map(|d| d.as_nanos())
             .unwrap_or(0)
-    ));
+    ))
+}
+
+fn start_in(dir: &Path, members: u32, extra: &[&str]) -> Result<String, String> {
     let out = Command::new("python3")
         .arg(repo().join("scripts/mongod.py"))
         .args(["start", "--ttl-monitor-sleep", "1", "--members"])
         .arg(members.to_string())
         .arg("--dir")
-        .arg(&dir)
+        .arg(dir)
         .arg("--watch-pid")
         .arg(std::process::id().to_string())
         .args(extra)
