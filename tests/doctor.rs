@@ -1,6 +1,6 @@
-//! `mongrate doctor` against real servers: a healthy replica set (exit 0), a 3-member set with a
-//! member down (exit 2, the member named), and a user lacking a privilege (exit 2, the action
-//! and the step named).
+//! `mongrate doctor` against real servers: a healthy replica set (exit 0), a 3-member set with
+//! access control and a member down (exit 2, the member named), and a user lacking a privilege
+//! (exit 2, the action and the step named).
 
 mod support;
 
@@ -54,14 +54,17 @@ fn a_healthy_set_has_no_problems() {
     assert!(text.contains("No problems found."), "{text}");
 }
 
+/// On a 3-member set with access control (a keyfile between members), as its `root` user.
 #[test]
 fn a_member_down_is_a_problem_naming_it() {
-    let (uri, pids) = support::private_replset(3);
+    let (uri, pids) = support::private_replset(3, &["--auth"]);
     let db = unique_db("doc_down");
     let schemas =
         support::one_collection_schemas(&db, "orders", "fields:\n  email: { type: string }\n");
     let (code, v, _) = doctor(&uri, schemas.path(), &format!("{db}_state"));
     assert_eq!(code, 0, "{v:#}");
+    assert_eq!(v["user"]["access_control"], true);
+    assert_eq!(v["user"]["users"][0], "root@admin");
     assert_eq!(v["server"]["members"].as_array().unwrap().len(), 3);
     // Stop a secondary: the primary soon sees it unreachable.
     let primary = v["server"]["members"]

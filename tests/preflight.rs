@@ -286,6 +286,25 @@ async fn migrate_up_is_refused_up_front_for_the_steps_and_for_the_state_database
     // Applied: a user who may not change validators is no longer held back by that step.
     let (code, out) = up_as(&rw, dir.path(), &state);
     assert_eq!(code, 0, "{out}");
+    // Rolling back removes the validator first: refused up front for that user, nothing undone.
+    let out = mongrate()
+        .args(["migrate", "down", "--yes", "--dir"])
+        .arg(dir.path())
+        .args(["--state-db", &state, "--uri", &uri_as(&rw)])
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains("refusing to migrate down; nothing was changed"),
+        "{err}"
+    );
+    assert!(
+        err.contains(&format!("needs collMod on {db}.orders")),
+        "{err}"
+    );
+    assert!(index_names(&client, &db).await.contains(&"email_1".into()));
+    assert!(validator(&client, &db).await.is_some());
 }
 
 #[tokio::test]

@@ -89,11 +89,12 @@ pub fn private_server_uri() -> String {
     start_mongod(1).unwrap_or_else(|e| panic!("no private MongoDB server for the test: {e}"))
 }
 
-/// A replica set of `members` of the calling test's own, and the pids of its mongods (in
-/// member order), for a test that stops a member.
-pub fn private_replset(members: u32) -> (String, Vec<u32>) {
+/// A replica set of `members` of the calling test's own (`extra`: arguments of
+/// `scripts/mongod.py start`, e.g. `--auth`), and the pids of its mongods in member order, for
+/// a test that stops a member.
+pub fn private_replset(members: u32, extra: &[&str]) -> (String, Vec<u32>) {
     let dir = test_dir();
-    let uri = start_in(&dir, members, &[])
+    let uri = start_in(&dir, members, extra)
         .unwrap_or_else(|e| panic!("no private replica set for the test: {e}"));
     let state: serde_json::Value = serde_json::from_str(
         &std::fs::read_to_string(dir.join("state.json"))
