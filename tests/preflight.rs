@@ -476,3 +476,39 @@ async fn below_fcv_6_check_reads_the_same_through_list_collections_and_6_0_optio
         "nothing created"
     );
 }
+
+#[tokio::test]
+async fn a_rollout_whose_backfill_the_user_may_not_write_is_refused_before_the_validator() {
+    let client = root().await;
+    let db = unique_db("pf_roll");
+    client
+        .database(&db)
+        .collection::<Document>("orders")
+        .insert_one(doc! { "email": "a@example.com" })
+        .await
+        .unwrap();
+    let schemas = support::one_collection_schemas(
+        &db,
+        "orders",
+        "fields:\n  email: { type: string }\n  status: { type: string, required: true, default: new }\n",
+    );
+    // May change validators and read, not write documents.
+    let user = format!("{db}_admin");
+    create_user(
+        &client,
+        &user,
+        vec![role("dbAdmin", &db), role("read", &db)],
+    )
+    .await;
+    let (code, _, stderr) = apply_as(&user, schemas.path(), &["--rollout"]);
+    assert_eq!(code, 1, "{stderr}");
+    assert!(
+        stderr.contains("refusing to apply; nothing was changed"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains(&format!("needs update on {db}.orders")),
+        "{stderr}"
+    );
+    assert_eq!(validator(&client, &db).await, None, "not even at warn");
+}

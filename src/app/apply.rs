@@ -73,7 +73,27 @@ pub fn apply(settings: &Settings, request: ApplyRequest, ui: &mut dyn Ui) -> Res
         refuse(plan.refusals(request.allow_violations, &staged))?;
     }
     // Steps this user or server cannot run: refused whatever the mode, before any change.
-    super::preflight::refuse(&plan.preflight, settings, "apply")?;
+    // A staged rollout also backfills its collections: those writes are checked too.
+    let mut findings = plan.preflight.clone();
+    if let Some(facts) = &computed.facts {
+        let backfills: Vec<crate::ops::Operation> = staged
+            .iter()
+            .filter_map(|s| computed.spec.collection(&s.db, &s.collection))
+            .map(|c| crate::backfill::Target {
+                db: c.database.clone(),
+                collection: c.name.clone(),
+                defaults: crate::backfill::collection_defaults(c),
+            })
+            .filter(|t| !t.defaults.is_empty())
+            .map(|t| t.operation())
+            .collect();
+        findings.extend(crate::preflight::check(
+            &backfills,
+            &Default::default(),
+            facts,
+        ));
+    }
+    super::preflight::refuse(&findings, settings, "apply")?;
     if request.dry_run {
         return Ok(report(
             ApplyResult::DryRun,

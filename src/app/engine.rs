@@ -28,6 +28,9 @@ pub struct Computed {
     pub spec: spec::SchemaSpec,
     /// A run over a fleet: the schemas hold a template, or `--databases` was given.
     pub fleet: bool,
+    /// What preflight read of the server and the user (with `data_checks`, when the plan has
+    /// steps).
+    pub facts: Option<crate::preflight::ServerFacts>,
 }
 
 impl Computed {
@@ -85,6 +88,7 @@ pub fn compute(
             &settings.state_db,
         ))
         .with_context(|| format!("planning against {}", settings.shown_uri()))?;
+    let mut facts = None;
     if data_checks && plan.runnable().next().is_some() {
         let retires = plan.runnable().any(|s| s.retire.is_some()) || !plan.forget.is_empty();
         let run = crate::preflight::RunNeeds {
@@ -95,7 +99,9 @@ pub fn compute(
                 .map(|s| (s.db.clone(), s.collection.clone()))
                 .collect(),
         };
-        plan.preflight = super::preflight::findings(&server, plan.runnable().map(|s| &s.op), &run)?;
+        let read = super::preflight::facts(&server)?;
+        plan.preflight = crate::preflight::check(plan.runnable().map(|s| &s.op), &run, &read);
+        facts = Some(read);
         // Counting violators and duplicates reads documents: only once the user may.
         if plan.preflight.is_empty() || settings.skip_preflight {
             server
@@ -110,6 +116,7 @@ pub fn compute(
         server,
         spec,
         fleet,
+        facts,
     })
 }
 
