@@ -777,6 +777,10 @@ pub struct EngineArgs {
     /// Read every database on the server, not only those the schemas name (others are unmanaged).
     #[arg(long)]
     pub all_databases: bool,
+    /// Fail (exit 1) when the schemas declare search indexes and the server has no search
+    /// (without it they are reported once as not supported: no drift, no failure).
+    #[arg(long)]
+    pub require_search: bool,
 }
 
 #[derive(Debug, Args)]
@@ -869,6 +873,10 @@ pub struct CheckArgs {
     /// With --data: examine a random sample of this many documents per collection.
     #[arg(long, requires = "data")]
     pub sample: Option<u64>,
+    /// Fail (exit 1) when the schemas declare search indexes and the server has no search
+    /// (without it they are reported once as not supported: no drift, no failure).
+    #[arg(long)]
+    pub require_search: bool,
     #[command(flatten)]
     pub server: ServerArgs,
     #[command(flatten)]

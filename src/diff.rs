@@ -4,7 +4,9 @@
 //! only when the spec declares it. Objects the desired side marks as owned elsewhere
 //! (`ignore_indexes`, `ignore_collections`) are never reported.
 
-use crate::model::{Collection, CollectionKind, Database, Index, Schema, ShardKey, Validator};
+use crate::model::{
+    Collection, CollectionKind, Database, Index, Schema, SearchIndex, ShardKey, Validator,
+};
 use crate::normalize::canonical_validator;
 use serde::Serialize;
 
@@ -89,6 +91,19 @@ pub enum ChangeKind {
     ShardKeyMismatch {
         reason: String,
     },
+    /// A declared search index the server does not have.
+    CreateSearchIndex {
+        index: SearchIndex,
+    },
+    /// A search index whose definition differs from the declared one.
+    UpdateSearchIndex {
+        from: SearchIndex,
+        to: SearchIndex,
+    },
+    /// A search index no schema declares (in a collection that declares search indexes).
+    UnmanagedSearchIndex {
+        index: SearchIndex,
+    },
 }
 
 /// Compare `current` (usually the server) with `desired` (usually the spec).
@@ -98,6 +113,16 @@ pub fn diff(current: &Schema, desired: &Schema) -> Vec<Change> {
         let empty = Database::default();
         let have = current.databases.get(name).unwrap_or(&empty);
         diff_database(name, have, want, &mut out);
+    }
+    if current.no_search {
+        out.retain(|c| {
+            !matches!(
+                c.kind,
+                ChangeKind::CreateSearchIndex { .. }
+                    | ChangeKind::UpdateSearchIndex { .. }
+                    | ChangeKind::UnmanagedSearchIndex { .. }
+            )
+        });
     }
     if current.unsharded {
         out.retain(|c| {
@@ -150,6 +175,7 @@ fn diff_database(db: &str, have: &Database, want: &Database, out: &mut Vec<Chang
                     ));
                 }
                 diff_shard_key(None, w, &mut |k| out.push(change(db, name, k)));
+                diff_search_indexes(&[], w, &mut |k| out.push(change(db, name, k)));
             }
             Some(h) => diff_collection(db, h, w, out),
         }
@@ -280,6 +306,7 @@ fn diff_collection(db: &str, have: &Collection, want: &Collection, out: &mut Vec
 
     diff_indexes(have, want, &mut |k| push(out, k));
     diff_shard_key(have.shard_key.as_ref(), want, &mut |k| push(out, k));
+    diff_search_indexes(&have.search_indexes, want, &mut |k| push(out, k));
 
     if !validator_eq(&have.validator, &want.validator) {
         push(
@@ -289,6 +316,35 @@ fn diff_collection(db: &str, have: &Collection, want: &Collection, out: &mut Vec
                 to: want.validator.clone(),
             },
         );
+    }
+}
+
+/// The server's search indexes (`have`) against the declared ones, by name; definitions are
+/// compared as the server compares them ([`SearchIndex::same_definition`]). A collection that
+/// declares none is not compared (its search indexes, if any, are someone else's).
+fn diff_search_indexes(have: &[SearchIndex], want: &Collection, emit: &mut dyn FnMut(ChangeKind)) {
+    if want.search_indexes.is_empty() {
+        return;
+    }
+    for w in &want.search_indexes {
+        match have.iter().find(|h| h.name == w.name) {
+            None => emit(ChangeKind::CreateSearchIndex { index: w.clone() }),
+            Some(h)
+                if h.kind != w.kind
+                    || !SearchIndex::same_definition(&h.definition, &w.definition) =>
+            {
+                emit(ChangeKind::UpdateSearchIndex {
+                    from: h.clone(),
+                    to: w.clone(),
+                })
+            }
+            Some(_) => {}
+        }
+    }
+    for h in have {
+        if !want.search_indexes.iter().any(|w| w.name == h.name) {
+            emit(ChangeKind::UnmanagedSearchIndex { index: h.clone() });
+        }
     }
 }
 
@@ -496,5 +552,90 @@ mod tests {
         assert!(glob_any(&p, "tmp_1"));
         assert!(!glob_any(&p, "tmp_12"));
         assert!(!glob_any(&p, "email_1"));
+    }
+
+    use super::{Change, ChangeKind, Collection, Database, Schema, SearchIndex, diff};
+
+    /// The search tests: a declared collection with `search` indexes, and the server's.
+    fn search_schemas(declared: Vec<SearchIndex>, on_server: Vec<SearchIndex>) -> (Schema, Schema) {
+        let collection = |indexes| Collection {
+            name: "movies".into(),
+            search_indexes: indexes,
+            ..Default::default()
+        };
+        let schema = |indexes| {
+            let mut db = Database {
+                name: "app".into(),
+                ..Default::default()
+            };
+            db.collections.insert("movies".into(), collection(indexes));
+            let mut s = Schema::default();
+            s.databases.insert("app".into(), db);
+            s
+        };
+        (schema(on_server), schema(declared))
+    }
+
+    fn search(name: &str, definition: bson::Document) -> SearchIndex {
+        SearchIndex {
+            name: name.into(),
+            kind: "search".into(),
+            definition,
+        }
+    }
+
+    #[test]
+    fn search_indexes_compare_by_name_and_definition_as_the_server_does() {
+        use bson::doc;
+        let declared = search(
+            "default",
+            doc! { "mappings": { "dynamic": false, "fields": { "title": { "type": "string" } } } },
+        );
+        // The server's copy: keys in another order, a number as a double.
+        let same = search(
+            "default",
+            doc! { "mappings": { "fields": { "title": { "type": "string" } }, "dynamic": false } },
+        );
+        let (have, want) = search_schemas(vec![declared.clone()], vec![same]);
+        assert!(diff(&have, &want).is_empty());
+        let v = |n: f64| SearchIndex {
+            name: "v".into(),
+            kind: "vectorSearch".into(),
+            definition: doc! { "fields": [{ "type": "vector", "path": "e", "numDimensions": n, "similarity": "cosine" }] },
+        };
+        let mut as_int = v(0.0);
+        as_int.definition = doc! { "fields": [{ "type": "vector", "path": "e", "numDimensions": 3, "similarity": "cosine" }] };
+        let (have, want) = search_schemas(vec![as_int.clone()], vec![v(3.0)]);
+        assert!(
+            diff(&have, &want).is_empty(),
+            "3 and 3.0 are the same dimension"
+        );
+        let (have, want) = search_schemas(vec![as_int], vec![v(4.0)]);
+        assert!(matches!(
+            &diff(&have, &want)[..],
+            [Change {
+                kind: ChangeKind::UpdateSearchIndex { .. },
+                ..
+            }]
+        ));
+        // Missing → create; the server's other one → unmanaged; none declared → not compared.
+        let other = search("legacy", doc! { "mappings": { "dynamic": true } });
+        let (have, want) = search_schemas(vec![declared.clone()], vec![other.clone()]);
+        let changes = diff(&have, &want);
+        assert_eq!(changes.len(), 2);
+        assert!(matches!(
+            changes[0].kind,
+            ChangeKind::CreateSearchIndex { .. }
+        ));
+        assert!(matches!(
+            changes[1].kind,
+            ChangeKind::UnmanagedSearchIndex { .. }
+        ));
+        let (have, want) = search_schemas(vec![], vec![other]);
+        assert!(diff(&have, &want).is_empty());
+        // A server without search: nothing compared.
+        let (mut have, want) = search_schemas(vec![declared], vec![]);
+        have.no_search = true;
+        assert!(diff(&have, &want).is_empty());
     }
 }

@@ -192,6 +192,7 @@ mod tests {
         ServerFacts {
             version: Version::new(6, 0),
             release: "6.0.5".into(),
+            search: None,
             fcv: Some(Version::new(6, 0)),
             topology: Topology::ReplicaSet,
             access: Access::Unrestricted,

@@ -5,7 +5,7 @@
 //! live server is read into it (later: `db::inspect`). Nothing here does I/O; every map is a
 //! `BTreeMap` so iteration order, and therefore all output, is deterministic.
 
-use bson::Document;
+use bson::{Bson, Document};
 use serde::Serialize;
 use std::collections::BTreeMap;
 
@@ -17,6 +17,10 @@ pub struct Schema {
     /// cannot apply there, so shard keys are not compared against it.
     #[serde(skip)]
     pub unsharded: bool,
+    /// Read from a server without search (`$listSearchIndexes` unknown: no Atlas Search):
+    /// declared search indexes are not compared against it.
+    #[serde(skip)]
+    pub no_search: bool,
 }
 
 /// One database and the collections it declares.
@@ -47,6 +51,73 @@ pub struct Collection {
     /// The shard key, on a sharded cluster.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub shard_key: Option<ShardKey>,
+    /// Atlas Search and Vector Search indexes, in declaration order.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub search_indexes: Vec<SearchIndex>,
+}
+
+/// An Atlas Search (`search`) or Vector Search (`vectorSearch`) index.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct SearchIndex {
+    pub name: String,
+    /// `search` or `vectorSearch`, as the server names the type.
+    pub kind: String,
+    pub definition: Document,
+}
+
+impl SearchIndex {
+    /// The index as `createSearchIndexes` takes it: `{ name, type, definition }`.
+    pub fn to_document(&self) -> Document {
+        bson::doc! { "name": &self.name, "type": &self.kind, "definition": self.definition.clone() }
+    }
+
+    /// The index from a `createSearchIndexes` entry (`type` defaults to `search`).
+    pub fn from_document(d: &Document) -> Option<Self> {
+        Some(Self {
+            name: d.get_str("name").ok()?.to_string(),
+            kind: d.get_str("type").unwrap_or("search").to_string(),
+            definition: d.get_document("definition").ok()?.clone(),
+        })
+    }
+
+    /// A `$listSearchIndexes` entry (`{ id, name, type, status, queryable, latestDefinition,
+    /// ... }`) as the model's index: its latest definition, whatever its build status.
+    pub fn from_listed(d: &Document) -> Option<Self> {
+        Some(Self {
+            name: d.get_str("name").ok()?.to_string(),
+            kind: d.get_str("type").unwrap_or("search").to_string(),
+            definition: d.get_document("latestDefinition").ok()?.clone(),
+        })
+    }
+
+    /// Do two definitions say the same, as the server compares them: key order aside, and
+    /// numbers by value (`1536` written as an int or a double)?
+    pub fn same_definition(a: &Document, b: &Document) -> bool {
+        fn same(a: &Bson, b: &Bson) -> bool {
+            match (a, b) {
+                (Bson::Document(x), Bson::Document(y)) => {
+                    x.len() == y.len()
+                        && x.iter().all(|(k, v)| y.get(k).is_some_and(|w| same(v, w)))
+                }
+                (Bson::Array(x), Bson::Array(y)) => {
+                    x.len() == y.len() && x.iter().zip(y).all(|(v, w)| same(v, w))
+                }
+                _ => match (number(a), number(b)) {
+                    (Some(x), Some(y)) => x == y,
+                    _ => a == b,
+                },
+            }
+        }
+        fn number(b: &Bson) -> Option<f64> {
+            match b {
+                Bson::Int32(n) => Some(f64::from(*n)),
+                Bson::Int64(n) => Some(*n as f64),
+                Bson::Double(n) => Some(*n),
+                _ => None,
+            }
+        }
+        same(&Bson::Document(a.clone()), &Bson::Document(b.clone()))
+    }
 }
 
 /// How a sharded collection's documents are spread over the shards.

@@ -143,6 +143,34 @@ pub enum Operation {
         #[schemars(with = "serde_json::Map<String, serde_json::Value>")]
         key: Document,
     },
+    /// `createSearchIndexes` with one Atlas Search or Vector Search index
+    /// (`{ name, type, definition }`), watched until it is queryable.
+    CreateSearchIndex {
+        /// Left out in a migration with `databases:` (each matching database in turn).
+        #[serde(default, skip_serializing_if = "String::is_empty")]
+        db: String,
+        collection: String,
+        #[schemars(with = "serde_json::Map<String, serde_json::Value>")]
+        index: Document,
+    },
+    /// `updateSearchIndex`: a search index's new definition, watched until it is queryable.
+    UpdateSearchIndex {
+        /// Left out in a migration with `databases:` (each matching database in turn).
+        #[serde(default, skip_serializing_if = "String::is_empty")]
+        db: String,
+        collection: String,
+        name: String,
+        #[schemars(with = "serde_json::Map<String, serde_json::Value>")]
+        definition: Document,
+    },
+    /// `dropSearchIndex`.
+    DropSearchIndex {
+        /// Left out in a migration with `databases:` (each matching database in turn).
+        #[serde(default, skip_serializing_if = "String::is_empty")]
+        db: String,
+        collection: String,
+        name: String,
+    },
     /// A raw database command: the escape hatch (mongrate cannot see its effect on the schema).
     Command {
         /// Left out in a migration with `databases:` (each matching database in turn).
@@ -158,7 +186,7 @@ pub enum Operation {
 
 impl Operation {
     /// Every operation's `type`, as migration files and JSON write it.
-    pub const TYPES: [&'static str; 15] = [
+    pub const TYPES: [&'static str; 18] = [
         "create_collection",
         "drop_collection",
         "modify_collection",
@@ -172,6 +200,9 @@ impl Operation {
         "rename_field",
         "shard_collection",
         "refine_shard_key",
+        "create_search_index",
+        "update_search_index",
+        "drop_search_index",
         "command",
         "irreversible",
     ];
@@ -192,6 +223,9 @@ impl Operation {
             | Self::RenameField { db, .. }
             | Self::ShardCollection { db, .. }
             | Self::RefineShardKey { db, .. }
+            | Self::CreateSearchIndex { db, .. }
+            | Self::UpdateSearchIndex { db, .. }
+            | Self::DropSearchIndex { db, .. }
             | Self::Command { db, .. } => *db = to.to_string(),
             Self::Irreversible { .. } => {}
         }
@@ -212,6 +246,9 @@ impl Operation {
             | Self::RenameField { db, .. }
             | Self::ShardCollection { db, .. }
             | Self::RefineShardKey { db, .. }
+            | Self::CreateSearchIndex { db, .. }
+            | Self::UpdateSearchIndex { db, .. }
+            | Self::DropSearchIndex { db, .. }
             | Self::Command { db, .. } => db,
             Self::Irreversible { .. } => "",
         }
@@ -231,7 +268,10 @@ impl Operation {
             | Self::UpdateMany { collection, .. }
             | Self::RenameField { collection, .. }
             | Self::ShardCollection { collection, .. }
-            | Self::RefineShardKey { collection, .. } => collection,
+            | Self::RefineShardKey { collection, .. }
+            | Self::CreateSearchIndex { collection, .. }
+            | Self::UpdateSearchIndex { collection, .. }
+            | Self::DropSearchIndex { collection, .. } => collection,
             Self::Command { .. } | Self::Irreversible { .. } => "",
         }
     }
@@ -329,6 +369,13 @@ impl Operation {
                 parts.join(" ")
             }
             Self::RefineShardKey { key, .. } => format!("refine_shard_key {ns} key={key}"),
+            Self::CreateSearchIndex { index, .. } => format!(
+                "create_search_index {ns} {} type={}",
+                index.get_str("name").unwrap_or("default"),
+                index.get_str("type").unwrap_or("search")
+            ),
+            Self::UpdateSearchIndex { name, .. } => format!("update_search_index {ns} {name}"),
+            Self::DropSearchIndex { name, .. } => format!("drop_search_index {ns} {name}"),
             Self::Command { db, command } => format!(
                 "command {db} {}",
                 command.keys().next().map(String::as_str).unwrap_or("?")
@@ -361,7 +408,32 @@ impl Operation {
     /// Does this operation destroy something stored: a collection and its documents, or an
     /// index? (What prompts, plans and reports call a drop.)
     pub fn destroys(&self) -> bool {
-        matches!(self, Self::DropCollection { .. } | Self::DropIndex { .. })
+        matches!(
+            self,
+            Self::DropCollection { .. } | Self::DropIndex { .. } | Self::DropSearchIndex { .. }
+        )
+    }
+
+    /// The command of a search index step, run on its database (`None` for every other
+    /// operation).
+    pub fn search_command(&self) -> Option<Document> {
+        match self {
+            Self::CreateSearchIndex {
+                collection, index, ..
+            } => Some(bson::doc! { "createSearchIndexes": collection, "indexes": [index.clone()] }),
+            Self::UpdateSearchIndex {
+                collection,
+                name,
+                definition,
+                ..
+            } => Some(
+                bson::doc! { "updateSearchIndex": collection, "name": name, "definition": definition.clone() },
+            ),
+            Self::DropSearchIndex {
+                collection, name, ..
+            } => Some(bson::doc! { "dropSearchIndex": collection, "name": name }),
+            _ => None,
+        }
     }
 
     /// The `admin` command of a sharding step (`None` for every other operation).
@@ -422,4 +494,87 @@ pub fn backfill_filter(field: &str) -> Document {
         filter.insert("$and", parents);
     }
     filter
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::SearchIndex;
+    use bson::doc;
+
+    #[test]
+    fn search_index_steps_send_exactly_these_commands() {
+        let index = SearchIndex {
+            name: "plot".into(),
+            kind: "vectorSearch".into(),
+            definition: doc! { "fields": [{ "type": "vector", "path": "e", "numDimensions": 1536, "similarity": "cosine" }] },
+        };
+        let create = Operation::CreateSearchIndex {
+            db: "app".into(),
+            collection: "movies".into(),
+            index: index.to_document(),
+        };
+        assert_eq!(
+            create.search_command(),
+            Some(
+                doc! { "createSearchIndexes": "movies", "indexes": [{ "name": "plot", "type": "vectorSearch", "definition": index.definition.clone() }] }
+            )
+        );
+        let update = Operation::UpdateSearchIndex {
+            db: "app".into(),
+            collection: "movies".into(),
+            name: "plot".into(),
+            definition: doc! { "mappings": { "dynamic": true } },
+        };
+        assert_eq!(
+            update.search_command(),
+            Some(
+                doc! { "updateSearchIndex": "movies", "name": "plot", "definition": { "mappings": { "dynamic": true } } }
+            )
+        );
+        let drop = Operation::DropSearchIndex {
+            db: "app".into(),
+            collection: "movies".into(),
+            name: "plot".into(),
+        };
+        assert_eq!(
+            drop.search_command(),
+            Some(doc! { "dropSearchIndex": "movies", "name": "plot" })
+        );
+        assert!(drop.destroys());
+        assert_eq!(
+            create.summary(),
+            "create_search_index app.movies plot type=vectorSearch"
+        );
+        assert_eq!(
+            Operation::Backfill {
+                db: "a".into(),
+                collection: "b".into(),
+                field: "f".into(),
+                value: bson::Bson::Null
+            }
+            .search_command(),
+            None
+        );
+    }
+
+    #[test]
+    fn a_listed_search_index_reads_back_as_declared() {
+        // As Atlas answers `$listSearchIndexes` (a build in progress still has its definition).
+        let listed = doc! {
+            "id": "6524096020da840844a4c4a7", "name": "default", "type": "search",
+            "status": "BUILDING", "queryable": false,
+            "latestDefinitionVersion": { "version": 0, "createdAt": bson::DateTime::from_millis(0) },
+            "latestDefinition": { "mappings": { "dynamic": true } },
+            "statusDetail": [],
+        };
+        let read = SearchIndex::from_listed(&listed).unwrap();
+        assert_eq!(read.name, "default");
+        assert_eq!(read.kind, "search");
+        assert!(SearchIndex::same_definition(
+            &read.definition,
+            &doc! { "mappings": { "dynamic": true } }
+        ));
+        assert!(SearchIndex::from_listed(&doc! { "name": "x" }).is_none());
+    }
 }

@@ -331,6 +331,23 @@ pub struct Plan {
     /// Steps that cannot run for this user on this server (see [`crate::preflight`]); filled
     /// by `plan` and `apply`, which refuse to start while there are any.
     pub preflight: Vec<crate::preflight::Finding>,
+    /// Search indexes the schemas declare that this server cannot have (no Atlas Search): not
+    /// compared, not drift; said once as a note (`check --require-search` fails instead).
+    pub search_unsupported: usize,
+}
+
+impl Plan {
+    /// What is reported but neither a step nor a notice (not drift).
+    pub fn notes(&self) -> Vec<String> {
+        let mut notes = Vec::new();
+        if self.search_unsupported > 0 {
+            notes.push(format!(
+                "{} declared in the schemas: not supported by this server (search indexes need MongoDB Atlas, or a deployment with mongot); not compared (--require-search makes this an error)",
+                crate::progress::count(self.search_unsupported as u64, "search index")
+            ));
+        }
+        notes
+    }
 }
 
 impl Plan {
@@ -382,6 +399,8 @@ enum Phase {
     Shard,
     InPlace,
     Validator,
+    /// Search index builds run on the search nodes, after everything the documents depend on.
+    Search,
     ReplaceDrop,
     Drop,
 }
@@ -512,6 +531,7 @@ pub fn plan(changes: &[Change], opts: &PlanOptions) -> Plan {
         retiring: out.retiring,
         forget,
         preflight: Vec::new(),
+        search_unsupported: 0,
     }
 }
 
@@ -537,6 +557,9 @@ fn plan_change(c: &Change, ctx: &kinds::Ctx, out: &mut kinds::Out) {
         } => shard_collection(c, ctx, out, key, simple_collation),
         ChangeKind::RefineShardKey { from, to } => refine_shard_key(c, ctx, out, from, to),
         ChangeKind::ShardKeyMismatch { reason } => shard_key_mismatch(c, ctx, out, reason),
+        ChangeKind::CreateSearchIndex { index } => create_search_index(c, ctx, out, index),
+        ChangeKind::UpdateSearchIndex { from, to } => update_search_index(c, ctx, out, from, to),
+        ChangeKind::UnmanagedSearchIndex { index } => unmanaged_search_index(c, ctx, out, index),
         ChangeKind::NeedsRecreate { reason } => needs_recreate(c, ctx, out, reason),
         ChangeKind::UnmanagedCollection { collection } => {
             unmanaged_collection(c, ctx, out, collection)

@@ -103,6 +103,10 @@ pub struct ServerFacts {
     pub fcv: Option<Version>,
     pub topology: Topology,
     pub access: Access,
+    /// Whether the server has search (`$listSearchIndexes` known); `None`: not asked.
+    #[serde(skip)]
+    #[schemars(skip)]
+    pub search: Option<bool>,
 }
 
 impl ServerFacts {
@@ -170,6 +174,9 @@ pub fn needs(op: &Operation) -> Vec<Need> {
         | Operation::RenameField { .. } => vec![need("find"), need("update")],
         Operation::ShardCollection { .. } => vec![need("enableSharding")],
         Operation::RefineShardKey { .. } => vec![need("refineCollectionShardKey")],
+        Operation::CreateSearchIndex { .. } => vec![need("createSearchIndexes")],
+        Operation::UpdateSearchIndex { .. } => vec![need("updateSearchIndex")],
+        Operation::DropSearchIndex { .. } => vec![need("dropSearchIndex")],
         Operation::Command { .. } | Operation::Irreversible { .. } => Vec::new(),
     }
 }
@@ -239,6 +246,9 @@ pub fn grant(action: &str, db: &str) -> String {
         "collMod" => format!("the built-in role dbAdmin (or dbOwner) on {db}"),
         "enableSharding" | "refineCollectionShardKey" => {
             "the built-in role clusterManager".to_string()
+        }
+        "createSearchIndexes" | "updateSearchIndex" | "dropSearchIndex" => {
+            format!("the built-in role readWrite (or dbAdmin) on {db}")
         }
         _ => format!("a role with the `{action}` action on {db}"),
     }
@@ -378,6 +388,22 @@ pub fn check<'a>(
                 });
             }
         }
+        if facts.search == Some(false)
+            && matches!(
+                op,
+                Operation::CreateSearchIndex { .. }
+                    | Operation::UpdateSearchIndex { .. }
+                    | Operation::DropSearchIndex { .. }
+            )
+        {
+            findings.push(Finding {
+                kind: FindingKind::Topology,
+                step: step.clone(),
+                missing: "a deployment with search (this server has no Atlas Search)".to_string(),
+                remedy: "run it on MongoDB Atlas or a deployment with mongot, or remove the step"
+                    .to_string(),
+            });
+        }
         if let Some(needed) = topology_needed(op)
             && needed != facts.topology
         {
@@ -505,6 +531,7 @@ mod tests {
         ServerFacts {
             version: Version::new(6, 0),
             release: "6.0.5".into(),
+            search: None,
             fcv: Some(Version::new(6, 0)),
             topology: Topology::ReplicaSet,
             access: Access::Privileges {

@@ -37,6 +37,7 @@ pub fn plan_text(plan: &Plan, style: Style) -> String {
     if plan.is_empty() {
         out.push_str("No changes: the server matches the schemas.\n");
         retiring_text(&mut out, plan);
+        notes_text(&mut out, plan);
         return out;
     }
     // Steps in the order they run (each names its collection), then the notices.
@@ -83,7 +84,15 @@ pub fn plan_text(plan: &Plan, style: Style) -> String {
     out.push_str(".\n");
     retiring_text(&mut out, plan);
     preflight_text(&mut out, plan, style);
+    notes_text(&mut out, plan);
     out
+}
+
+/// The notes of a plan, one line each (nothing when there are none).
+pub fn notes_text(out: &mut String, plan: &Plan) {
+    for n in plan.notes() {
+        let _ = writeln!(out, "Note: {n}");
+    }
 }
 
 /// What preflight found: each step that cannot run, what it needs and what would grant it.
@@ -403,6 +412,9 @@ pub struct PlanJson {
     /// names the step, what is missing and what would grant it. `apply` refuses while there
     /// are any, unless `--skip-preflight`.
     pub preflight: Vec<crate::preflight::Finding>,
+    /// What is reported but is no difference: e.g. search indexes declared for a server without
+    /// search.
+    pub notes: Vec<String>,
 }
 
 /// The JSON view of a plan.
@@ -466,6 +478,7 @@ pub fn plan_view(plan: &Plan) -> PlanJson {
             .collect(),
         retiring: plan.retiring.clone(),
         preflight: plan.preflight.clone(),
+        notes: plan.notes(),
     }
 }
 

@@ -593,3 +593,38 @@ fn symlink_loops_in_the_schemas_folder_are_refused() {
         loaded.spec.databases.keys()
     );
 }
+
+#[test]
+fn search_indexes_are_checked_where_they_are_written() {
+    one_error(
+        "search_indexes:\n  - name: s\n    type: fulltext\n    definition: { mappings: { dynamic: true } }\n",
+        "unknown search index type `fulltext`; expected `search` or `vectorSearch`",
+        3,
+        11,
+    );
+    one_error(
+        "search_indexes:\n  - name: s\n    definition: { analyzer: lucene.standard }\n",
+        "needs `mappings`",
+        3,
+        17,
+    );
+    one_error(
+        "search_indexes:\n  - name: v\n    type: vectorSearch\n    definition: { fields: [] }\n",
+        "needs a non-empty list of `fields`",
+        4,
+        17,
+    );
+    one_error(
+        "search_indexes:\n  - definition: { mappings: { dynamic: true } }\n  - name: default\n    definition: { mappings: { dynamic: false } }\n",
+        "search index `default` is declared twice",
+        3,
+        11,
+    );
+    assert!(
+        check(&[(
+            "things",
+            "search_indexes:\n  - definition: { mappings: { dynamic: true } }\n  - name: v\n    type: vectorSearch\n    definition:\n      fields: [{ type: vector, path: e, numDimensions: 3, similarity: cosine }]\n"
+        )])
+        .is_empty()
+    );
+}

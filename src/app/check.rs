@@ -19,6 +19,8 @@ pub struct CheckRequest {
     pub data: bool,
     /// With `data`: examine a sample of this many documents per collection (none: all).
     pub sample: Option<u64>,
+    /// Fail when declared search indexes cannot be compared (a server without search).
+    pub require_search: bool,
 }
 
 /// `mongrate check`.
@@ -26,6 +28,7 @@ pub fn check(settings: &Settings, request: CheckRequest, ui: &mut dyn Ui) -> Res
     let started = std::time::Instant::now();
     let engine_request = EngineRequest {
         all_databases: request.all_databases,
+        require_search: request.require_search,
         ..Default::default()
     };
     let computed = engine::compute(settings, engine_request, false, ui)?;

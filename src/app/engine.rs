@@ -18,6 +18,8 @@ pub struct EngineRequest {
     pub allow_destructive: bool,
     /// Read every database on the server, not only those the schemas declare.
     pub all_databases: bool,
+    /// Declared search indexes on a server without search are an error, not a note.
+    pub require_search: bool,
 }
 
 /// What `plan`, `apply` and `check` computed.
@@ -88,6 +90,13 @@ pub fn compute(
             &settings.state_db,
         ))
         .with_context(|| format!("planning against {}", settings.shown_uri()))?;
+    if request.require_search && plan.search_unsupported > 0 {
+        anyhow::bail!(
+            "{} declared in the schemas, and {} does not support search indexes (they need MongoDB Atlas, or a deployment with mongot); --require-search makes that an error",
+            crate::progress::count(plan.search_unsupported as u64, "search index"),
+            settings.shown_uri()
+        );
+    }
     let mut facts = None;
     if data_checks && plan.runnable().next().is_some() {
         let retires = plan.runnable().any(|s| s.retire.is_some()) || !plan.forget.is_empty();

@@ -10,6 +10,7 @@ pub fn run(settings: &Settings, args: &CheckArgs, emit: &Emitter) -> Result<i32>
         all_databases: args.all_databases,
         data: args.data,
         sample: args.sample,
+        require_search: args.require_search,
     };
     let report = check::check(settings, request, &mut emit.ui())?;
     Ok(emit.report(&report))

@@ -12,6 +12,7 @@ pub fn engine(args: &EngineArgs) -> EngineRequest {
         prune: args.prune,
         allow_destructive: args.allow_destructive,
         all_databases: args.all_databases,
+        require_search: args.require_search,
     }
 }
 

@@ -235,6 +235,9 @@ pub async fn execute_with(
             }
             run(client, "admin", cmd, &[]).await
         }
+        Operation::CreateSearchIndex { .. }
+        | Operation::UpdateSearchIndex { .. }
+        | Operation::DropSearchIndex { .. } => super::search::execute(client, op).await,
         Operation::Command { db, command } => run(client, db, command.clone(), &[]).await,
         Operation::Irreversible { reason } => bail!("this step cannot be undone: {reason}"),
         Operation::SetValidator {

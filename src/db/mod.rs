@@ -18,6 +18,7 @@ pub mod retry;
 pub mod rollout;
 pub mod safety;
 pub mod sample;
+pub mod search;
 pub mod seed;
 pub mod step;
 
@@ -502,6 +503,7 @@ pub async fn plan_against_server(
         inspect::Scope::Databases(desired.databases.keys().cloned().collect())
     };
     let mut current = inspect::inspect(client, &scope).await?;
+    search::read(client, &mut current, desired).await?;
     crate::normalize::schema(&mut current, crate::normalize::Side::Server);
     let changes = crate::diff::diff(&current, desired);
     // Retirement records are read only when some collection retires indexes in two phases.
@@ -520,6 +522,14 @@ pub async fn plan_against_server(
         crate::plan::plan(&changes, options)
     };
     build_sizes(client, &current, &mut plan).await;
+    if current.no_search {
+        plan.search_unsupported = desired
+            .databases
+            .values()
+            .flat_map(|d| d.collections.values())
+            .map(|c| c.search_indexes.len())
+            .sum();
+    }
     Ok(plan)
 }
 

@@ -49,5 +49,18 @@ pub async fn facts(client: &Client) -> Result<ServerFacts> {
         fcv,
         topology: topology_of(&hello),
         access: access_of(&status),
+        search: Some(has_search(client).await),
     })
+}
+
+/// Does the server know `$listSearchIndexes` (asked of a collection that need not exist)?
+async fn has_search(client: &Client) -> bool {
+    match client
+        .database("admin")
+        .run_command(doc! { "aggregate": "mongrate_probe", "pipeline": [{ "$listSearchIndexes": {} }], "cursor": {} })
+        .await
+    {
+        Ok(_) => true,
+        Err(e) => !super::search::unsupported(&e),
+    }
 }

@@ -136,6 +136,9 @@ fn op_key(op: &Operation) -> &'static str {
         Operation::RenameField { .. } => "rename_field",
         Operation::ShardCollection { .. } => "shard_collection",
         Operation::RefineShardKey { .. } => "refine_shard_key",
+        Operation::CreateSearchIndex { .. } => "create_search_index",
+        Operation::UpdateSearchIndex { .. } => "update_search_index",
+        Operation::DropSearchIndex { .. } => "drop_search_index",
         Operation::Command { .. } => "command",
         Operation::Irreversible { .. } => "irreversible",
     }
@@ -202,6 +205,23 @@ fn check_op(op: &Operation, push: &mut dyn FnMut(&[&str], String)) {
                 "a shard key is `{ field: 1 | hashed, ... }` with at least one field".into(),
             ),
         },
+        Operation::CreateSearchIndex { index, .. } => {
+            match crate::model::SearchIndex::from_document(index) {
+                Some(s) if !["search", "vectorSearch"].contains(&s.kind.as_str()) => push(
+                    &["index", "type"],
+                    format!(
+                        "unknown search index type `{}`; expected `search` or `vectorSearch`",
+                        s.kind
+                    ),
+                ),
+                Some(_) => {}
+                None => push(
+                    &["index"],
+                    "a search index is `{ name, type: search | vectorSearch, definition: {...} }`"
+                        .into(),
+                ),
+            }
+        }
         Operation::RefineShardKey { key, .. } => {
             if crate::shard::parse_key(key).is_none_or(|k| k.is_empty()) {
                 push(
@@ -330,7 +350,18 @@ fn check_op(op: &Operation, push: &mut dyn FnMut(&[&str], String)) {
                 push(&["command"], "the command is empty".into());
             }
         }
-        Operation::DropCollection { .. } | Operation::Irreversible { .. } => {}
+        Operation::UpdateSearchIndex { name, .. } | Operation::DropSearchIndex { name, .. }
+            if name.is_empty() =>
+        {
+            push(
+                &["name"],
+                "a search index step needs the index's `name`".into(),
+            );
+        }
+        Operation::UpdateSearchIndex { .. }
+        | Operation::DropSearchIndex { .. }
+        | Operation::DropCollection { .. }
+        | Operation::Irreversible { .. } => {}
     }
 }
 

@@ -162,6 +162,29 @@ pub fn apply(schema: &mut Schema, op: &Operation) -> Option<String> {
                 k.keys = keys;
             }
         }
+        Operation::CreateSearchIndex { index, .. } => {
+            if let (Some(c), Some(s)) = (
+                database(schema, &db_name).collections.get_mut(&coll_name),
+                crate::model::SearchIndex::from_document(index),
+            ) && !c.search_indexes.iter().any(|i| i.name == s.name)
+            {
+                c.search_indexes.push(s);
+            }
+        }
+        Operation::UpdateSearchIndex {
+            name, definition, ..
+        } => {
+            if let Some(c) = database(schema, &db_name).collections.get_mut(&coll_name)
+                && let Some(s) = c.search_indexes.iter_mut().find(|i| &i.name == name)
+            {
+                s.definition = definition.clone();
+            }
+        }
+        Operation::DropSearchIndex { name, .. } => {
+            if let Some(c) = database(schema, &db_name).collections.get_mut(&coll_name) {
+                c.search_indexes.retain(|i| &i.name != name);
+            }
+        }
         Operation::Backfill { .. }
         | Operation::UpdateMany { .. }
         | Operation::RenameField { .. }

@@ -6,7 +6,7 @@ use super::{
     create_index_op, drop_index_op, free_name, prune_step, set_validator_op, step,
 };
 use crate::diff::{Change, same_identity};
-use crate::model::{Collection, Index, ShardKey, ValidationLevel, Validator};
+use crate::model::{Collection, Index, SearchIndex, ShardKey, ValidationLevel, Validator};
 use crate::ops::Operation;
 use bson::Document;
 
@@ -376,6 +376,92 @@ pub(super) fn refine_shard_key(
             ),
         ),
     });
+}
+
+/// A declared search index the server lacks: `createSearchIndexes` (undone by dropping it).
+pub(super) fn create_search_index(c: &Change, _ctx: &Ctx, out: &mut Out, index: &SearchIndex) {
+    let (db, coll) = (c.db.as_str(), c.collection.as_str());
+    out.drafts.push(Draft {
+        phase: Phase::Search,
+        step: step(
+            c,
+            Marker::Create,
+            Operation::CreateSearchIndex {
+                db: db.into(),
+                collection: coll.into(),
+                index: index.to_document(),
+            },
+            Some(drop_search_index_op(db, coll, &index.name)),
+            "declared in the schemas, missing on the server".to_string(),
+        ),
+    });
+}
+
+fn drop_search_index_op(db: &str, coll: &str, name: &str) -> Operation {
+    Operation::DropSearchIndex {
+        db: db.into(),
+        collection: coll.into(),
+        name: name.into(),
+    }
+}
+
+/// A search index whose definition changed: `updateSearchIndex` (undone by the old one).
+pub(super) fn update_search_index(
+    c: &Change,
+    _ctx: &Ctx,
+    out: &mut Out,
+    from: &SearchIndex,
+    to: &SearchIndex,
+) {
+    let (db, coll) = (c.db.as_str(), c.collection.as_str());
+    let update = |i: &SearchIndex| Operation::UpdateSearchIndex {
+        db: db.into(),
+        collection: coll.into(),
+        name: i.name.clone(),
+        definition: i.definition.clone(),
+    };
+    out.drafts.push(Draft {
+        phase: Phase::Search,
+        step: step(
+            c,
+            Marker::Modify,
+            update(to),
+            Some(update(from)),
+            format!("search index `{}`: its definition changed", to.name),
+        ),
+    });
+}
+
+/// A search index no schema declares: dropped with --prune (destructive), else a notice.
+pub(super) fn unmanaged_search_index(c: &Change, ctx: &Ctx, out: &mut Out, index: &SearchIndex) {
+    let (db, coll) = (c.db.as_str(), c.collection.as_str());
+    if ctx.opts.prune {
+        out.drafts.push(prune_step(
+            c,
+            drop_search_index_op(db, coll, &index.name),
+            Some(Operation::CreateSearchIndex {
+                db: db.into(),
+                collection: coll.into(),
+                index: index.to_document(),
+            }),
+            format!(
+                "search index `{}` declared by no schema (--prune)",
+                index.name
+            ),
+            "drops a search index; pass --allow-destructive to run it",
+            ctx.opts,
+        ));
+    } else {
+        out.notices.push(Notice {
+            db: db.into(),
+            collection: coll.into(),
+            kind: NoticeKind::UnmanagedIndex,
+            message: format!(
+                "search index `{}` is declared by no schema: left alone (declare it, or drop it with --prune --allow-destructive)",
+                index.name
+            ),
+        });
+    }
 }
 
 /// A shard key that cannot change in place: a notice.

@@ -36,6 +36,7 @@ pub fn to_model(spec: &SchemaSpec) -> model::Schema {
                     ignore_indexes: c.ignore_indexes.clone(),
                     retire_after: c.retire_after,
                     shard_key: c.shard_key.clone(),
+                    search_indexes: c.search_indexes.clone(),
                 },
             );
         }

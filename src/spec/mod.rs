@@ -423,6 +423,8 @@ pub struct CollectionSpec {
     pub raw_validator: Option<bson::Document>,
     /// The shard key, on a sharded cluster.
     pub shard_key: Option<model::ShardKey>,
+    /// Atlas Search and Vector Search indexes.
+    pub search_indexes: Vec<model::SearchIndex>,
     /// Lint rules acknowledged in this file: (rule, reason).
     pub lint_allow: Vec<(String, String)>,
 }

@@ -41,8 +41,26 @@ pub struct CollectionFile {
     pub validator: Option<Value>,
     /// The shard key, on a sharded cluster (through mongos): the collection is sharded on it.
     pub shard_key: Option<ShardKeySpec>,
+    /// Atlas Search and Vector Search indexes (built where the server has search; on one
+    /// without, reported once as not supported).
+    #[serde(default)]
+    pub search_indexes: Vec<SearchIndexSpec>,
     /// `mongrate lint` settings: changes acknowledged on purpose.
     pub lint: Option<LintSpec>,
+}
+
+/// One search index: `{ name, type: search | vectorSearch, definition: {...} }`.
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SearchIndexSpec {
+    /// The index's name (Atlas calls the unnamed one `default`).
+    pub name: Option<String>,
+    /// `search` (Atlas Search, the default) or `vectorSearch` (Atlas Vector Search).
+    #[serde(rename = "type")]
+    pub kind: Option<String>,
+    /// The definition as Atlas takes it: `{ mappings: {...}, analyzer, ... }` for `search`,
+    /// `{ fields: [{ type: vector, path, numDimensions, similarity }, ...] }` for `vectorSearch`.
+    pub definition: Value,
 }
 
 /// `lint: { allow: [{ rule: ttl-added, reason: "..." }] }`.

@@ -68,6 +68,7 @@ impl View for CheckReport {
                 if failing == 1 { "fails" } else { "fail" }
             );
             render::retiring_text(&mut text, &self.source);
+            render::notes_text(&mut text, &self.source);
             text
         } else if in_sync {
             // Indexes waiting out `retire_after` are as intended, and still worth a line.
@@ -76,6 +77,7 @@ impl View for CheckReport {
                 self.schemas
             );
             render::retiring_text(&mut text, &self.source);
+            render::notes_text(&mut text, &self.source);
             text
         } else {
             format!(

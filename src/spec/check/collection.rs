@@ -31,6 +31,7 @@ pub(super) fn check_collection(
         .and_then(|k| check_shard_key(ctx, k, &indexes, &options));
     let retire_after = check_retire_after(ctx, &raw);
     let lint_allow = check_lint_allow(ctx, &raw);
+    let search_indexes = check_search_indexes(ctx, &raw);
     let spec = CollectionSpec {
         database: database.to_string(),
         name,
@@ -45,6 +46,7 @@ pub(super) fn check_collection(
         retire_after,
         raw_validator,
         shard_key,
+        search_indexes,
         lint_allow,
     };
     check_validator_size(ctx, &spec);
@@ -173,6 +175,71 @@ fn check_indexes(
         );
     }
     indexes
+}
+
+/// Search indexes: each named once, of type `search` (with `mappings`) or `vectorSearch`
+/// (with a list of `fields`), its definition a mapping.
+fn check_search_indexes(ctx: &mut Ctx, raw: &CollectionFile) -> Vec<model::SearchIndex> {
+    let mut out: Vec<model::SearchIndex> = Vec::new();
+    for (i, s) in raw.search_indexes.iter().enumerate() {
+        let path = |key: &str| {
+            let mut p = vec!["search_indexes".to_string(), i.to_string()];
+            if !key.is_empty() {
+                p.push(key.to_string());
+            }
+            p
+        };
+        let name = s.name.clone().unwrap_or_else(|| "default".to_string());
+        if name.is_empty() {
+            ctx.error(&path("name"), "a search index's name cannot be empty");
+        } else if out.iter().any(|o| o.name == name) {
+            ctx.error(
+                &path("name"),
+                format!("search index `{name}` is declared twice; give each its own name"),
+            );
+        }
+        let kind = s.kind.clone().unwrap_or_else(|| "search".to_string());
+        if kind != "search" && kind != "vectorSearch" {
+            ctx.error(
+                &path("type"),
+                format!("unknown search index type `{kind}`; expected `search` or `vectorSearch`"),
+            );
+            continue;
+        }
+        let definition = match plain_bson(&s.definition) {
+            Ok(Bson::Document(d)) => d,
+            Ok(_) => {
+                ctx.error(&path("definition"), "`definition` must be a mapping");
+                continue;
+            }
+            Err(e) => {
+                ctx.error(&path("definition"), format!("definition: {e}"));
+                continue;
+            }
+        };
+        let shape_ok = if kind == "search" {
+            matches!(definition.get("mappings"), Some(Bson::Document(_)))
+        } else {
+            matches!(definition.get("fields"), Some(Bson::Array(a)) if !a.is_empty())
+        };
+        if !shape_ok {
+            ctx.error(
+                &path("definition"),
+                if kind == "search" {
+                    "a `search` index's definition needs `mappings` (e.g. `{ mappings: { dynamic: true } }`)"
+                } else {
+                    "a `vectorSearch` index's definition needs a non-empty list of `fields` (e.g. `[{ type: vector, path: embedding, numDimensions: 1536, similarity: cosine }]`)"
+                },
+            );
+            continue;
+        }
+        out.push(model::SearchIndex {
+            name,
+            kind,
+            definition,
+        });
+    }
+    out
 }
 
 /// A validator written as is (`validator:`): a non-empty mapping, within 16 MB; it turns
