@@ -3,7 +3,7 @@
 //! checked schema trees in, findings out (positions are looked up by the command, which reads
 //! the files).
 
-use crate::model::{Index, ValidationAction, ValidationLevel};
+use crate::model::{Index, SearchIndex, ValidationAction, ValidationLevel};
 use crate::spec::{AdditionalFields, CollectionSpec, Field, FieldMap, SchemaSpec};
 use serde::Serialize;
 use std::path::PathBuf;
@@ -249,6 +249,48 @@ fn collection(sink: &mut Sink, old: &CollectionSpec, new: &CollectionSpec) {
     validation(sink, old, new);
     fields(sink, "", &["fields".to_string()], &old.fields, &new.fields);
     indexes(sink, &old.indexes, &new.indexes, new.retire_after);
+    search_indexes(sink, &old.search_indexes, &new.search_indexes);
+}
+
+/// Search indexes added, changed (rebuilt: queries use the old definition until the new one is
+/// queryable) or no longer declared.
+fn search_indexes(sink: &mut Sink, old: &[SearchIndex], new: &[SearchIndex]) {
+    let path = |i: usize| vec!["search_indexes".to_string(), i.to_string()];
+    for (i, n) in new.iter().enumerate() {
+        match old.iter().find(|o| o.name == n.name) {
+            None => sink.push(
+                "search-index-added",
+                format!("search index `{}` ({}) added", n.name, n.kind),
+                None,
+                Some(&n.name),
+                path(i),
+            ),
+            Some(o)
+                if o.kind != n.kind
+                    || !SearchIndex::same_definition(&o.definition, &n.definition) =>
+            {
+                sink.push(
+                    "search-index-changed",
+                    format!("search index `{}`: its definition changed", n.name),
+                    None,
+                    Some(&n.name),
+                    path(i),
+                )
+            }
+            Some(_) => {}
+        }
+    }
+    for o in old {
+        if !new.iter().any(|n| n.name == o.name) {
+            sink.push(
+                "search-index-removed",
+                format!("search index `{}` is no longer declared", o.name),
+                None,
+                Some(&o.name),
+                vec!["search_indexes".into()],
+            );
+        }
+    }
 }
 
 fn validation(sink: &mut Sink, old: &CollectionSpec, new: &CollectionSpec) {

@@ -149,6 +149,21 @@ pub const RULES: &[(&str, Severity, &str)] = &[
         "an index's definition changed: it is rebuilt (queries lose it while it is rebuilt when both cannot exist at once)",
     ),
     (
+        "search-index-added",
+        Severity::Safe,
+        "a new search index (built by the search nodes; `$search` / `$vectorSearch` queries naming it fail until it is queryable)",
+    ),
+    (
+        "search-index-changed",
+        Severity::Risky,
+        "a search index's definition changed: it is rebuilt, and queries keep the old definition until the new one is queryable; results may change (fields, analyzers, dimensions)",
+    ),
+    (
+        "search-index-removed",
+        Severity::Risky,
+        "a search index is no longer declared: `apply --prune --allow-destructive` drops it, and `$search` / `$vectorSearch` queries naming it fail. Remove those queries first",
+    ),
+    (
         "ttl-added",
         Severity::Breaking,
         "a TTL now deletes documents older than it, in its first pass all of them at once. Check how many documents are older (`--uri`), back them up, or acknowledge it",

@@ -203,6 +203,36 @@ fn cases() -> Vec<Case> {
             vec![("index-retired", "safe")],
         ),
         (
+            "search index added",
+            base(),
+            Some(BASE.replace(
+                "collection: c\n",
+                "collection: c\nsearch_indexes:\n  - definition: { mappings: { dynamic: true } }\n",
+            )),
+            vec![("search-index-added", "safe")],
+        ),
+        (
+            "search index changed",
+            Some(BASE.replace(
+                "collection: c\n",
+                "collection: c\nsearch_indexes:\n  - definition: { mappings: { dynamic: true } }\n",
+            )),
+            Some(BASE.replace(
+                "collection: c\n",
+                "collection: c\nsearch_indexes:\n  - definition: { mappings: { dynamic: false } }\n",
+            )),
+            vec![("search-index-changed", "risky")],
+        ),
+        (
+            "search index removed",
+            Some(BASE.replace(
+                "collection: c\n",
+                "collection: c\nsearch_indexes:\n  - definition: { mappings: { dynamic: true } }\n",
+            )),
+            base(),
+            vec![("search-index-removed", "risky")],
+        ),
+        (
             "index replaced",
             base(),
             edit(
