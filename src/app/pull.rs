@@ -128,12 +128,13 @@ struct Puller<'a> {
 impl Puller<'_> {
     /// Every collection of database `name` (or those named): its file.
     async fn database(&self, name: &str, mut sink: Sink<'_>) -> Result<(Outcome, usize)> {
-        let schema = db::inspect::inspect(
+        let mut schema = db::inspect::inspect(
             self.client,
             &db::inspect::Scope::Databases(vec![name.to_string()]),
         )
         .await
         .with_context(|| format!("reading {name}"))?;
+        db::search::read_all(self.client, &mut schema).await?;
         let Some(database) = schema.databases.get(name) else {
             return Ok((Outcome::InSync, 0));
         };

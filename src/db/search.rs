@@ -54,6 +54,30 @@ async fn list(
         .await
 }
 
+/// Fill the search indexes of every collection of `schema` (for `pull`); on a server without
+/// search, mark `schema.no_search` after the first refusal.
+pub async fn read_all(client: &Client, schema: &mut Schema) -> Result<()> {
+    for (db, d) in schema.databases.iter_mut() {
+        for (name, c) in d.collections.iter_mut() {
+            if c.kind != crate::model::CollectionKind::Collection {
+                continue;
+            }
+            match list(client, db, name, None).await {
+                Ok(listed) => {
+                    c.search_indexes = listed.iter().filter_map(SearchIndex::from_listed).collect();
+                }
+                Err(e) if unsupported(&e) => {
+                    schema.no_search = true;
+                    return Ok(());
+                }
+                // A user who may not list them (or a collection gone meanwhile): none said.
+                Err(_) => {}
+            }
+        }
+    }
+    Ok(())
+}
+
 /// Fill `current`'s search indexes for the collections `desired` declares some in; on a server
 /// without search, mark `current.no_search` instead (one refusal is enough to know).
 pub async fn read(client: &Client, current: &mut Schema, desired: &Schema) -> Result<()> {

@@ -196,6 +196,8 @@ pub struct CollectionDecl {
     pub options: Vec<(String, String)>,
     /// `shard_key:` in flow style, on a sharded cluster.
     pub shard_key: Option<String>,
+    /// Search indexes: `(name, type, definition in flow style)`.
+    pub search_indexes: Vec<(String, String, String)>,
     /// Notes for the user about what could not be said exactly.
     pub notes: Vec<String>,
 }
@@ -289,6 +291,16 @@ pub fn render(c: &CollectionDecl) -> String {
     }
     if let Some(k) = &c.shard_key {
         let _ = writeln!(out, "shard_key: {k}");
+    }
+    if !c.search_indexes.is_empty() {
+        let _ = writeln!(out, "search_indexes:");
+        for (name, kind, definition) in &c.search_indexes {
+            let _ = writeln!(out, "  - name: {}", emit::scalar(name));
+            if kind != "search" {
+                let _ = writeln!(out, "    type: {kind}");
+            }
+            let _ = writeln!(out, "    definition: {definition}");
+        }
     }
     out
 }
@@ -556,6 +568,11 @@ pub fn collection_decl(c: &Collection, input: DeclInput) -> CollectionDecl {
         }
         decl.shard_key = Some(emit::flow_pairs(&pairs));
     }
+    decl.search_indexes = c
+        .search_indexes
+        .iter()
+        .map(|s| (s.name.clone(), s.kind.clone(), emit::flow(&s.definition)))
+        .collect();
     let default_collation = o.collation.as_ref();
     for index in &c.indexes {
         match index_decl(index, default_collation) {
@@ -756,6 +773,42 @@ mod tests {
         assert_eq!(
             out,
             "  name: { type: string, required: true, max_length: 100 }\n  perf:\n    type: object\n    fields:\n      rating: { type: number }  # seen in 10%\n  tags: { type: array, items: { type: string } }\n"
+        );
+    }
+
+    #[test]
+    fn search_indexes_are_written_back_and_read_the_same() {
+        use bson::doc;
+        let c = Collection {
+            name: "movies".into(),
+            search_indexes: vec![
+                crate::model::SearchIndex {
+                    name: "default".into(),
+                    kind: "search".into(),
+                    definition: doc! { "mappings": { "dynamic": false, "fields": { "title": { "type": "string" } } } },
+                },
+                crate::model::SearchIndex {
+                    name: "plot".into(),
+                    kind: "vectorSearch".into(),
+                    definition: doc! { "fields": [{ "type": "vector", "path": "e", "numDimensions": 1536, "similarity": "cosine" }] },
+                },
+            ],
+            ..Default::default()
+        };
+        let text = render(&collection_decl(&c, DeclInput::default()));
+        assert!(
+            text.contains("search_indexes:\n  - name: default\n    definition: { mappings: "),
+            "{text}"
+        );
+        assert!(
+            text.contains("  - name: plot\n    type: vectorSearch\n"),
+            "{text}"
+        );
+        let file = std::path::Path::new("app/movies.yaml");
+        assert_eq!(
+            round_trip("app", file, &text, &c),
+            Vec::<String>::new(),
+            "{text}"
         );
     }
 }
