@@ -104,37 +104,33 @@ fn timed(program: &str, args: &[&str]) -> (f64, u64, String) {
 /// The floor: stream every document of `DB.coll` with a plain `find()`, touching each; `raw`:
 /// as the server's bytes (`RawDocumentBuf`), the fastest a client can read them.
 async fn floor(uri: &str, coll: &str, raw: bool) {
-    if raw {
-        let client = mongodb::Client::with_uri_str(uri).await.unwrap();
-        let mut cursor = client
-            .database(DB)
-            .collection::<bson::RawDocumentBuf>(coll)
-            .find(doc! {})
-            .batch_size(1000)
-            .await
-            .unwrap();
-        let (mut n, mut keys) = (0u64, 0u64);
-        while let Some(d) = cursor.try_next().await.unwrap() {
-            n += 1;
-            keys += d.iter().count() as u64;
-        }
-        println!("{n} {keys}");
-        return;
-    }
     let client = mongodb::Client::with_uri_str(uri).await.unwrap();
+    let (n, keys) = if raw {
+        stream(&client, coll, |d: &bson::RawDocumentBuf| d.iter().count()).await
+    } else {
+        stream(&client, coll, |d: &Document| d.len()).await
+    };
+    println!("{n} {keys}");
+}
+
+/// Documents read and keys touched.
+async fn stream<T>(client: &mongodb::Client, coll: &str, keys: impl Fn(&T) -> usize) -> (u64, u64)
+where
+    T: serde::de::DeserializeOwned + Send + Sync + Unpin,
+{
     let mut cursor = client
         .database(DB)
-        .collection::<Document>(coll)
+        .collection::<T>(coll)
         .find(doc! {})
         .batch_size(1000)
         .await
         .unwrap();
-    let (mut n, mut keys) = (0u64, 0u64);
+    let (mut n, mut k) = (0u64, 0u64);
     while let Some(d) = cursor.try_next().await.unwrap() {
         n += 1;
-        keys += d.len() as u64;
+        k += keys(&d) as u64;
     }
-    println!("{n} {keys}");
+    (n, k)
 }
 
 fn mib(kib: u64) -> f64 {

@@ -41,16 +41,6 @@ fn err(e: mongodb::error::Error) -> anyhow::Error {
     driver_error(e)
 }
 
-/// Refused for want of a privilege (code 13).
-fn unauthorized(e: &mongodb::error::Error) -> bool {
-    use mongodb::error::{ErrorKind, WriteFailure};
-    match e.kind.as_ref() {
-        ErrorKind::Command(c) => c.code == 13,
-        ErrorKind::Write(WriteFailure::WriteError(w)) => w.code == 13,
-        _ => false,
-    }
-}
-
 fn new_report(t: &Target) -> Report {
     Report {
         db: t.db.clone(),
@@ -321,7 +311,7 @@ pub async fn run(
                     .await
                 {
                     Ok(r) => break r.modified_count,
-                    Err(e) if bypass && unauthorized(&e) => bypass = false,
+                    Err(e) if bypass && super::server_code(&e) == Some(13) => bypass = false,
                     Err(e) => {
                         interrupted = true;
                         retrier.recover(client, err(e), &what, reporter).await?;

@@ -2,6 +2,7 @@
 //! answers that mean the operation's goal already holds count as success.
 
 use super::retry::driver_error;
+use super::server_code;
 use crate::ops::{Done, Operation};
 use anyhow::{Result, bail};
 use bson::{Document, doc};
@@ -12,13 +13,6 @@ mod code {
     pub const NAMESPACE_NOT_FOUND: i32 = 26;
     pub const INDEX_NOT_FOUND: i32 = 27;
     pub const NAMESPACE_EXISTS: i32 = 48;
-}
-
-fn server_code(e: &mongodb::error::Error) -> Option<i32> {
-    match e.kind.as_ref() {
-        mongodb::error::ErrorKind::Command(c) => Some(c.code),
-        _ => None,
-    }
 }
 
 /// Run `cmd`; a refusal with one of `ok_codes` means its goal already holds.

@@ -123,7 +123,7 @@ pub async fn shard_key_of(
 fn catalog_unavailable(e: &mongodb::error::Error) -> bool {
     // Unauthorized (13), an unknown stage on a server older than 6.0 (40324), a feature
     // compatibility version below 6.0 (224, QueryFeatureNotAllowed), Atlas' restriction (8000).
-    matches!(e.kind.as_ref(), mongodb::error::ErrorKind::Command(c) if [13, 40324, 224, 8000].contains(&c.code))
+    super::server_code(e).is_some_and(|c| [13, 40324, 224, 8000].contains(&c))
 }
 
 async fn list_catalog(client: &Client, scope: &Scope) -> mongodb::error::Result<Vec<Entry>> {

@@ -354,14 +354,20 @@ fn is_auth_error(e: &mongodb::error::Error) -> bool {
     }
 }
 
-/// A duplicate key error (E11000)?
-pub(crate) fn is_duplicate_key(e: &mongodb::error::Error) -> bool {
+/// The server's error code of a refused command or write (`None`: no answer from a server,
+/// e.g. a network error).
+pub(crate) fn server_code(e: &mongodb::error::Error) -> Option<i32> {
     use mongodb::error::{ErrorKind, WriteFailure};
     match e.kind.as_ref() {
-        ErrorKind::Write(WriteFailure::WriteError(w)) => w.code == 11000,
-        ErrorKind::Command(c) => c.code == 11000,
-        _ => false,
+        ErrorKind::Write(WriteFailure::WriteError(w)) => Some(w.code),
+        ErrorKind::Command(c) => Some(c.code),
+        _ => None,
     }
+}
+
+/// A duplicate key error (E11000)?
+pub(crate) fn is_duplicate_key(e: &mongodb::error::Error) -> bool {
+    server_code(e) == Some(11000)
 }
 
 /// The driver's server-selection message without its topology dump: the timeout sentence, then

@@ -6,6 +6,7 @@
 //! supported there rather than as drift.
 
 use super::retry::driver_error;
+use super::server_code;
 use crate::model::{Schema, SearchIndex};
 use crate::ops::{Done, Operation};
 use anyhow::{Result, anyhow, bail};
@@ -22,16 +23,9 @@ const INDEX_ALREADY_EXISTS: i32 = 68;
 /// How long a build may take to become queryable before the step gives up watching.
 const WATCH_FOR: Duration = Duration::from_secs(3600);
 
-fn code(e: &mongodb::error::Error) -> Option<i32> {
-    match e.kind.as_ref() {
-        mongodb::error::ErrorKind::Command(c) => Some(c.code),
-        _ => None,
-    }
-}
-
 /// Is this the answer of a server without search?
 pub fn unsupported(e: &mongodb::error::Error) -> bool {
-    code(e).is_some_and(|c| UNSUPPORTED.contains(&c))
+    server_code(e).is_some_and(|c| UNSUPPORTED.contains(&c))
 }
 
 /// The search indexes of `db.collection`, as the server defines them now.
@@ -94,7 +88,7 @@ pub async fn read(client: &Client, current: &mut Schema, desired: &Schema) -> Re
                     current.no_search = true;
                     return Ok(());
                 }
-                Err(e) if code(&e) == Some(NAMESPACE_NOT_FOUND) => Vec::new(),
+                Err(e) if server_code(&e) == Some(NAMESPACE_NOT_FOUND) => Vec::new(),
                 Err(e) => {
                     return Err(
                         driver_error(e).context(format!("$listSearchIndexes on {db}.{name}"))
@@ -123,13 +117,13 @@ pub async fn execute(client: &Client, op: &Operation) -> Result<Done> {
         Ok(_) => Done::Changed,
         Err(e)
             if matches!(op, Operation::DropSearchIndex { .. })
-                && code(&e) == Some(INDEX_NOT_FOUND) =>
+                && server_code(&e) == Some(INDEX_NOT_FOUND) =>
         {
             return Ok(Done::AlreadyThere);
         }
         Err(e)
             if matches!(op, Operation::CreateSearchIndex { .. })
-                && code(&e) == Some(INDEX_ALREADY_EXISTS) =>
+                && server_code(&e) == Some(INDEX_ALREADY_EXISTS) =>
         {
             Done::AlreadyThere
         }

@@ -386,15 +386,19 @@ pub(super) fn create_search_index(c: &Change, _ctx: &Ctx, out: &mut Out, index: 
         step: step(
             c,
             Marker::Create,
-            Operation::CreateSearchIndex {
-                db: db.into(),
-                collection: coll.into(),
-                index: index.to_document(),
-            },
+            create_search_index_op(db, coll, index),
             Some(drop_search_index_op(db, coll, &index.name)),
             "declared in the schemas, missing on the server".to_string(),
         ),
     });
+}
+
+fn create_search_index_op(db: &str, coll: &str, index: &SearchIndex) -> Operation {
+    Operation::CreateSearchIndex {
+        db: db.into(),
+        collection: coll.into(),
+        index: index.to_document(),
+    }
 }
 
 fn drop_search_index_op(db: &str, coll: &str, name: &str) -> Operation {
@@ -435,33 +439,21 @@ pub(super) fn update_search_index(
 /// A search index no schema declares: dropped with --prune (destructive), else a notice.
 pub(super) fn unmanaged_search_index(c: &Change, ctx: &Ctx, out: &mut Out, index: &SearchIndex) {
     let (db, coll) = (c.db.as_str(), c.collection.as_str());
-    if ctx.opts.prune {
-        out.drafts.push(prune_step(
-            c,
-            drop_search_index_op(db, coll, &index.name),
-            Some(Operation::CreateSearchIndex {
-                db: db.into(),
-                collection: coll.into(),
-                index: index.to_document(),
-            }),
-            format!(
-                "search index `{}` declared by no schema (--prune)",
-                index.name
+    let what = format!("search index `{}`", index.name);
+    undeclared(
+        c,
+        ctx,
+        out,
+        Undeclared {
+            drop: drop_search_index_op(db, coll, &index.name),
+            undo: create_search_index_op(db, coll, index),
+            reason: format!("{what} declared by no schema (--prune)"),
+            skipped: "drops a search index; pass --allow-destructive to run it",
+            left_alone: format!(
+                "{what} is declared by no schema: left alone (declare it, or drop it with --prune --allow-destructive)"
             ),
-            "drops a search index; pass --allow-destructive to run it",
-            ctx.opts,
-        ));
-    } else {
-        out.notices.push(Notice {
-            db: db.into(),
-            collection: coll.into(),
-            kind: NoticeKind::UnmanagedIndex,
-            message: format!(
-                "search index `{}` is declared by no schema: left alone (declare it, or drop it with --prune --allow-destructive)",
-                index.name
-            ),
-        });
-    }
+        },
+    );
 }
 
 /// A shard key that cannot change in place: a notice.
@@ -535,25 +527,53 @@ pub(super) fn unmanaged_collection(c: &Change, ctx: &Ctx, out: &mut Out, have: &
 /// An index no schema declares: dropped with --prune (and --allow-destructive), a notice otherwise.
 pub(super) fn unmanaged_index(c: &Change, ctx: &Ctx, out: &mut Out, index: &Index) {
     let (db, coll) = (c.db.as_str(), c.collection.as_str());
-    if ctx.opts.prune {
-        out.drafts.push(prune_step(
-            c,
-            drop_index_op(db, coll, &index.name),
-            Some(create_index_op(db, coll, index)),
-            format!("index `{}` declared by no schema (--prune)", index.name),
-            "drops an index; pass --allow-destructive to run it",
-            ctx.opts,
-        ));
-    } else {
-        out.notices.push(Notice {
-            db: db.into(),
-            collection: coll.into(),
-            kind: NoticeKind::UnmanagedIndex,
-            message: format!(
+    undeclared(
+        c,
+        ctx,
+        out,
+        Undeclared {
+            drop: drop_index_op(db, coll, &index.name),
+            undo: create_index_op(db, coll, index),
+            reason: format!("index `{}` declared by no schema (--prune)", index.name),
+            skipped: "drops an index; pass --allow-destructive to run it",
+            left_alone: format!(
                 "index `{}` {} is declared by no schema: left alone (declare it, list it in `ignore_indexes`, or drop it with --prune --allow-destructive)",
                 index.name,
                 index.key_document()
             ),
+        },
+    );
+}
+
+/// An index (or search index) on the server that no schema declares.
+struct Undeclared {
+    drop: Operation,
+    undo: Operation,
+    /// The reason of the drop step.
+    reason: String,
+    /// Why the drop is skipped without --allow-destructive.
+    skipped: &'static str,
+    /// The notice without --prune.
+    left_alone: String,
+}
+
+/// With --prune, its drop (destructive: skipped unless --allow-destructive); else a notice.
+fn undeclared(c: &Change, ctx: &Ctx, out: &mut Out, u: Undeclared) {
+    if ctx.opts.prune {
+        out.drafts.push(prune_step(
+            c,
+            u.drop,
+            Some(u.undo),
+            u.reason,
+            u.skipped,
+            ctx.opts,
+        ));
+    } else {
+        out.notices.push(Notice {
+            db: c.db.clone(),
+            collection: c.collection.clone(),
+            kind: NoticeKind::UnmanagedIndex,
+            message: u.left_alone,
         });
     }
 }
