@@ -150,6 +150,28 @@ pub struct FleetArgs {
     pub max_failures: Option<u32>,
 }
 
+/// How data steps run (`update_many`, `rename_field`, `evolve_field` in migrations and the
+/// migrate phase of declared evolutions): an operation's own `batch_size` and
+/// `max_docs_per_sec` win.
+#[derive(Debug, Args, Clone, Default)]
+#[command(next_help_heading = "Data steps")]
+pub struct JobArgs {
+    /// Documents per batch of a data step [default: 1000].
+    #[arg(long = "batch-size", id = "job_batch_size", value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
+    pub batch_size: Option<u64>,
+    /// Slow data steps down to at most this many documents per second.
+    #[arg(
+        long = "max-docs-per-sec",
+        id = "job_max_docs_per_sec",
+        value_name = "N"
+    )]
+    pub max_docs_per_sec: Option<u64>,
+    /// On a replica set, pause a data step between batches while the slowest secondary is
+    /// more than this many seconds behind (0: never pause) [default: 10].
+    #[arg(long = "max-lag", id = "job_max_lag", value_name = "SECONDS")]
+    pub max_lag: Option<u64>,
+}
+
 /// Every setting a command line can give, whichever command it was given to (`None`: not
 /// given). Read from the parsed command line by argument id, so each command declares only the
 /// groups that apply to it.
@@ -168,6 +190,9 @@ pub struct SettingArgs {
     pub on_error: Option<crate::fleet::OnError>,
     pub max_failures: Option<u32>,
     pub skip_preflight: bool,
+    pub job_batch_size: Option<u64>,
+    pub job_max_docs_per_sec: Option<u64>,
+    pub job_max_lag: Option<u64>,
 }
 
 impl SettingArgs {
@@ -194,6 +219,9 @@ impl SettingArgs {
             on_error: get(leaf, "on_error"),
             max_failures: get(leaf, "max_failures"),
             skip_preflight: get(leaf, "skip_preflight").unwrap_or(false),
+            job_batch_size: get(leaf, "job_batch_size"),
+            job_max_docs_per_sec: get(leaf, "job_max_docs_per_sec"),
+            job_max_lag: get(leaf, "job_max_lag"),
         }
     }
 }
@@ -615,6 +643,8 @@ pub enum MigrateCommand {
         #[command(flatten)]
         retry: RetryArgs,
         #[command(flatten)]
+        job: JobArgs,
+        #[command(flatten)]
         quorum: QuorumArgs,
         #[command(flatten)]
         migrations: MigrationsArgs,
@@ -651,6 +681,8 @@ pub enum MigrateCommand {
         server: ServerArgs,
         #[command(flatten)]
         retry: RetryArgs,
+        #[command(flatten)]
+        job: JobArgs,
         #[command(flatten)]
         quorum: QuorumArgs,
         #[command(flatten)]
@@ -816,6 +848,8 @@ pub struct ApplyArgs {
     /// action only when no document fails any more; otherwise stop and show what is left.
     #[arg(long)]
     pub rollout: bool,
+    #[command(flatten)]
+    pub job: JobArgs,
     #[command(flatten)]
     pub server: ServerArgs,
     #[command(flatten)]

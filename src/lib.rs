@@ -32,8 +32,10 @@ pub mod commands;
 pub mod db;
 pub mod diff;
 pub mod doctor;
+pub mod evolve;
 pub mod extjson;
 pub mod fleet;
+pub mod job;
 
 pub mod lint;
 pub mod migrate;

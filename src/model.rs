@@ -54,6 +54,26 @@ pub struct Collection {
     /// Atlas Search and Vector Search indexes, in declaration order.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub search_indexes: Vec<SearchIndex>,
+    /// Fields the schemas say evolve from an old shape (see `evolve`); not on the server.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub evolutions: Vec<Evolution>,
+}
+
+/// A field that evolves from an old shape: renamed or moved (`from`), retyped (`convert`).
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct Evolution {
+    pub db: String,
+    pub collection: String,
+    /// The new path.
+    pub field: String,
+    /// The old path, for a rename or a move.
+    pub from: Option<String>,
+    /// The conversion (`$$value` is the old value), for a type change.
+    pub convert: Option<Document>,
+    /// The new shape's BSON types (from the validator), for a type change in place.
+    pub types: Vec<String>,
+    /// Seconds after the migrate phase finished before the contract may run.
+    pub contract_after: i64,
 }
 
 /// An Atlas Search (`search`) or Vector Search (`vectorSearch`) index.

@@ -95,8 +95,9 @@ pub enum Operation {
         #[schemars(with = "serde_json::Value")]
         value: Bson,
     },
-    /// `updateMany` with a filter and an update document or pipeline. Idempotent only if the
-    /// update is (e.g. its filter excludes documents already updated).
+    /// An update document or pipeline on the documents `filter` selects, run as a job: in
+    /// batches by `_id`, each batch with its checkpoint (in one transaction on a replica set),
+    /// so that every document is updated at most once even across an interruption.
     UpdateMany {
         /// Left out in a migration with `databases:` (each matching database in turn).
         #[serde(default, skip_serializing_if = "String::is_empty")]
@@ -107,8 +108,16 @@ pub enum Operation {
         filter: Document,
         #[schemars(with = "serde_json::Value")]
         update: Bson,
+        /// Documents per batch (the command line's `--batch-size` otherwise).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        batch_size: Option<usize>,
+        /// At most this many documents a second (the command line's `--max-docs-per-sec`
+        /// otherwise).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        max_docs_per_sec: Option<u64>,
     },
-    /// Rename a field on documents that have `from` and lack `to`.
+    /// Rename a field on documents that have `from` and lack `to`, as a job (batches, passes
+    /// until none is left).
     RenameField {
         /// Left out in a migration with `databases:` (each matching database in turn).
         #[serde(default, skip_serializing_if = "String::is_empty")]
@@ -116,6 +125,54 @@ pub enum Operation {
         collection: String,
         from: String,
         to: String,
+        /// Documents per batch (the command line's `--batch-size` otherwise).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        batch_size: Option<usize>,
+        /// At most this many documents a second (the command line's `--max-docs-per-sec`
+        /// otherwise).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        max_docs_per_sec: Option<u64>,
+    },
+    /// The migrate phase of a declared evolution: every document in the old shape (it has
+    /// `from`; or, without `from`, `field` holds a value not of `types`) gets `field` computed
+    /// on the server (`convert`, where `$$value` is the old value) and loses `from`, in batches,
+    /// with passes until none is left. A document whose value cannot be converted is reported
+    /// by `_id` and left as it is.
+    EvolveField {
+        /// Left out in a migration with `databases:` (each matching database in turn).
+        #[serde(default, skip_serializing_if = "String::is_empty")]
+        db: String,
+        collection: String,
+        field: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        from: Option<String>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[schemars(with = "Option<serde_json::Map<String, serde_json::Value>>")]
+        convert: Option<Document>,
+        /// The BSON types of the new shape (`date`, `long`...): without `from`, what tells a
+        /// converted value from an old one.
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        types: Vec<String>,
+        /// Documents per batch (the command line's `--batch-size` otherwise).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        batch_size: Option<usize>,
+        /// At most this many documents a second (the command line's `--max-docs-per-sec`
+        /// otherwise).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        max_docs_per_sec: Option<u64>,
+    },
+    /// The contract phase's guard: refuses while any document is in the old shape of the
+    /// evolution (counted and named), changes nothing.
+    ContractField {
+        /// Left out in a migration with `databases:` (each matching database in turn).
+        #[serde(default, skip_serializing_if = "String::is_empty")]
+        db: String,
+        collection: String,
+        field: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        from: Option<String>,
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        types: Vec<String>,
     },
     /// `shardCollection` (run on `admin`, through mongos): shard the collection on `key`
     /// (`{ field: 1 | hashed, ... }`). `simple_collation`: the collection has a default
@@ -186,7 +243,7 @@ pub enum Operation {
 
 impl Operation {
     /// Every operation's `type`, as migration files and JSON write it.
-    pub const TYPES: [&'static str; 18] = [
+    pub const TYPES: [&'static str; 20] = [
         "create_collection",
         "drop_collection",
         "modify_collection",
@@ -198,6 +255,8 @@ impl Operation {
         "backfill",
         "update_many",
         "rename_field",
+        "evolve_field",
+        "contract_field",
         "shard_collection",
         "refine_shard_key",
         "create_search_index",
@@ -221,6 +280,8 @@ impl Operation {
             | Self::Backfill { db, .. }
             | Self::UpdateMany { db, .. }
             | Self::RenameField { db, .. }
+            | Self::EvolveField { db, .. }
+            | Self::ContractField { db, .. }
             | Self::ShardCollection { db, .. }
             | Self::RefineShardKey { db, .. }
             | Self::CreateSearchIndex { db, .. }
@@ -244,6 +305,8 @@ impl Operation {
             | Self::Backfill { db, .. }
             | Self::UpdateMany { db, .. }
             | Self::RenameField { db, .. }
+            | Self::EvolveField { db, .. }
+            | Self::ContractField { db, .. }
             | Self::ShardCollection { db, .. }
             | Self::RefineShardKey { db, .. }
             | Self::CreateSearchIndex { db, .. }
@@ -267,6 +330,8 @@ impl Operation {
             | Self::Backfill { collection, .. }
             | Self::UpdateMany { collection, .. }
             | Self::RenameField { collection, .. }
+            | Self::EvolveField { collection, .. }
+            | Self::ContractField { collection, .. }
             | Self::ShardCollection { collection, .. }
             | Self::RefineShardKey { collection, .. }
             | Self::CreateSearchIndex { collection, .. }
@@ -353,6 +418,26 @@ impl Operation {
             Self::Backfill { field, value, .. } => format!("backfill {ns} {field}={value}"),
             Self::UpdateMany { filter, .. } => format!("update_many {ns} filter={filter}"),
             Self::RenameField { from, to, .. } => format!("rename_field {ns} {from} → {to}"),
+            Self::EvolveField {
+                field,
+                from,
+                convert,
+                ..
+            } => format!(
+                "evolve_field {ns} {}{field}{}",
+                from.as_ref().map(|f| format!("{f} → ")).unwrap_or_default(),
+                convert
+                    .as_ref()
+                    .and_then(|c| c.keys().next())
+                    .map(|k| format!(" by {k}"))
+                    .unwrap_or_default()
+            ),
+            Self::ContractField { field, from, .. } => format!(
+                "contract_field {ns} {field}{}: no document left in the old shape",
+                from.as_ref()
+                    .map(|f| format!(" (from {f})"))
+                    .unwrap_or_default()
+            ),
             Self::ShardCollection {
                 key,
                 unique,

@@ -171,7 +171,9 @@ pub fn needs(op: &Operation) -> Vec<Need> {
         | Operation::SetValidator { .. } => vec![need("collMod")],
         Operation::Backfill { .. }
         | Operation::UpdateMany { .. }
-        | Operation::RenameField { .. } => vec![need("find"), need("update")],
+        | Operation::RenameField { .. }
+        | Operation::EvolveField { .. } => vec![need("find"), need("update")],
+        Operation::ContractField { .. } => vec![need("find")],
         Operation::ShardCollection { .. } => vec![need("enableSharding")],
         Operation::RefineShardKey { .. } => vec![need("refineCollectionShardKey")],
         Operation::CreateSearchIndex { .. } => vec![need("createSearchIndexes")],

@@ -249,6 +249,76 @@ async fn a_runner_paused_past_its_lease_stops_and_the_result_equals_an_unpaused_
     }
 }
 
+/// The window the fence closes: runner A checks its lease, then freezes just before a data
+/// step; runner B takes over, applies everything and rolls it all back; A wakes up. Its batch
+/// commits in a transaction that checks the lock's token, so it writes nothing: the documents
+/// are as the rollback left them.
+#[cfg_attr(
+    not(feature = "test-hooks"),
+    ignore = "needs the MONGRATE_PAUSE hook: cargo test --features test-hooks (scripts/test.sh)"
+)]
+#[tokio::test]
+async fn a_runner_frozen_before_a_data_step_writes_nothing_after_a_takeover() {
+    let db = support::unique_db("fence_data");
+    let state = format!("{db}_s");
+    let dir = tempfile::tempdir().unwrap();
+    write_migrations(dir.path(), &db);
+    seed(&db).await;
+    let before = state_of(&db).await;
+    let up = ["migrate", "up", "--lock-lease", "3"];
+    let a = mongrate(&state, dir.path(), &up)
+        .env("MONGRATE_PAUSE", format!("{V1}:3:before-exec"))
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let started = Instant::now();
+    while !stopped(&a) {
+        assert!(
+            started.elapsed() < Duration::from_secs(30),
+            "A never paused"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    for args in [
+        &up[..],
+        &["migrate", "down", "--to", "0", "--yes", "--lock-lease", "3"][..],
+    ] {
+        let b = mongrate(&state, dir.path(), args).output().unwrap();
+        assert_eq!(
+            b.status.code(),
+            Some(0),
+            "B {args:?}: {}",
+            String::from_utf8_lossy(&b.stderr)
+        );
+    }
+    let rolled_back = state_of(&db).await;
+    assert_eq!(
+        rolled_back.0, before.0,
+        "B's rollback restores the documents"
+    );
+    signal(&a, "-CONT");
+    let out = a.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "A must fail: {stderr}");
+    assert!(stderr.contains("lost the migration lock"), "{stderr}");
+    let after = state_of(&db).await;
+    let changed = after
+        .0
+        .iter()
+        .zip(&before.0)
+        .filter(|(a, b)| a != b)
+        .count();
+    assert_eq!(
+        (changed, after.0.len()),
+        (0, before.0.len()),
+        "A's data step wrote nothing after B took over and rolled back"
+    );
+    for d in [&db, &state] {
+        support::client().await.database(d).drop().await.ok();
+    }
+}
+
 #[tokio::test]
 async fn an_undecodable_lock_fails_after_the_timeout_and_unlock_replaces_it() {
     let db = support::unique_db("badlock");

@@ -37,6 +37,10 @@ pub struct Settings {
     pub skip_preflight: bool,
     /// How often long work logs a line when not on a terminal.
     pub progress_every: Duration,
+    /// Data steps: documents per batch, documents a second, seconds of replication lag.
+    pub job_batch_size: Option<usize>,
+    pub job_max_docs_per_sec: Option<u64>,
+    pub job_max_lag: Option<u64>,
 }
 
 impl Settings {
@@ -62,6 +66,24 @@ impl Settings {
                 .and_then(|q| crate::resilience::parse_commit_quorum(q).ok()),
             poll_every: self.progress_every.min(Duration::from_secs(1)),
             look_for_running_builds: true,
+            job: self.job_options(),
+        }
+    }
+
+    /// How data steps run (the state database keeps their checkpoints and evolution records).
+    pub fn job_options(&self) -> crate::db::job::Options {
+        let d = crate::db::job::Options::default();
+        crate::db::job::Options {
+            batch_size: self.job_batch_size.unwrap_or(d.batch_size),
+            max_docs_per_sec: self.job_max_docs_per_sec,
+            max_lag: match self.job_max_lag {
+                Some(0) => None,
+                Some(s) => Some(Duration::from_secs(s)),
+                None => d.max_lag,
+            },
+            retry_for: Duration::from_secs(self.retry_for),
+            state_db: Some(self.state_db.clone()),
+            ..d
         }
     }
 

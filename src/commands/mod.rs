@@ -106,6 +106,9 @@ pub fn resolve(global: &GlobalArgs, given: &crate::cli::SettingArgs) -> Result<S
         max_failures: given.max_failures,
         skip_preflight: given.skip_preflight,
         progress_every: out::line_every(),
+        job_batch_size: given.job_batch_size.map(|n| n as usize),
+        job_max_docs_per_sec: given.job_max_docs_per_sec,
+        job_max_lag: given.job_max_lag,
     })
 }
 

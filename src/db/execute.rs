@@ -170,46 +170,12 @@ pub async fn execute_with(
                 super::backfill::run(client, &target, &opts, &mut crate::progress::Silent).await?;
             Ok(modified(report.modified))
         }
-        Operation::UpdateMany {
-            db,
-            collection,
-            filter,
-            update,
-        } => {
-            let coll = client.database(db).collection::<Document>(collection);
-            let result = match update {
-                bson::Bson::Document(d) => coll.update_many(filter.clone(), d.clone()).await,
-                bson::Bson::Array(stages) => {
-                    let pipeline: Vec<Document> = stages
-                        .iter()
-                        .filter_map(|s| s.as_document().cloned())
-                        .collect();
-                    if pipeline.len() != stages.len() {
-                        bail!("update_many: every pipeline stage must be a document");
-                    }
-                    coll.update_many(filter.clone(), pipeline).await
-                }
-                other => {
-                    bail!("update_many: `update` must be a document or a pipeline, found {other}")
-                }
-            };
-            Ok(modified(result.map_err(driver_error)?.modified_count))
+        Operation::UpdateMany { .. }
+        | Operation::RenameField { .. }
+        | Operation::EvolveField { .. }
+        | Operation::ContractField { .. } => {
+            super::job::execute(client, op, &opts.job, &mut crate::progress::Silent).await
         }
-        Operation::RenameField {
-            db,
-            collection,
-            from,
-            to,
-        } => client
-            .database(db)
-            .collection::<Document>(collection)
-            .update_many(
-                doc! { from: { "$exists": true }, to: { "$exists": false } },
-                doc! { "$rename": { from: to } },
-            )
-            .await
-            .map_err(driver_error)
-            .map(|r| modified(r.modified_count)),
         Operation::ShardCollection { .. } | Operation::RefineShardKey { .. } => {
             let Some(cmd) = op.admin_command() else {
                 bail!("{}: not a valid shard key", op.summary());

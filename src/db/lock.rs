@@ -342,6 +342,16 @@ impl LeaseLock {
         })
     }
 
+    /// What a data job's batches check in their transaction: the lock still this run's.
+    pub fn fence(&self) -> super::job::Fence {
+        super::job::Fence {
+            state_db: self.state_db.clone(),
+            lock_id: self.id.clone(),
+            owner_id: self.owner.id.clone(),
+            token: self.token,
+        }
+    }
+
     /// The fencing token every write of this run carries.
     pub fn token(&self) -> i64 {
         self.token

@@ -251,7 +251,19 @@ impl Backend for ServerBackend<'_> {
         op: &Operation,
         reporter: &mut dyn Reporter,
     ) -> Result<crate::ops::Done> {
-        let options = self.step_options();
+        let mut options = self.step_options();
+        // A data step's batches are fenced by this run's lock, and checkpointed by the step's
+        // place in this migration (so an interrupted run resumes it where it stopped).
+        options.job.fence = Some(self.lock.fence());
+        if let Some((entry, _)) = &*self.entry.borrow() {
+            options.job.checkpoint = Some(super::job::Checkpoint {
+                state_db: self.lock.state_db().to_string(),
+                key: format!(
+                    "migrate:{}:{:?}:{}",
+                    entry.version, entry.direction, entry.steps_done
+                ),
+            });
+        }
         let (done, recorded) = self
             .with_start_record(super::step::execute(self.client, op, &options, reporter))
             .await;
@@ -314,7 +326,7 @@ impl Backend for ServerBackend<'_> {
 }
 
 /// Test hook (built with `--features test-hooks` only):
-/// `MONGRATE_FAULT=<version>:<step>:<after-exec|after-record>` kills this process with SIGKILL
+/// `MONGRATE_FAULT=<version>:<step>:<before-exec|after-exec|after-record>` kills this process with SIGKILL
 /// at that point, and `MONGRATE_PAUSE=...` (same form) stops it with SIGSTOP, so tests can
 /// interrupt or freeze a run at a precise place. Steps count from 1.
 #[cfg(feature = "test-hooks")]

@@ -9,6 +9,7 @@ pub mod changelog;
 pub mod doctor;
 pub mod execute;
 pub mod inspect;
+pub mod job;
 pub mod lint;
 pub mod lock;
 pub mod migrations;

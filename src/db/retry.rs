@@ -23,6 +23,8 @@ pub struct StepOptions {
     /// Before an index build, look for the same build already running on the server (left by
     /// an interrupted run) and say that it is joined. A migration that starts afresh skips it.
     pub look_for_running_builds: bool,
+    /// How data jobs run (batches, rate, lag; a migration's fence and checkpoint).
+    pub job: crate::job::Options,
 }
 
 impl Default for StepOptions {
@@ -32,6 +34,7 @@ impl Default for StepOptions {
             commit_quorum: None,
             poll_every: Duration::from_secs(1),
             look_for_running_builds: true,
+            job: crate::job::Options::default(),
         }
     }
 }

@@ -307,6 +307,19 @@ pub async fn execute_wave(
     opts: &StepOptions,
     reporter: &mut dyn Reporter,
 ) -> Result<Vec<Done>, WaveError> {
+    // A data step alone: a job with its own batches, retries and progress.
+    if let [op] = ops
+        && crate::job::of(op).is_some()
+    {
+        return super::job::execute(client, op, &opts.job, reporter)
+            .await
+            .map(|d| vec![d])
+            .map_err(|error| WaveError {
+                failed: 0,
+                error,
+                completed: Vec::new(),
+            });
+    }
     let notes = Notes::default();
     let builds: Vec<(String, String, String)> = ops
         .iter()

@@ -134,6 +134,8 @@ fn op_key(op: &Operation) -> &'static str {
         Operation::Backfill { .. } => "backfill",
         Operation::UpdateMany { .. } => "update_many",
         Operation::RenameField { .. } => "rename_field",
+        Operation::EvolveField { .. } => "evolve_field",
+        Operation::ContractField { .. } => "contract_field",
         Operation::ShardCollection { .. } => "shard_collection",
         Operation::RefineShardKey { .. } => "refine_shard_key",
         Operation::CreateSearchIndex { .. } => "create_search_index",
@@ -342,6 +344,39 @@ fn check_op(op: &Operation, push: &mut dyn FnMut(&[&str], String)) {
                         show(from),
                         show(to)
                     ),
+                );
+            }
+        }
+        Operation::EvolveField {
+            field,
+            from,
+            convert,
+            types,
+            ..
+        } => {
+            if let Some(why) = names::field_path_problem(field) {
+                push(&["field"], why);
+            }
+            for (key, why) in crate::evolve::problems(field, from.as_deref(), convert.as_ref()) {
+                push(&[key], why);
+            }
+            if from.is_none() && types.is_empty() {
+                push(
+                    &["types"],
+                    "a type change in place says the new BSON types (`types: [date]`): a value of another type is in the old shape".into(),
+                );
+            }
+        }
+        Operation::ContractField {
+            field, from, types, ..
+        } => {
+            if let Some(why) = names::field_path_problem(field) {
+                push(&["field"], why);
+            }
+            if from.is_none() && types.is_empty() {
+                push(
+                    &["types"],
+                    "without `from`, `types` says which values are in the new shape".into(),
                 );
             }
         }

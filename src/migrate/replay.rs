@@ -188,6 +188,8 @@ pub fn apply(schema: &mut Schema, op: &Operation) -> Option<String> {
         Operation::Backfill { .. }
         | Operation::UpdateMany { .. }
         | Operation::RenameField { .. }
+        | Operation::EvolveField { .. }
+        | Operation::ContractField { .. }
         | Operation::Irreversible { .. } => {}
         Operation::Command { db, command } => {
             return Some(format!(

@@ -182,6 +182,7 @@ pub async fn execute(
                 many => format!("{} index builds at once", many.len()),
             };
             reporter.working_on(&summary);
+            backend.checkpoint(&m.version, i + 1, "before-exec");
             let step_started = Instant::now();
             let result = match wave {
                 [Operation::Irreversible { reason }] if force => {

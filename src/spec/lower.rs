@@ -19,6 +19,24 @@ pub fn to_model(spec: &SchemaSpec) -> model::Schema {
                 level: c.validation.level,
                 action: c.validation.action,
             });
+            let evolutions = crate::spec::evolving_fields(&c.fields)
+                .into_iter()
+                .filter_map(|(path, f)| {
+                    let e = f.more().evolve.as_ref()?;
+                    Some(model::Evolution {
+                        db: db_name.clone(),
+                        collection: name.clone(),
+                        types: validator
+                            .as_ref()
+                            .map(|v| crate::evolve::types_at(&v.document, &path))
+                            .unwrap_or_default(),
+                        field: path,
+                        from: e.from.clone(),
+                        convert: e.convert.clone(),
+                        contract_after: e.contract_after,
+                    })
+                })
+                .collect();
             database.collections.insert(
                 name.clone(),
                 model::Collection {
@@ -37,6 +55,7 @@ pub fn to_model(spec: &SchemaSpec) -> model::Schema {
                     retire_after: c.retire_after,
                     shard_key: c.shard_key.clone(),
                     search_indexes: c.search_indexes.clone(),
+                    evolutions,
                 },
             );
         }

@@ -359,6 +359,59 @@ pub struct FieldMore {
     pub additional_fields: Option<AdditionalFields>,
     /// A map: the declaration every value of the object must meet (`additionalProperties`).
     pub values: Option<Box<Field>>,
+    /// Where the field comes from (`renamed_from`, `convert`, `contract_after`).
+    pub evolve: Option<Box<FieldEvolve>>,
+}
+
+/// Every declared field's dotted path (objects' fields included, not array elements').
+pub fn field_paths(fields: &FieldMap) -> std::collections::BTreeSet<String> {
+    let mut out = std::collections::BTreeSet::new();
+    fn walk(fields: &FieldMap, prefix: &str, out: &mut std::collections::BTreeSet<String>) {
+        for (name, f) in fields {
+            let path = if prefix.is_empty() {
+                name.clone()
+            } else {
+                format!("{prefix}.{name}")
+            };
+            if let Some(sub) = &f.fields {
+                walk(sub, &path, out);
+            }
+            out.insert(path);
+        }
+    }
+    walk(fields, "", &mut out);
+    out
+}
+
+/// The fields that declare an evolution, by dotted path (not inside arrays).
+pub fn evolving_fields(fields: &FieldMap) -> Vec<(String, &Field)> {
+    let mut out = Vec::new();
+    fn walk<'f>(fields: &'f FieldMap, prefix: &str, out: &mut Vec<(String, &'f Field)>) {
+        for (name, f) in fields {
+            let path = if prefix.is_empty() {
+                name.clone()
+            } else {
+                format!("{prefix}.{name}")
+            };
+            if f.more().evolve.is_some() {
+                out.push((path.clone(), f));
+            }
+            if let Some(sub) = &f.fields {
+                walk(sub, &path, out);
+            }
+        }
+    }
+    walk(fields, "", &mut out);
+    out
+}
+
+/// A field's declared evolution, checked.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct FieldEvolve {
+    pub from: Option<String>,
+    pub convert: Option<bson::Document>,
+    /// Seconds.
+    pub contract_after: i64,
 }
 
 static NO_MORE: FieldMore = FieldMore {
@@ -376,6 +429,7 @@ static NO_MORE: FieldMore = FieldMore {
     unique_items: None,
     additional_fields: None,
     values: None,
+    evolve: None,
 };
 
 impl Field {

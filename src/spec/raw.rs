@@ -214,6 +214,12 @@ pub struct FieldSpecMore {
     pub additional_fields: Option<AdditionalFields>,
     /// For an object whose keys are data (a map): the declaration of every value.
     pub values: Option<Box<FieldSpec>>,
+    /// Declared evolution: the old path this field is renamed or moved from.
+    pub renamed_from: Option<String>,
+    /// Declared evolution: the expression that converts an old value (`$$value`).
+    pub convert: Option<Value>,
+    /// Declared evolution: how long after the migrate phase the contract may run.
+    pub contract_after: Option<Value>,
 }
 
 static NO_MORE: FieldSpecMore = FieldSpecMore {
@@ -231,6 +237,9 @@ static NO_MORE: FieldSpecMore = FieldSpecMore {
     unique_items: None,
     additional_fields: None,
     values: None,
+    renamed_from: None,
+    convert: None,
+    contract_after: None,
 };
 
 impl FieldSpec {
@@ -271,6 +280,15 @@ struct FieldSpecKeys {
     fields: Option<IndexMap<String, FieldSpec>>,
     additional_fields: Option<AdditionalFields>,
     values: Option<Box<FieldSpec>>,
+    /// The old path this field is renamed or moved from (a dotted path for a move): the
+    /// documents are rewritten while the application keeps writing (expand, migrate, contract).
+    renamed_from: Option<String>,
+    /// How an old value becomes the new type: one aggregation expression over `$$value`, e.g.
+    /// `{ $toDate: "$$value" }`.
+    convert: Option<Value>,
+    /// How long after the migrate phase finished the strict validator may go in (`1d`, `0s`;
+    /// default one day).
+    contract_after: Option<Value>,
 }
 
 impl<'de> Deserialize<'de> for FieldSpec {
@@ -291,6 +309,9 @@ impl<'de> Deserialize<'de> for FieldSpec {
             unique_items: k.unique_items,
             additional_fields: k.additional_fields,
             values: k.values,
+            renamed_from: k.renamed_from,
+            convert: k.convert,
+            contract_after: k.contract_after,
         };
         let empty = more.title.is_none()
             && more.description.is_none()
@@ -305,7 +326,10 @@ impl<'de> Deserialize<'de> for FieldSpec {
             && more.max_items.is_none()
             && more.unique_items.is_none()
             && more.additional_fields.is_none()
-            && more.values.is_none();
+            && more.values.is_none()
+            && more.renamed_from.is_none()
+            && more.convert.is_none()
+            && more.contract_after.is_none();
         Ok(FieldSpec {
             ty: k.ty,
             required: k.required,

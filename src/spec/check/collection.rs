@@ -32,6 +32,7 @@ pub(super) fn check_collection(
     let retire_after = check_retire_after(ctx, &raw);
     let lint_allow = check_lint_allow(ctx, &raw);
     let search_indexes = check_search_indexes(ctx, &raw);
+    check_evolutions(ctx, &fields);
     let spec = CollectionSpec {
         database: database.to_string(),
         name,
@@ -369,6 +370,41 @@ fn check_timeseries(
             &["indexes".to_string()],
             "time-series collections do not support unique indexes",
         );
+    }
+}
+
+/// Declared evolutions across the collection: no two fields claim one source, and a source is
+/// not itself declared (the old shape is not part of the new one).
+fn check_evolutions(ctx: &mut Ctx, fields: &crate::spec::FieldMap) {
+    let declared = crate::spec::field_paths(fields);
+    let mut claimed: BTreeMap<String, String> = BTreeMap::new();
+    for (path, f) in crate::spec::evolving_fields(fields) {
+        let Some(from) = f.more().evolve.as_ref().and_then(|e| e.from.clone()) else {
+            continue;
+        };
+        let mut at = vec!["fields".to_string()];
+        for (i, seg) in path.split('.').enumerate() {
+            if i > 0 {
+                at.push("fields".into());
+            }
+            at.push(seg.to_string());
+        }
+        at.push("renamed_from".into());
+        if let Some(other) = claimed.insert(from.clone(), path.clone()) {
+            ctx.error(
+                &at,
+                format!(
+                    "`{other}` already evolves from `{from}`: two fields cannot take one source"
+                ),
+            );
+        } else if declared.contains(&from) {
+            ctx.error(
+                &at,
+                format!(
+                    "`{from}` is still declared: the old path is what documents have before the evolution, so it cannot be part of the new shape (remove its declaration)"
+                ),
+            );
+        }
     }
 }
 

@@ -92,6 +92,7 @@ pub(super) fn check_field(ctx: &mut Ctx, path: &[String], name: &str, spec: &Fie
     check_nested(ctx, path, name, spec, &mut field, &type_name);
     check_enum(ctx, path, name, spec, &mut field, &type_name);
     check_default(ctx, path, name, spec, &mut field, &type_name);
+    check_evolve(ctx, path, spec, &mut field);
     if *field.more() == FieldMore::default() {
         field.more = None;
     }
@@ -478,5 +479,65 @@ fn check_default(
                 ),
             }
         }
+    }
+}
+
+/// `renamed_from`, `convert`, `contract_after`: a declared evolution (see `crate::evolve`).
+fn check_evolve(ctx: &mut Ctx, path: &[String], spec: &FieldSpec, field: &mut Field) {
+    let sm = spec.more();
+    if sm.renamed_from.is_none() && sm.convert.is_none() && sm.contract_after.is_none() {
+        return;
+    }
+    let convert = match &sm.convert {
+        None => None,
+        Some(v @ Value::Map(_)) => match plain_bson(v) {
+            Ok(Bson::Document(d)) => Some(d),
+            Ok(_) => None,
+            Err(e) => {
+                ctx.error(&p(path, &["convert"]), format!("convert: {e}"));
+                return;
+            }
+        },
+        Some(_) => {
+            ctx.error(
+                &p(path, &["convert"]),
+                "`convert` is an expression over the old value, e.g. `{ $toDate: \"$$value\" }`",
+            );
+            return;
+        }
+    };
+    let contract_after = match &sm.contract_after {
+        None => crate::evolve::DEFAULT_CONTRACT_AFTER,
+        Some(v) => match parse_duration(v) {
+            Ok(s) => s,
+            Err(e) => {
+                ctx.error(
+                    &p(path, &["contract_after"]),
+                    format!("contract_after: {e}"),
+                );
+                return;
+            }
+        },
+    };
+    // The field's dotted path from the document's root (`renamed_from` is one too).
+    let dotted: Vec<&str> = path
+        .windows(2)
+        .filter(|w| w[0] == "fields")
+        .map(|w| w[1].as_str())
+        .collect();
+    let dotted = dotted.join(".");
+    let mut ok = true;
+    for (key, why) in crate::evolve::problems(&dotted, sm.renamed_from.as_deref(), convert.as_ref())
+    {
+        let key = if key == "from" { "renamed_from" } else { key };
+        ctx.error(&p(path, &[key]), why);
+        ok = false;
+    }
+    if ok {
+        field.more_mut().evolve = Some(Box::new(crate::spec::FieldEvolve {
+            from: sm.renamed_from.clone(),
+            convert,
+            contract_after,
+        }));
     }
 }
