@@ -16,8 +16,6 @@
 //! contract in a later one.
 
 use crate::model::{Evolution, Schema};
-use crate::ops::Operation;
-use crate::plan::{Marker, Plan, Step};
 use bson::{Bson, Document, doc};
 use serde::Serialize;
 
@@ -219,6 +217,10 @@ pub struct Facts {
     pub migrated_at: Option<i64>,
     /// Documents whose value could not be converted, as the last run left them.
     pub failed_total: u64,
+    /// The migrate phase ran at least once (a record exists).
+    pub recorded: bool,
+    /// The `_id`s (Extended JSON) of the documents it could not convert, as recorded.
+    pub failed_ids: Vec<String>,
 }
 
 /// Where an evolution stands.
@@ -251,8 +253,11 @@ pub struct State {
     pub phase: Phase,
     /// Documents in the old shape now.
     pub old_shape: u64,
-    /// Of those, the ones a run could not convert (listed by `_id` in its report).
+    /// Of those, the ones the last run could not convert.
     pub failed: u64,
+    /// Their `_id`s (Extended JSON, at most 1,000).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub failed_ids: Vec<String>,
     /// When the migrate phase last finished (RFC 3339), if it did.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub migrated_at: Option<String>,
@@ -277,6 +282,7 @@ pub fn decide(e: &Evolution, facts: &Facts, now: i64) -> State {
     let phase = match (facts.old_shape, contract_at) {
         (0, Some(at)) if now >= at => Phase::Contract,
         (0, Some(_)) => Phase::Wait,
+        _ if !facts.recorded => Phase::Expand,
         _ => Phase::Migrate,
     };
     State {
@@ -288,6 +294,11 @@ pub fn decide(e: &Evolution, facts: &Facts, now: i64) -> State {
         phase,
         old_shape: facts.old_shape,
         failed: facts.failed_total.min(facts.old_shape),
+        failed_ids: if facts.old_shape > 0 {
+            facts.failed_ids.clone()
+        } else {
+            Vec::new()
+        },
         migrated_at: facts.migrated_at.map(rfc3339),
         contract_at: contract_at.map(rfc3339),
         evolution: e.clone(),
@@ -344,131 +355,6 @@ pub fn shape_desired(desired: &mut Schema, current: &Schema, states: &[State]) {
             }
         }
     }
-}
-
-/// After planning: the migrate phase's `evolve_field` step after the expand steps (the
-/// collections, indexes and validators) of each evolution that needs it, and the contract's
-/// `contract_field` guard before the strict validator. The phase of each state is then what
-/// the plan does with it.
-pub fn add_steps(plan: &mut Plan, states: &mut [State]) {
-    for s in states.iter_mut() {
-        let e = &s.evolution;
-        let ours = |st: &Step| st.db == e.db && st.collection == e.collection;
-        let validator_at = plan
-            .steps
-            .iter()
-            .position(|st| ours(st) && matches!(st.op, Operation::SetValidator { .. }));
-        match s.phase {
-            Phase::Migrate => {
-                let after = plan
-                    .steps
-                    .iter()
-                    .rposition(|st| {
-                        matches!(
-                            st.op,
-                            Operation::CreateCollection { .. }
-                                | Operation::CreateIndex { .. }
-                                | Operation::SetValidator { .. }
-                                | Operation::ModifyCollection { .. }
-                                | Operation::ModifyIndex { .. }
-                        )
-                    })
-                    .map_or(0, |i| i + 1);
-                plan.steps.insert(after, evolve_step(e, s.old_shape));
-                if validator_at.is_some() {
-                    s.phase = Phase::Expand;
-                }
-            }
-            Phase::Contract => match validator_at {
-                Some(at) => plan.steps.insert(at, contract_step(e)),
-                None => s.phase = Phase::Done,
-            },
-            Phase::Expand | Phase::Wait | Phase::Done => {}
-        }
-    }
-}
-
-fn evolve_op(e: &Evolution) -> Operation {
-    Operation::EvolveField {
-        db: e.db.clone(),
-        collection: e.collection.clone(),
-        field: e.field.clone(),
-        from: e.from.clone(),
-        convert: e.convert.clone(),
-        types: e.types.clone(),
-        batch_size: None,
-        max_docs_per_sec: None,
-    }
-}
-
-fn bare_step(e: &Evolution, op: Operation, reverse: Vec<Operation>, reason: String) -> Step {
-    Step {
-        db: e.db.clone(),
-        collection: e.collection.clone(),
-        marker: Marker::Modify,
-        op,
-        reverse,
-        destructive: false,
-        reason,
-        documents: None,
-        skipped: None,
-        check: None,
-        safety: None,
-        validator_change: None,
-        retire: None,
-    }
-}
-
-fn evolve_step(e: &Evolution, old_shape: u64) -> Step {
-    // A plain rename or move is undone by moving back; a conversion is not (the old value is
-    // gone).
-    let reverse = match (&e.from, &e.convert) {
-        (Some(from), None) => vec![Operation::EvolveField {
-            db: e.db.clone(),
-            collection: e.collection.clone(),
-            field: from.clone(),
-            from: Some(e.field.clone()),
-            convert: None,
-            types: Vec::new(),
-            batch_size: None,
-            max_docs_per_sec: None,
-        }],
-        _ => vec![Operation::Irreversible {
-            reason: format!(
-                "evolve_field {}.{} {}: the old values were converted; restore them from a backup",
-                e.db, e.collection, e.field
-            ),
-        }],
-    };
-    let reason = format!(
-        "migrate phase of `{}`: {} in the old shape{}",
-        e.field,
-        crate::progress::count(old_shape, "document"),
-        if old_shape == 0 {
-            " (checked again, and the phase recorded as finished)"
-        } else {
-            ""
-        }
-    );
-    bare_step(e, evolve_op(e), reverse, reason)
-}
-
-fn contract_step(e: &Evolution) -> Step {
-    bare_step(
-        e,
-        Operation::ContractField {
-            db: e.db.clone(),
-            collection: e.collection.clone(),
-            field: e.field.clone(),
-            from: e.from.clone(),
-            types: e.types.clone(),
-        },
-        Vec::new(),
-        format!(
-            "contract phase of `{}`: no document in the old shape, the waiting period is over; the strict validator follows",
-            e.field
-        ),
-    )
 }
 
 #[cfg(test)]
@@ -566,6 +452,8 @@ mod tests {
                     old_shape: old,
                     migrated_at: migrated,
                     failed_total: 0,
+                    recorded: migrated.is_some(),
+                    failed_ids: Vec::new(),
                 },
                 now,
             )
@@ -573,8 +461,8 @@ mod tests {
         };
         assert_eq!(
             at(0, None, 0),
-            Phase::Migrate,
-            "never migrated: run it once"
+            Phase::Expand,
+            "never migrated: expand, then run the migrate phase once"
         );
         assert_eq!(
             at(5, Some(0), 1_000_000),

@@ -334,6 +334,8 @@ pub struct Plan {
     /// Search indexes the schemas declare that this server cannot have (no Atlas Search): not
     /// compared, not drift; said once as a note (`check --require-search` fails instead).
     pub search_unsupported: usize,
+    /// Declared evolutions and the phase each is in (see [`crate::evolve`]).
+    pub evolutions: Vec<crate::evolve::State>,
 }
 
 impl Plan {
@@ -358,7 +360,14 @@ impl Plan {
 
     /// No steps and no notices: the server matches the schemas.
     pub fn is_empty(&self) -> bool {
-        self.steps.is_empty() && self.notices.is_empty()
+        self.steps.is_empty() && self.notices.is_empty() && self.waiting().next().is_none()
+    }
+
+    /// Evolutions with no step now but not finished: waiting for their contract.
+    pub fn waiting(&self) -> impl Iterator<Item = &crate::evolve::State> {
+        self.evolutions
+            .iter()
+            .filter(|e| e.phase == crate::evolve::Phase::Wait)
     }
 
     /// The plan split by database, in one pass: each database's part, in the same order.
@@ -384,11 +393,20 @@ impl Plan {
         for k in &self.forget {
             parts.entry(k.0.clone()).or_default().forget.push(k.clone());
         }
+        for e in &self.evolutions {
+            parts
+                .entry(e.db.clone())
+                .or_default()
+                .evolutions
+                .push(e.clone());
+        }
         parts
     }
 }
 
+mod evolve;
 mod kinds;
+pub use evolve::add_evolution_steps;
 
 /// The phases of a plan, in execution order: a step's phase decides where it runs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -532,6 +550,7 @@ pub fn plan(changes: &[Change], opts: &PlanOptions) -> Plan {
         forget,
         preflight: Vec::new(),
         search_unsupported: 0,
+        evolutions: Vec::new(),
     }
 }
 

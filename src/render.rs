@@ -37,6 +37,7 @@ pub fn plan_text(plan: &Plan, style: Style) -> String {
     if plan.is_empty() {
         out.push_str("No changes: the server matches the schemas.\n");
         retiring_text(&mut out, plan);
+        evolutions_text(&mut out, plan);
         notes_text(&mut out, plan);
         return out;
     }
@@ -83,6 +84,7 @@ pub fn plan_text(plan: &Plan, style: Style) -> String {
     }
     out.push_str(".\n");
     retiring_text(&mut out, plan);
+    evolutions_text(&mut out, plan);
     preflight_text(&mut out, plan, style);
     notes_text(&mut out, plan);
     out
@@ -108,6 +110,43 @@ pub fn preflight_text(out: &mut String, plan: &Plan, style: Style) {
     );
     for f in &plan.preflight {
         let _ = writeln!(out, "  {} {f}", style.paint("33", "!"));
+    }
+}
+
+/// Where each declared evolution stands (nothing when there is none).
+pub fn evolutions_text(out: &mut String, plan: &Plan) {
+    use crate::evolve::Phase;
+    if plan.evolutions.is_empty() {
+        return;
+    }
+    let _ = writeln!(out, "\nEvolving fields (expand → migrate → contract):");
+    for e in &plan.evolutions {
+        let what = match (&e.from, &e.convert) {
+            (Some(f), Some(c)) => format!("`{}` from `{f}` by {c}", e.field),
+            (Some(f), None) => format!("`{}` from `{f}`", e.field),
+            (None, Some(c)) => format!("`{}` by {c}", e.field),
+            (None, None) => format!("`{}`", e.field),
+        };
+        let old = crate::progress::count(e.old_shape, "document");
+        let state = match e.phase {
+            Phase::Expand => format!(
+                "expand: the validator accepting both shapes goes in, then the migrate phase rewrites {old} in the old shape"
+            ),
+            Phase::Migrate if e.failed > 0 => format!(
+                "migrate: {old} in the old shape, {} of them could not be converted (fix them, then apply again)",
+                e.failed
+            ),
+            Phase::Migrate => format!("migrate: {old} in the old shape to rewrite"),
+            Phase::Wait => format!(
+                "none left in the old shape; the contract may run from {}",
+                e.contract_at.as_deref().unwrap_or("?")
+            ),
+            Phase::Contract => {
+                "contract: none left in the old shape; the strict validator goes in".to_string()
+            }
+            Phase::Done => "done: contracted (the declaration may be removed)".to_string(),
+        };
+        let _ = writeln!(out, "  {}.{} {what}: {state}", e.db, e.collection);
     }
 }
 
@@ -415,6 +454,9 @@ pub struct PlanJson {
     /// What is reported but is no difference: e.g. search indexes declared for a server without
     /// search.
     pub notes: Vec<String>,
+    /// Declared evolutions (`renamed_from`, `convert`): the phase each is in, with the
+    /// documents still in the old shape.
+    pub evolutions: Vec<crate::evolve::State>,
 }
 
 /// The JSON view of a plan.
@@ -477,6 +519,7 @@ pub fn plan_view(plan: &Plan) -> PlanJson {
             })
             .collect(),
         retiring: plan.retiring.clone(),
+        evolutions: plan.evolutions.clone(),
         preflight: plan.preflight.clone(),
         notes: plan.notes(),
     }

@@ -100,8 +100,20 @@ pub fn compute(
     let mut facts = None;
     if data_checks && plan.runnable().next().is_some() {
         let retires = plan.runnable().any(|s| s.retire.is_some()) || !plan.forget.is_empty();
+        let evolves = plan
+            .runnable()
+            .any(|s| matches!(s.op, crate::ops::Operation::EvolveField { .. }));
         let run = crate::preflight::RunNeeds {
-            state_db: retires.then(|| (settings.state_db.clone(), "index retirement records")),
+            state_db: if retires {
+                Some((settings.state_db.clone(), "index retirement records"))
+            } else if evolves {
+                Some((
+                    settings.state_db.clone(),
+                    "evolution checkpoints and records",
+                ))
+            } else {
+                None
+            },
             reads: plan
                 .runnable()
                 .filter(|s| s.check.is_some())
@@ -141,7 +153,7 @@ pub fn drift_reports(
         .map(|db| {
             let differences = parts
                 .get(db)
-                .map(|p| p.steps.len() + p.notices.len())
+                .map(|p| p.steps.len() + p.notices.len() + p.waiting().count())
                 .unwrap_or(0)
                 + more(db);
             DatabaseReport {

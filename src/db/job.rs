@@ -9,7 +9,7 @@
 use super::retry::{Retrier, driver_error, replication_lag};
 pub use crate::job::{Checkpoint, Fence, Options};
 use crate::job::{Job, Report, Update, after, and, batch_filter};
-use crate::progress::{Reporter, Unit};
+use crate::progress::Reporter;
 use anyhow::{Result, anyhow};
 use bson::{Bson, DateTime, Document, doc};
 use futures_util::TryStreamExt;
@@ -111,13 +111,12 @@ pub async fn run(
     }
     let mut at = r.resume(reporter).await?;
     let batch = job.batch_size.unwrap_or(opts.batch_size).max(1);
-    let total = r.count(&job.todo, reporter).await?;
-    reporter.begin(
-        &job.label,
-        Unit::Documents,
-        total + r.report.matched,
-        r.report.matched,
-    );
+    let total = r.count(&job.todo, reporter).await? + r.report.matched;
+    let mut progress = Progress {
+        total,
+        started: Instant::now(),
+        at_start: r.report.matched,
+    };
     let mut pacer = Pacer::new(
         job.max_docs_per_sec.or(opts.max_docs_per_sec),
         opts.max_lag,
@@ -129,7 +128,9 @@ pub async fn run(
         1
     };
     loop {
-        let found = r.pass(&mut at, batch, &mut pacer, reporter).await?;
+        let found = r
+            .pass(&mut at, batch, &mut pacer, &mut progress, reporter)
+            .await?;
         r.report.passes = at.pass + 1;
         if !job.converges || found == 0 || at.pass + 1 >= passes {
             break;
@@ -146,7 +147,6 @@ pub async fn run(
     }
     r.finish().await?;
     r.report.elapsed_ms = started.elapsed().as_millis() as u64;
-    reporter.end("", started.elapsed());
     Ok(r.report)
 }
 
@@ -300,6 +300,7 @@ impl Runner<'_> {
         at: &mut Position,
         batch: usize,
         pacer: &mut Pacer,
+        progress: &mut Progress,
         reporter: &mut dyn Reporter,
     ) -> Result<u64> {
         let mut found = 0u64;
@@ -356,7 +357,7 @@ impl Runner<'_> {
                 found += ids.len() as u64;
                 *at = next_at;
                 ids.clear();
-                reporter.advance(self.report.matched);
+                progress.show(&self.job.label, self.report.matched, at.pass, reporter);
                 pacer
                     .pace(self.client, self.report.matched, &self.what(), reporter)
                     .await;
@@ -537,6 +538,40 @@ impl Runner<'_> {
                 Err(e) => return Err(driver_error(e)),
             }
         }
+    }
+}
+
+/// Where a job is, as the step's progress: documents done of those found at the start, the
+/// rate, and the time left.
+struct Progress {
+    total: u64,
+    started: Instant,
+    at_start: u64,
+}
+
+impl Progress {
+    fn show(&mut self, label: &str, done: u64, pass: u32, reporter: &mut dyn Reporter) {
+        // Catching up finds documents written since the start: the total grows with them.
+        self.total = self.total.max(done);
+        let percent = (done * 100).checked_div(self.total).unwrap_or(100);
+        let secs = self.started.elapsed().as_secs_f64();
+        let rate = (done - self.at_start.min(done)) as f64 / secs.max(1e-3);
+        let left = self.total.saturating_sub(done) as f64 / rate.max(1.0);
+        let mut detail = format!(
+            "{} of {} documents, {}/s",
+            crate::progress::thousands(done),
+            crate::progress::thousands(self.total),
+            crate::progress::thousands(rate as u64)
+        );
+        if pass == 0 && done < self.total {
+            detail.push_str(&format!(
+                ", about {} left",
+                crate::progress::human_duration(Duration::from_secs_f64(left))
+            ));
+        } else if pass > 0 {
+            detail.push_str(&format!(", catching up (pass {})", pass + 1));
+        }
+        reporter.step_progress(label, percent, &detail);
     }
 }
 
@@ -834,6 +869,17 @@ pub async fn facts(
             old_shape,
             migrated_at,
             failed_total,
+            recorded: record.is_some(),
+            failed_ids: record
+                .as_ref()
+                .and_then(|r| r.get_array("failed").ok())
+                .map(|a| {
+                    a.iter()
+                        .filter_map(Bson::as_document)
+                        .filter_map(|f| f.get_str("id").ok().map(str::to_string))
+                        .collect()
+                })
+                .unwrap_or_default(),
         });
     }
     Ok(out)

@@ -512,6 +512,25 @@ pub async fn plan_against_server(
     let mut current = inspect::inspect(client, &scope).await?;
     search::read(client, &mut current, desired).await?;
     crate::normalize::schema(&mut current, crate::normalize::Side::Server);
+    // Declared evolutions: where each stands decides the validator and indexes compared with.
+    let evolutions = crate::evolve::declared(desired);
+    let mut states = Vec::new();
+    let shaped;
+    let desired = if evolutions.is_empty() {
+        desired
+    } else {
+        let facts = job::facts(client, state_db, &evolutions).await?;
+        let now = bson::DateTime::now().timestamp_millis();
+        states = evolutions
+            .iter()
+            .zip(&facts)
+            .map(|(e, f)| crate::evolve::decide(e, f, now))
+            .collect();
+        let mut d = desired.clone();
+        crate::evolve::shape_desired(&mut d, &current, &states);
+        shaped = d;
+        &shaped
+    };
     let changes = crate::diff::diff(&current, desired);
     // Retirement records are read only when some collection retires indexes in two phases.
     let retiring = options.retire.enabled
@@ -528,6 +547,8 @@ pub async fn plan_against_server(
     } else {
         crate::plan::plan(&changes, options)
     };
+    crate::plan::add_evolution_steps(&mut plan, &mut states);
+    plan.evolutions = states;
     build_sizes(client, &current, &mut plan).await;
     if current.no_search {
         plan.search_unsupported = desired
