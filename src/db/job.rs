@@ -354,6 +354,8 @@ impl Runner<'_> {
                     last_id: Some(last),
                 };
                 self.batch(&ids, &next_at, reporter).await?;
+                #[cfg(feature = "test-hooks")]
+                batch_hook();
                 found += ids.len() as u64;
                 *at = next_at;
                 ids.clear();
@@ -537,6 +539,22 @@ impl Runner<'_> {
                 }
                 Err(e) => return Err(driver_error(e)),
             }
+        }
+    }
+}
+
+/// Test hook (built with `--features test-hooks` only): `MONGRATE_JOB_FAULT=<n>` kills this
+/// process with SIGKILL once its n-th batch has committed, so tests can interrupt a job in the
+/// middle.
+#[cfg(feature = "test-hooks")]
+fn batch_hook() {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static BATCHES: AtomicU64 = AtomicU64::new(0);
+    let n = BATCHES.fetch_add(1, Ordering::SeqCst) + 1;
+    if std::env::var("MONGRATE_JOB_FAULT").is_ok_and(|v| v == n.to_string()) {
+        // SAFETY: kill(2) on this process's own id with a valid signal number.
+        unsafe {
+            libc::kill(std::process::id() as libc::pid_t, libc::SIGKILL);
         }
     }
 }

@@ -1,0 +1,372 @@
+//! Declared evolutions against a real mongod, while writers keep writing: a rename with
+//! writers in the old and the new shape, killed in the middle of its migrate phase and resumed;
+//! a retype whose unconvertible values are listed and hold the contract back until fixed.
+
+mod support;
+
+use bson::{Bson, Document, doc};
+use std::collections::HashMap;
+use std::path::Path;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+
+fn write_schema(dir: &Path, db: &str, fields: &str) {
+    let d = dir.join(db);
+    std::fs::create_dir_all(&d).unwrap();
+    std::fs::write(
+        d.join("users.yaml"),
+        format!(
+            "collection: users\nvalidation: {{ level: strict, action: error, additional_fields: deny }}\nfields:\n  _id: {{ type: int }}\n  name: {{ type: string, required: true }}\n  n: {{ type: int }}\n{fields}"
+        ),
+    )
+    .unwrap();
+}
+
+fn apply(
+    schemas: &Path,
+    state: &str,
+    extra: &[&str],
+    env: &[(&str, &str)],
+) -> std::process::Output {
+    let mut c = std::process::Command::new(assert_cmd::cargo::cargo_bin("mongrate"));
+    c.env_remove("MONGODB_URI")
+        .env_remove("MONGRATE_JOB_FAULT")
+        .args(["apply", "--yes", "--schemas"])
+        .arg(schemas)
+        .args(["--state-db", state, "--uri", &support::server_uri()])
+        .args(extra);
+    for (k, v) in env {
+        c.env(k, v);
+    }
+    c.output().unwrap()
+}
+
+/// Writers that each own a range of `_id`s: insert new ones and update their own, in the old
+/// shape (`email`) or the new (`mail`, the old path removed in the same update). Each remembers
+/// the last value it wrote per `_id`; every refused write is counted.
+struct Writers {
+    stop: Arc<AtomicBool>,
+    rejected: Arc<AtomicU64>,
+    handles: Vec<tokio::task::JoinHandle<HashMap<i32, String>>>,
+}
+
+fn start_writers(coll: &mongodb::Collection<Document>, old: bool, first: i32, n: i32) -> Writers {
+    let stop = Arc::new(AtomicBool::new(false));
+    let rejected = Arc::new(AtomicU64::new(0));
+    let handles = (0..n)
+        .map(|w| {
+            let coll = coll.clone();
+            let stop = stop.clone();
+            let rejected = rejected.clone();
+            // Each writer: its own block of 1,000,000 ids for inserts, and updates of the
+            // seeded ids ≡ its number (mod 8).
+            let base = first + w;
+            tokio::spawn(async move {
+                let mut last: HashMap<i32, String> = HashMap::new();
+                let mut k = 0i32;
+                while !stop.load(Ordering::Relaxed) {
+                    k += 1;
+                    let value = format!("w{base}-{k}");
+                    let result = if k % 2 == 0 {
+                        let id = 1_000_000 * (base + 1) + k;
+                        let d = if old {
+                            doc! { "_id": id, "name": "new", "email": &value }
+                        } else {
+                            doc! { "_id": id, "name": "new", "mail": &value }
+                        };
+                        coll.insert_one(d).await.map(|_| id)
+                    } else {
+                        let id = (k * 8 + base) % 4000;
+                        let u = if old {
+                            doc! { "$set": { "email": &value } }
+                        } else {
+                            doc! { "$set": { "mail": &value }, "$unset": { "email": "" } }
+                        };
+                        coll.update_one(doc! { "_id": id }, u).await.map(|_| id)
+                    };
+                    match result {
+                        Ok(id) => {
+                            last.insert(id, value);
+                        }
+                        Err(_) => {
+                            rejected.fetch_add(1, Ordering::Relaxed);
+                        }
+                    }
+                    tokio::time::sleep(std::time::Duration::from_millis(2)).await;
+                }
+                last
+            })
+        })
+        .collect();
+    Writers {
+        stop,
+        rejected,
+        handles,
+    }
+}
+
+impl Writers {
+    async fn stop(self) -> (HashMap<i32, String>, u64) {
+        self.stop.store(true, Ordering::Relaxed);
+        let mut last = HashMap::new();
+        for h in self.handles {
+            last.extend(h.await.unwrap());
+        }
+        (last, self.rejected.load(Ordering::Relaxed))
+    }
+}
+
+#[cfg_attr(
+    not(feature = "test-hooks"),
+    ignore = "needs the MONGRATE_JOB_FAULT hook: cargo test --features test-hooks (scripts/test.sh)"
+)]
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_rename_with_writers_in_both_shapes_survives_a_kill_and_contracts() {
+    let db = support::unique_db("evo_rename");
+    let state = format!("{db}_s");
+    let client = support::client().await;
+    let coll = client.database(&db).collection::<Document>("users");
+    let dir = tempfile::tempdir().unwrap();
+    // Release 0: `email`, required, nothing else allowed.
+    write_schema(
+        dir.path(),
+        &db,
+        "  email: { type: string, required: true }\n",
+    );
+    let out = apply(dir.path(), &state, &[], &[]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let docs: Vec<Document> = (0..4000)
+        .map(|i| doc! { "_id": i, "name": format!("u{i}"), "email": format!("u{i}@x.io") })
+        .collect();
+    coll.insert_many(docs).await.unwrap();
+    coll.create_index(
+        mongodb::IndexModel::builder()
+            .keys(doc! { "email": 1 })
+            .build(),
+    )
+    .await
+    .unwrap();
+
+    // The old application keeps writing throughout release 1.
+    let old_writers = start_writers(&coll, true, 0, 4);
+    // Release 1 declares the rename.
+    write_schema(
+        dir.path(),
+        &db,
+        "  mail: { type: string, required: true, renamed_from: email, contract_after: 0s }\nindexes:\n  - keys: { mail: 1 }\n",
+    );
+    // Killed after its 3rd batch (of 500) of the migrate phase.
+    let out = apply(
+        dir.path(),
+        &state,
+        &["--batch-size", "500"],
+        &[("MONGRATE_JOB_FAULT", "3")],
+    );
+    assert_eq!(
+        out.status.code(),
+        None,
+        "killed by the hook: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let checkpoint = client
+        .database(&state)
+        .collection::<Document>("job_checkpoints")
+        .find_one(doc! {})
+        .await
+        .unwrap()
+        .expect("the interrupted job left its checkpoint");
+    assert!(checkpoint.get("last_id").is_some(), "{checkpoint}");
+    // The validator of the expand phase is in: the new application starts writing.
+    let new_writers = start_writers(&coll, false, 4, 4);
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    let out = apply(dir.path(), &state, &["--batch-size", "500"], &[]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // Release 2: the old application is gone; the migrate phase catches up what it wrote.
+    let (old_last, old_rejected) = old_writers.stop().await;
+    let out = apply(dir.path(), &state, &[], &[]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(
+        coll.count_documents(doc! { "email": { "$exists": true } })
+            .await
+            .unwrap(),
+        0
+    );
+    // Then the contract: the strict validator.
+    let plan = support::mongrate()
+        .args(["plan", "--format", "json", "--schemas"])
+        .arg(dir.path())
+        .args(["--state-db", &state, "--uri", &support::server_uri()])
+        .output()
+        .unwrap();
+    let v: serde_json::Value = serde_json::from_slice(&plan.stdout).unwrap();
+    assert_eq!(v["evolutions"][0]["phase"], "contract", "{v:#}");
+    assert_eq!(v["evolutions"][0]["old_shape"], 0);
+    let out = apply(dir.path(), &state, &[], &[]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let (new_last, new_rejected) = new_writers.stop().await;
+    assert_eq!(
+        (old_rejected, new_rejected),
+        (0, 0),
+        "no writer was refused during expand and migrate"
+    );
+    // Every document any writer inserted is there, with its last write, in the new shape.
+    let mut all: HashMap<i32, String> = HashMap::new();
+    let mut cursor = coll.find(doc! {}).await.unwrap();
+    use futures_util::TryStreamExt;
+    while let Some(d) = cursor.try_next().await.unwrap() {
+        assert!(!d.contains_key("email"), "old shape left: {d}");
+        all.insert(
+            d.get_i32("_id").unwrap(),
+            d.get_str("mail").unwrap().to_string(),
+        );
+    }
+    let (mut old_seen, mut new_seen) = (0, 0);
+    for (last, seen) in [(&old_last, &mut old_seen), (&new_last, &mut new_seen)] {
+        for (id, value) in last {
+            // The two kinds of writers update disjoint seeded ids.
+            assert_eq!(all.get(id), Some(value), "_id {id}");
+            *seen += 1;
+        }
+    }
+    assert!(old_seen > 0 && new_seen > 0, "{old_seen} {new_seen}");
+    // Strict after the contract: the old shape is refused now.
+    let refused = coll
+        .insert_one(doc! { "_id": -1, "name": "late", "email": "late@x.io" })
+        .await;
+    assert!(
+        refused.is_err(),
+        "the contracted validator refuses the old shape"
+    );
+    for d in [&db, &state] {
+        client.database(d).drop().await.ok();
+    }
+}
+
+#[tokio::test]
+async fn unconvertible_values_are_listed_and_hold_the_contract_back() {
+    let db = support::unique_db("evo_retype");
+    let state = format!("{db}_s");
+    let client = support::client().await;
+    let coll = client.database(&db).collection::<Document>("users");
+    let docs: Vec<Document> = (0..3000)
+        .map(|i| {
+            let created = if i % 1000 == 7 {
+                Bson::String(format!("not a date {i}"))
+            } else {
+                Bson::String(format!("2024-03-{:02}", i % 28 + 1))
+            };
+            doc! { "_id": i, "name": format!("u{i}"), "created": created }
+        })
+        .collect();
+    coll.insert_many(docs).await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    write_schema(
+        dir.path(),
+        &db,
+        "  created: { type: date, required: true, convert: { $toDate: \"$$value\" }, contract_after: 0s }\n",
+    );
+    let out = apply(dir.path(), &state, &["--batch-size", "250"], &[]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    assert!(
+        stderr.contains("3 documents could not be changed"),
+        "{stderr}"
+    );
+    let check = support::mongrate()
+        .args(["check", "--format", "json", "--schemas"])
+        .arg(dir.path())
+        .args(["--state-db", &state, "--uri", &support::server_uri()])
+        .output()
+        .unwrap();
+    assert_eq!(check.status.code(), Some(2));
+    let v: serde_json::Value = serde_json::from_slice(&check.stdout).unwrap();
+    let e = &v["evolutions"][0];
+    assert_eq!(e["phase"], "migrate", "{v:#}");
+    assert_eq!(
+        (e["old_shape"].as_u64(), e["failed"].as_u64()),
+        (Some(3), Some(3))
+    );
+    let ids: Vec<&str> = e["failed_ids"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i.as_str().unwrap())
+        .collect();
+    assert_eq!(ids, ["7", "1007", "2007"]);
+    // Nothing else changed: the others are dates, the three kept their strings.
+    assert_eq!(
+        coll.count_documents(doc! { "created": { "$type": "date" } })
+            .await
+            .unwrap(),
+        2997
+    );
+    assert_eq!(
+        coll.count_documents(doc! { "created": { "$regex": "^not a date" } })
+            .await
+            .unwrap(),
+        3
+    );
+    // The contract waits: applying again changes nothing and the validator stays open.
+    let out = apply(dir.path(), &state, &[], &[]);
+    assert!(out.status.success());
+    let bad = coll
+        .insert_one(doc! { "_id": -1, "name": "x", "created": "still a string" })
+        .await;
+    assert!(
+        bad.is_ok(),
+        "the expand validator still accepts the old shape"
+    );
+    coll.delete_one(doc! { "_id": -1 }).await.unwrap();
+    // Fixed by hand: the next apply converts them, the one after contracts.
+    for id in [7, 1007, 2007] {
+        coll.update_one(
+            doc! { "_id": id },
+            doc! { "$set": { "created": "2024-05-05" } },
+        )
+        .await
+        .unwrap();
+    }
+    assert!(apply(dir.path(), &state, &[], &[]).status.success());
+    assert!(apply(dir.path(), &state, &[], &[]).status.success());
+    assert_eq!(
+        coll.count_documents(doc! { "created": { "$type": "date" } })
+            .await
+            .unwrap(),
+        3000
+    );
+    let bad = coll
+        .insert_one(doc! { "_id": -2, "name": "x", "created": "a string" })
+        .await;
+    assert!(bad.is_err(), "strict after the contract");
+    let check = support::mongrate()
+        .args(["check", "--schemas"])
+        .arg(dir.path())
+        .args(["--state-db", &state, "--uri", &support::server_uri()])
+        .output()
+        .unwrap();
+    assert_eq!(
+        check.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&check.stdout)
+    );
+    for d in [&db, &state] {
+        client.database(d).drop().await.ok();
+    }
+}
