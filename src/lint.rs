@@ -6,6 +6,7 @@
 use crate::model::{Index, SearchIndex, ValidationAction, ValidationLevel};
 use crate::spec::{AdditionalFields, CollectionSpec, Field, FieldMap, SchemaSpec};
 use serde::Serialize;
+use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 pub use crate::rules::{RULES, Severity, advice_of, severity_of};
@@ -132,6 +133,8 @@ struct Sink<'a> {
     coll: &'a str,
     file: &'a std::path::Path,
     out: Vec<Finding>,
+    /// The new collection's declared evolutions: old path → the field that evolves from it.
+    sources: BTreeMap<String, String>,
 }
 
 impl Sink<'_> {
@@ -178,6 +181,16 @@ impl Sink<'_> {
     }
 }
 
+/// With counts from the server: a finding that is only as bad as the documents it concerns
+/// (`evolution-dropped`: documents still in the old shape) becomes breaking when there are any.
+pub fn escalate(findings: &mut [Finding]) {
+    for f in findings {
+        if f.rule == "evolution-dropped" && f.count.is_some_and(|n| n > 0) {
+            f.severity = Severity::Breaking;
+        }
+    }
+}
+
 /// Every change from `old` to `new`, classified; acknowledged ones carry their reason.
 pub fn lint(old: &SchemaSpec, new: &SchemaSpec) -> Vec<Finding> {
     let mut out = Vec::new();
@@ -188,6 +201,10 @@ pub fn lint(old: &SchemaSpec, new: &SchemaSpec) -> Vec<Finding> {
                 coll: name,
                 file: &c.file,
                 out: Vec::new(),
+                sources: crate::spec::evolving_fields(&c.fields)
+                    .into_iter()
+                    .filter_map(|(path, f)| Some((f.more().evolve.as_ref()?.from.clone()?, path)))
+                    .collect(),
             };
             match old.collection(db, name) {
                 None => sink.push(
@@ -215,6 +232,7 @@ pub fn lint(old: &SchemaSpec, new: &SchemaSpec) -> Vec<Finding> {
                     coll: name,
                     file: &c.file,
                     out: Vec::new(),
+                    sources: BTreeMap::new(),
                 };
                 sink.push(
                     "collection-dropped",
@@ -399,6 +417,20 @@ fn fields(sink: &mut Sink, prefix: &str, path: &[String], old: &FieldMap, new: &
         old.iter().filter(|(k, _)| !new.contains_key(k)).collect();
     let mut renamed_to: Vec<&str> = Vec::new();
     for (name, o) in &removed {
+        // Removed because a field declares it evolves from it: the phases take care of it.
+        if let Some(to) = sink.sources.get(&full(name)).cloned() {
+            sink.push(
+                "field-evolved",
+                format!(
+                    "field `{}` becomes `{to}` (declared: renamed_from)",
+                    full(name)
+                ),
+                Some(&to),
+                None,
+                path.to_vec(),
+            );
+            continue;
+        }
         // Removed, and one added declared the same way: likely a rename.
         let twin = new.iter().find(|(k, f)| {
             !old.contains_key(k) && alike(o, f) && !renamed_to.contains(&k.as_str())
@@ -436,7 +468,9 @@ fn fields(sink: &mut Sink, prefix: &str, path: &[String], old: &FieldMap, new: &
     }
     for (name, n) in new.iter() {
         let Some(o) = old.get(name) else {
-            if renamed_to.contains(&name.as_str()) {
+            if renamed_to.contains(&name.as_str())
+                || n.more().evolve.as_ref().is_some_and(|e| e.from.is_some())
+            {
                 continue;
             }
             let (rule, what) = match (n.required, n.more().default.is_some()) {
@@ -470,7 +504,52 @@ fn field(sink: &mut Sink, name: &str, path: &[String], o: &Field, n: &Field) {
     let accepts_all_old =
         n.types.is_empty() || (!o.types.is_empty() && o.types.iter().all(|t| n.types.contains(t)));
     let null_kept = n.nullable || !o.nullable;
-    if !(accepts_all_old && null_kept) {
+    let converts = n
+        .more()
+        .evolve
+        .as_ref()
+        .is_some_and(|e| e.convert.is_some());
+    if let (Some(e), None) = (&o.more().evolve, &n.more().evolve) {
+        // The declaration goes: the schema now says only the new shape. Documents still in
+        // the old one would fail the strict validator (counted with `--uri`).
+        push(
+            sink,
+            "evolution-dropped",
+            format!(
+                "field `{name}`: the declared evolution ({}) is removed",
+                match (&e.from, &e.convert) {
+                    (Some(f), _) => format!("renamed_from {f}"),
+                    (None, _) => "convert".to_string(),
+                }
+            ),
+        );
+        let schema = match &e.from {
+            Some(from) => {
+                schema_at_parent(from, |leaf| bson::doc! { "not": { "required": [leaf] } })
+            }
+            None => match crate::spec::jsonschema::field_schema(n).get("bsonType") {
+                Some(types) => schema_at(name, bson::doc! { "bsonType": types.clone() }),
+                None => bson::Document::new(),
+            },
+        };
+        if !schema.is_empty() {
+            sink.ask(Question::Failing {
+                schema,
+                what: "still in the old shape".into(),
+            });
+        }
+    }
+    if converts && !(accepts_all_old && null_kept) {
+        push(
+            sink,
+            "field-evolved",
+            format!(
+                "field `{name}`: {:?} → {:?}, converted in phases (declared: convert)",
+                type_names(o),
+                type_names(n)
+            ),
+        );
+    } else if !(accepts_all_old && null_kept) {
         push(
             sink,
             "field-type-changed",

@@ -56,12 +56,22 @@ pub const RULES: &[(&str, Severity, &str)] = &[
     (
         "field-renamed",
         Severity::Breaking,
-        "a field disappeared and one declared the same way appeared: existing documents keep the old name. Rename with a migration (`rename_field`) and deploy code that reads both names first",
+        "a field disappeared and one declared the same way appeared: existing documents keep the old name, and a strict validator refuses them. Declare the rename on the new field (`renamed_from: <old>`): apply then widens the validator, rewrites the documents in batches while the application writes, and tightens it once none is left",
+    ),
+    (
+        "field-evolved",
+        Severity::Safe,
+        "a declared evolution (`renamed_from`, `convert`): apply carries it out in phases — expand (the validator accepts both shapes), migrate (documents rewritten in batches), contract (the strict validator once none is left in the old shape)",
+    ),
+    (
+        "evolution-dropped",
+        Severity::Risky,
+        "the declaration of an evolution is removed, so the schema now says only the new shape: documents still in the old shape fail the validator (breaking when `--uri` finds any). Remove it only once `check` shows the evolution done",
     ),
     (
         "field-type-changed",
         Severity::Breaking,
-        "the field no longer accepts a type it accepted (narrowed, changed, or no longer nullable): documents of the old type fail the validator. Widen first (accept both types), convert the data, then narrow",
+        "the field no longer accepts a type it accepted (narrowed, changed, or no longer nullable): documents of the old type fail the validator. Declare how old values convert (`convert: { $toDate: \"$$value\" }`): apply widens, converts in batches, then narrows",
     ),
     (
         "field-type-widened",

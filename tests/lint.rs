@@ -65,6 +65,33 @@ fn cases() -> Vec<Case> {
             vec![("field-renamed", "breaking")],
         ),
         (
+            "field renamed, declared",
+            base(),
+            edit(
+                "  a: { type: string }\n",
+                "  b: { type: string, renamed_from: a }\n",
+            ),
+            vec![("field-evolved", "safe")],
+        ),
+        (
+            "type changed, declared",
+            base(),
+            edit(
+                "  a: { type: string }",
+                "  a: { type: date, convert: { $toDate: \"$$value\" } }",
+            ),
+            vec![("field-evolved", "safe")],
+        ),
+        (
+            "evolution dropped",
+            edit(
+                "  a: { type: string }\n",
+                "  b: { type: string, renamed_from: a }\n",
+            ),
+            edit("  a: { type: string }\n", "  b: { type: string }\n"),
+            vec![("evolution-dropped", "risky")],
+        ),
+        (
             "type changed",
             base(),
             edit("  a: { type: string }", "  a: { type: int }"),
@@ -513,6 +540,64 @@ async fn with_a_server_the_findings_carry_the_data() {
     assert_eq!(count("ttl-added"), Some(1), "one document is a day old");
     assert_eq!(count("unique-index-added"), Some(1), "`xa` twice");
     assert_eq!(count("index-dropped"), Some(1), "a_1 served one query");
+    client.database(&db).drop().await.ok();
+}
+
+/// Removing an evolution's declaration while documents are still in the old shape is breaking,
+/// with their count; once none is left it stays risky.
+#[tokio::test(flavor = "multi_thread")]
+async fn dropping_an_evolution_with_old_documents_left_is_breaking() {
+    let client = support::client().await;
+    let db = support::unique_db("lint_evo");
+    let coll = client.database(&db).collection::<bson::Document>("c");
+    coll.insert_many(vec![
+        doc! { "b": "new" },
+        doc! { "a": "old" },
+        doc! { "a": "old" },
+    ])
+    .await
+    .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let (o, n) = (dir.path().join("old"), dir.path().join("new"));
+    std::fs::create_dir_all(o.join(&db)).unwrap();
+    std::fs::create_dir_all(n.join(&db)).unwrap();
+    let declared = BASE.replace(
+        "  a: { type: string }\n",
+        "  b: { type: string, renamed_from: a }\n",
+    );
+    std::fs::write(o.join(&db).join("c.yaml"), &declared).unwrap();
+    std::fs::write(
+        n.join(&db).join("c.yaml"),
+        declared.replace(", renamed_from: a", ""),
+    )
+    .unwrap();
+    let run = || {
+        let out = support::mongrate_on_server()
+            .args(["--format", "json", "lint"])
+            .args([o.to_str().unwrap(), n.to_str().unwrap()])
+            .output()
+            .unwrap();
+        let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+        let f = v["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|f| f["rule"] == "evolution-dropped")
+            .cloned()
+            .unwrap_or_else(|| panic!("{v:#}"));
+        (
+            f["severity"].as_str().unwrap().to_string(),
+            f["count"].as_u64(),
+        )
+    };
+    assert_eq!(run(), ("breaking".to_string(), Some(2)));
+    coll.update_many(
+        doc! { "a": "old" },
+        vec![doc! { "$set": { "b": "$a" } }, doc! { "$unset": "a" }],
+    )
+    .await
+    .unwrap();
+    assert_eq!(run(), ("risky".to_string(), Some(0)));
     client.database(&db).drop().await.ok();
 }
 

@@ -77,6 +77,7 @@ pub fn lint(settings: &Settings, request: &LintRequest) -> Result<LintReport> {
     place(&mut findings, &old_dir, &settings.schemas);
     if request.server || settings.uri_arg.is_some() {
         inform(settings, &old, &new, &mut findings)?;
+        lint::escalate(&mut findings);
     }
     findings.sort_by(|a, b| {
         (b.severity, &a.database, &a.collection, a.line).cmp(&(
