@@ -48,6 +48,53 @@ pub fn update(field: &str, from: Option<&str>, convert: Option<&Document>) -> Ve
     pipeline
 }
 
+/// What a conversion yields for a value it cannot convert, once made safe by [`safe_convert`].
+const UNCONVERTIBLE: &str = "\u{1}mongrate: unconvertible";
+
+/// `convert` made to answer a marker instead of failing, when the server can say so
+/// (`$toDate`, `$toLong`... as `$convert` with `onError`; `$convert` and `$dateFromString`
+/// without their own `onError`): `None` for other expressions.
+fn safe_convert(convert: &Document) -> Option<Document> {
+    let (op, arg) = convert.iter().next()?;
+    let marker = doc! { "$literal": UNCONVERTIBLE };
+    let to = match op.as_str() {
+        "$toDate" => "date",
+        "$toLong" => "long",
+        "$toInt" => "int",
+        "$toDouble" => "double",
+        "$toDecimal" => "decimal",
+        "$toObjectId" => "objectId",
+        "$toString" => "string",
+        "$toBool" => "bool",
+        "$convert" | "$dateFromString" => {
+            let mut a = arg.as_document()?.clone();
+            if a.contains_key("onError") {
+                return None;
+            }
+            a.insert("onError", marker.clone());
+            if op == "$convert" && !a.contains_key("onNull") {
+                a.insert("onNull", marker);
+            }
+            return Some(doc! { op: a });
+        }
+        _ => return None,
+    };
+    Some(
+        doc! { "$convert": { "input": arg.clone(), "to": to, "onError": marker.clone(), "onNull": marker } },
+    )
+}
+
+/// The documents whose old value `convert` cannot convert (a query), when the server can say
+/// so without failing: the migrate phase leaves them out of its updates and lists them.
+pub fn unconvertible(field: &str, from: Option<&str>, convert: &Document) -> Option<Document> {
+    let safe = safe_convert(convert)?;
+    let old = format!("${}", from.unwrap_or(field));
+    Some(doc! { "$expr": { "$eq": [
+        { "$let": { "vars": { "value": old }, "in": safe } },
+        { "$literal": UNCONVERTIBLE },
+    ] } })
+}
+
 /// A pipeline the server evaluates without a collection (`$documents`): it fails when
 /// `convert` is not an expression the server accepts.
 pub fn probe(convert: &Document) -> Vec<Document> {
@@ -411,6 +458,26 @@ mod tests {
                 doc! { "$set": { "created": { "$let": { "vars": { "value": "$created" }, "in": { "$toDate": "$$value" } } } } }
             ]
         );
+    }
+
+    #[test]
+    fn known_conversions_answer_a_marker_instead_of_failing() {
+        let g = unconvertible("created", None, &doc! { "$toDate": "$$value" }).unwrap();
+        let text = g.to_string();
+        assert!(
+            text.contains("\"$convert\"") && text.contains("\"to\": \"date\""),
+            "{text}"
+        );
+        assert!(
+            text.contains("onError") && text.contains("onNull"),
+            "{text}"
+        );
+        let own = doc! { "$convert": { "input": "$$value", "to": "int", "onError": 0 } };
+        assert!(
+            unconvertible("n", None, &own).is_none(),
+            "its own onError decides"
+        );
+        assert!(unconvertible("n", None, &doc! { "$add": ["$$value", 1] }).is_none());
     }
 
     #[test]

@@ -145,6 +145,9 @@ pub struct Job {
     /// Per operation: documents per batch, and at most this many documents a second.
     pub batch_size: Option<usize>,
     pub max_docs_per_sec: Option<u64>,
+    /// The documents the update cannot be applied to, when the server can tell without
+    /// failing (a conversion's values it cannot convert): left out of updates, and listed.
+    pub refused: Option<Document>,
 }
 
 /// An update document or pipeline from a migration file's `update:`.
@@ -192,6 +195,7 @@ pub fn of(op: &Operation) -> Option<Result<Job, String>> {
             signature: signature(op),
             batch_size: *batch_size,
             max_docs_per_sec: *max_docs_per_sec,
+            refused: None,
         }),
         Operation::RenameField {
             db,
@@ -210,6 +214,7 @@ pub fn of(op: &Operation) -> Option<Result<Job, String>> {
             signature: signature(op),
             batch_size: *batch_size,
             max_docs_per_sec: *max_docs_per_sec,
+            refused: None,
         }),
         Operation::EvolveField {
             db,
@@ -240,6 +245,9 @@ pub fn of(op: &Operation) -> Option<Result<Job, String>> {
                     signature: signature(op),
                     batch_size: *batch_size,
                     max_docs_per_sec: *max_docs_per_sec,
+                    refused: convert
+                        .as_ref()
+                        .and_then(|c| crate::evolve::unconvertible(field, from.as_deref(), c)),
                 })
             }
         }
@@ -282,7 +290,8 @@ pub struct Report {
     pub db: String,
     pub collection: String,
     pub label: String,
-    /// Documents found needing the change (each pass counts what it found).
+    /// Documents examined: every `_id` of the first pass, then those each later pass found still
+    /// needing the change.
     pub matched: u64,
     pub modified: u64,
     /// Passes over the collection: the first, then one per round of catching up.
@@ -307,10 +316,10 @@ impl Report {
     }
 }
 
-/// A batch of `n` documents whose every document failed alone with the same error: the update
-/// itself is wrong (a bad pipeline), not the documents.
+/// A batch of `n` documents (at least 16) whose every document failed alone with the same
+/// error: the update itself is wrong (a bad pipeline), not the documents.
 pub fn systemic(n: usize, failures: &[Failure]) -> bool {
-    n > 1 && failures.len() == n && failures.windows(2).all(|w| w[0].error == w[1].error)
+    n >= 16 && failures.len() == n && failures.windows(2).all(|w| w[0].error == w[1].error)
 }
 
 #[cfg(test)]
@@ -368,9 +377,12 @@ mod tests {
     #[test]
     fn the_same_error_on_every_document_is_the_updates_fault() {
         let f = |e: &str| Failure::new(&Bson::Int32(1), e.into());
-        assert!(systemic(2, &[f("bad"), f("bad")]));
-        assert!(!systemic(2, &[f("bad"), f("other")]));
-        assert!(!systemic(3, &[f("bad"), f("bad")]));
-        assert!(!systemic(1, &[f("bad")]));
+        let all = |e: &str, n: usize| vec![f(e); n];
+        assert!(systemic(16, &all("bad", 16)));
+        let mut mixed = all("bad", 15);
+        mixed.push(f("other"));
+        assert!(!systemic(16, &mixed));
+        assert!(!systemic(17, &all("bad", 16)), "one went through");
+        assert!(!systemic(2, &all("bad", 2)), "two bad values are values");
     }
 }

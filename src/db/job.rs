@@ -16,6 +16,25 @@ use futures_util::TryStreamExt;
 use mongodb::{Client, ClientSession, Collection};
 use std::time::{Duration, Instant};
 
+/// The batch's transaction met a write of the application to one of its documents (nothing of
+/// it was written): it goes again.
+#[derive(Debug, thiserror::Error)]
+#[error("a write conflict with the application")]
+struct Conflict;
+
+const CONFLICT: &str = "\u{1}conflict";
+
+/// A driver error of a batch's transaction: a [`Conflict`] when the server says so.
+fn txn_error(e: mongodb::error::Error) -> anyhow::Error {
+    if e.contains_label(mongodb::error::TRANSIENT_TRANSACTION_ERROR)
+        && super::server_code(&e).is_some_and(|c| c == 112 || c == 24)
+    {
+        Conflict.into()
+    } else {
+        driver_error(e)
+    }
+}
+
 /// The run lost its lock: another run took over. Nothing of this batch was written.
 #[derive(Debug, thiserror::Error)]
 #[error("{0}")]
@@ -68,6 +87,8 @@ struct Runner<'a> {
     txn: bool,
     report: Report,
     retrier: Retrier,
+    /// When the checkpoint was last written with a batch.
+    saved_at: Option<Instant>,
 }
 
 /// Run `job` to its end: passes until no document needs the change (a job that converges),
@@ -100,6 +121,7 @@ pub async fn run(
             ..Default::default()
         },
         retrier: Retrier::new(opts.retry_for),
+        saved_at: None,
     };
     if let Some(c) = &opts.checkpoint {
         // Created before any transaction writes to it (a transaction may not create one on
@@ -111,7 +133,18 @@ pub async fn run(
     }
     let mut at = r.resume(reporter).await?;
     let batch = job.batch_size.unwrap_or(opts.batch_size).max(1);
-    let total = r.count(&job.todo, reporter).await? + r.report.matched;
+    // The first pass reads every `_id` (from the index alone): its total is the collection's.
+    let total = loop {
+        match r.coll.estimated_document_count().await {
+            Ok(n) => break n.max(r.report.matched),
+            Err(e) => {
+                let what = r.what();
+                r.retrier
+                    .recover(client, driver_error(e), &what, reporter)
+                    .await?
+            }
+        }
+    };
     let mut progress = Progress {
         total,
         started: Instant::now(),
@@ -127,13 +160,26 @@ pub async fn run(
     } else {
         1
     };
+    let mut exhausted = false;
+    let mut before: Option<u64> = None;
     loop {
         let found = r
             .pass(&mut at, batch, &mut pacer, &mut progress, reporter)
             .await?;
         r.report.passes = at.pass + 1;
-        if !job.converges || found == 0 || at.pass + 1 >= passes {
+        // The first pass reads every `_id`: only a later one finding nothing ends the job.
+        if !job.converges || (found == 0 && at.pass > 0) {
             break;
+        }
+        // Catching up that no longer shrinks means the old shape keeps being written (the old
+        // application is still running): stop, say how many, and let a later run finish.
+        let stalled = at.pass >= 2 && before.is_some_and(|b| found >= b);
+        if at.pass + 1 >= passes || stalled {
+            exhausted = true;
+            break;
+        }
+        if at.pass > 0 {
+            before = Some(found);
         }
         // Writes in the old shape arrived while the pass ran: another pass catches them up.
         at = Position {
@@ -142,7 +188,7 @@ pub async fn run(
         };
         r.save(&at, None).await?;
     }
-    if job.converges {
+    if exhausted {
         r.report.remaining = r.count(&r.todo_not_failed(), reporter).await?;
     }
     r.finish().await?;
@@ -305,18 +351,29 @@ impl Runner<'_> {
     ) -> Result<u64> {
         let mut found = 0u64;
         'reopen: loop {
-            let mut filter = self.todo_not_failed();
+            // The first pass walks every `_id` from the index alone (the batch's update
+            // selects what needs the change); the next ones look for what still does.
+            let first = at.pass == 0;
+            let mut filter = if first {
+                Document::new()
+            } else {
+                self.todo_not_failed()
+            };
             if let Some(last) = &at.last_id {
                 filter = and(filter, after(last));
             }
-            let opened = self
+            let find = self
                 .coll
                 .find(filter)
                 .projection(doc! { "_id": 1 })
                 .sort(doc! { "_id": 1 })
-                .hint(mongodb::options::Hint::Keys(doc! { "_id": 1 }))
-                .batch_size(batch as u32)
-                .await;
+                .batch_size(batch as u32);
+            let opened = if first {
+                find.hint(mongodb::options::Hint::Keys(doc! { "_id": 1 }))
+                    .await
+            } else {
+                find.await
+            };
             let mut cursor = match opened {
                 Ok(c) => c,
                 Err(e) => {
@@ -353,7 +410,7 @@ impl Runner<'_> {
                     pass: at.pass,
                     last_id: Some(last),
                 };
-                self.batch(&ids, &next_at, reporter).await?;
+                self.batch(&ids, &next_at, !first, reporter).await?;
                 #[cfg(feature = "test-hooks")]
                 batch_hook();
                 found += ids.len() as u64;
@@ -375,6 +432,7 @@ impl Runner<'_> {
         &mut self,
         ids: &[Bson],
         next_at: &Position,
+        all_todo: bool,
         reporter: &mut dyn Reporter,
     ) -> Result<()> {
         let mut pending: Vec<&[Bson]> = vec![ids];
@@ -383,8 +441,25 @@ impl Runner<'_> {
         while let Some(part) = pending.pop() {
             // The last part of the batch carries the checkpoint (its position is the batch's).
             let last = pending.is_empty();
-            match self.write(part, last.then_some(next_at), reporter).await? {
+            // A job that converges may redo a batch harmlessly: its checkpoint goes with a
+            // batch about once a second. One that does not (an update_many) saves it with
+            // every batch, so no document is updated twice.
+            let save = last
+                && (!self.job.converges
+                    || self
+                        .saved_at
+                        .is_none_or(|t| t.elapsed() >= Duration::from_secs(1)));
+            if save {
+                self.saved_at = Some(Instant::now());
+            }
+            match self.write(part, save.then_some(next_at), reporter).await? {
                 Ok(n) => modified += n,
+                // Busy with the application's writes: halves, not a failure.
+                Err(refused) if refused == CONFLICT => {
+                    let (a, b) = part.split_at(part.len() / 2);
+                    pending.push(b);
+                    pending.push(a);
+                }
                 Err(refused) if part.len() == 1 => {
                     failures.push(crate::job::Failure::new(&part[0], refused))
                 }
@@ -401,6 +476,43 @@ impl Runner<'_> {
                 self.job.label,
                 failures[0].error
             ));
+        }
+        // Documents the update leaves out because it cannot be applied to them (a value the
+        // conversion refuses): found where a batch of documents all needing the change
+        // changed fewer.
+        if all_todo
+            && (modified as usize) < ids.len()
+            && let Some(refused) = &self.job.refused
+        {
+            let which = and(
+                and(
+                    doc! { "_id": { "$in": ids.to_vec() } },
+                    self.job.todo.clone(),
+                ),
+                refused.clone(),
+            );
+            let found: Vec<Document> = self
+                .coll
+                .find(which)
+                .projection(doc! { "_id": 1 })
+                .await
+                .map_err(driver_error)?
+                .try_collect()
+                .await
+                .map_err(driver_error)?;
+            let why = format!(
+                "{} cannot convert its value",
+                self.job
+                    .label
+                    .split(" by ")
+                    .nth(1)
+                    .unwrap_or("the conversion")
+            );
+            for d in found {
+                if let Some(id) = d.get("_id") {
+                    failures.push(crate::job::Failure::new(id, why.clone()));
+                }
+            }
         }
         if !failures.is_empty() {
             for f in &failures {
@@ -432,7 +544,11 @@ impl Runner<'_> {
         at: Option<&Position>,
         reporter: &mut dyn Reporter,
     ) -> Result<Result<u64, String>> {
-        let filter = and(batch_filter(ids), self.job.todo.clone());
+        let mut filter = and(batch_filter(ids), self.job.todo.clone());
+        if let Some(refused) = &self.job.refused {
+            filter = and(filter, doc! { "$nor": [refused.clone()] });
+        }
+        let mut conflicts = 0u32;
         loop {
             let attempt = if self.txn {
                 self.write_fenced(&filter, at).await
@@ -445,6 +561,15 @@ impl Runner<'_> {
                     return Ok(Ok(n));
                 }
                 Err(e) if e.is::<Fenced>() => return Err(e),
+                // The application wrote one of these documents meanwhile: go again at once (a
+                // smaller part after a few tries, so that a busy range gets through).
+                Err(e) if e.is::<Conflict>() => {
+                    conflicts += 1;
+                    if conflicts >= 3 && ids.len() > 1 {
+                        return Ok(Err(CONFLICT.into()));
+                    }
+                    tokio::time::sleep(Duration::from_millis(u64::from(conflicts) * 5)).await;
+                }
                 Err(e) if super::retry::is_interrupted(&e) => {
                     let what = self.what();
                     self.retrier
@@ -508,7 +633,7 @@ impl Runner<'_> {
                     )
                     .session(&mut s)
                     .await
-                    .map_err(driver_error)?;
+                    .map_err(txn_error)?;
                 if touched.matched_count == 0 {
                     return Err(Fenced(format!(
                         "{}: lost the migration lock (token {} is no longer current); this batch was not written",
@@ -517,7 +642,7 @@ impl Runner<'_> {
                     .into());
                 }
             }
-            let n = self.update(filter, Some(&mut s)).await.map_err(driver_error)?;
+            let n = self.update(filter, Some(&mut s)).await.map_err(txn_error)?;
             if let Some(at) = at {
                 self.save(at, Some(&mut s)).await?;
             }
@@ -537,7 +662,7 @@ impl Runner<'_> {
                 Err(e) if e.contains_label(mongodb::error::UNKNOWN_TRANSACTION_COMMIT_RESULT) => {
                     continue;
                 }
-                Err(e) => return Err(driver_error(e)),
+                Err(e) => return Err(txn_error(e)),
             }
         }
     }
@@ -600,6 +725,8 @@ pub struct Pacer {
     started: Instant,
     done_at_start: u64,
     lag_noted: Option<Instant>,
+    /// When the lag was last read: at most once a second (it is one more command).
+    lag_read: Option<Instant>,
 }
 
 impl Pacer {
@@ -610,6 +737,7 @@ impl Pacer {
             started: Instant::now(),
             done_at_start,
             lag_noted: None,
+            lag_read: None,
         }
     }
 
@@ -628,7 +756,12 @@ impl Pacer {
                 tokio::time::sleep(wait).await;
             }
         }
-        if let Some(max) = self.max_lag {
+        if let Some(max) = self.max_lag
+            && self
+                .lag_read
+                .is_none_or(|t| t.elapsed() >= Duration::from_secs(1))
+        {
+            self.lag_read = Some(Instant::now());
             while let Some(lag) = replication_lag(client).await.filter(|l| *l > max) {
                 if self
                     .lag_noted
@@ -733,7 +866,7 @@ pub async fn execute(
     }
     if report.remaining > 0 {
         reporter.note(&format!(
-            "{}: {} in the old shape still arriving after {} passes (is the old application still writing?); run again to catch them up",
+            "{}: {} in the old shape still arriving after {} passes (is the old application still writing?); run again once it is gone to catch them up",
             job.label,
             crate::progress::count(report.remaining, "document"),
             report.passes
