@@ -848,6 +848,16 @@ pub struct ApplyArgs {
     /// action only when no document fails any more; otherwise stop and show what is left.
     #[arg(long)]
     pub rollout: bool,
+    /// With --rollout: before a staged validator switches from `warn` to its declared action,
+    /// watch live writes for this long (`90s`, `10m`, `1h`; a change stream) and check each
+    /// document written against it; the switch waits while more are invalid than
+    /// --max-invalid.
+    #[arg(long, value_name = "DURATION", requires = "rollout", value_parser = crate::canary::parse_duration)]
+    pub watch: Option<std::time::Duration>,
+    /// With --watch: how many invalid writes the switch tolerates, as a count or a share of
+    /// the writes watched (`0`, `10`, `1%`).
+    #[arg(long, value_name = "N|P%", default_value = "0", requires = "watch", value_parser = crate::canary::Threshold::parse)]
+    pub max_invalid: crate::canary::Threshold,
     #[command(flatten)]
     pub job: JobArgs,
     #[command(flatten)]

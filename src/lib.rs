@@ -26,6 +26,7 @@
 pub mod app;
 pub mod audit;
 pub mod backfill;
+pub mod canary;
 pub mod catalog;
 pub mod cli;
 pub mod commands;

@@ -224,6 +224,9 @@ pub struct RolloutStep {
     pub tightened: bool,
     /// The declared action it was (or is to be) tightened to.
     pub action: crate::model::ValidationAction,
+    /// With `--watch`: what the canary saw of live writes before the switch.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub canary: Option<crate::canary::Canary>,
 }
 
 /// A validator that a staged rollout sets at `warn` first, with what it must be tightened to.

@@ -370,3 +370,140 @@ async fn unconvertible_values_are_listed_and_hold_the_contract_back() {
         client.database(d).drop().await.ok();
     }
 }
+
+/// The canary of a staged validator: a writer that starts sending 2 % invalid documents once
+/// the canary watches is caught, with the field to blame; at `--max-invalid 1%` the switch
+/// waits, at 5 % it proceeds.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_canary_catches_invalid_live_writes_before_the_switch() {
+    let client = support::client().await;
+    for (max, passes) in [("1%", false), ("5%", true)] {
+        let db = support::unique_db("canary");
+        let state = format!("{db}_s");
+        let max = max.to_string();
+        let coll = client.database(&db).collection::<Document>("orders");
+        let docs: Vec<Document> = (0..200).map(|i| doc! { "_id": i, "n": i }).collect();
+        coll.insert_many(docs).await.unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path().join(&db);
+        std::fs::create_dir_all(&d).unwrap();
+        std::fs::write(
+            d.join("orders.yaml"),
+            "collection: orders\nfields:\n  _id: { type: int }\n  n: { type: int, required: true }\n  status: { type: string, required: true, default: new }\n",
+        )
+        .unwrap();
+        // The writer sends valid documents, and 2 % invalid ones once the canary watches.
+        let stop = Arc::new(AtomicBool::new(false));
+        let bad = Arc::new(AtomicBool::new(false));
+        let writer = {
+            let (coll, stop, bad) = (coll.clone(), stop.clone(), bad.clone());
+            tokio::spawn(async move {
+                let mut i = 1000;
+                while !stop.load(Ordering::Relaxed) {
+                    i += 1;
+                    let status = if bad.load(Ordering::Relaxed) && i % 50 == 0 {
+                        Bson::Int32(42)
+                    } else {
+                        Bson::String("ok".into())
+                    };
+                    coll.insert_one(doc! { "_id": i, "n": i, "status": status })
+                        .await
+                        .ok();
+                    tokio::time::sleep(std::time::Duration::from_millis(2)).await;
+                }
+            })
+        };
+        // The canary starts right after the backfill of the staged validator: bad writes
+        // begin once the validator is at `warn` and every document has its default.
+        let starter = {
+            let (client, db, coll, bad) = (client.clone(), db.clone(), coll.clone(), bad.clone());
+            tokio::spawn(async move {
+                loop {
+                    let warn = client
+                        .database(&db)
+                        .run_command(doc! { "listCollections": 1, "filter": { "name": "orders" } })
+                        .await
+                        .map(|r| r.to_string().contains("\"validationAction\": \"warn\""))
+                        .unwrap_or(false);
+                    let missing = coll
+                        .count_documents(doc! { "status": { "$exists": false } })
+                        .await
+                        .unwrap_or(1);
+                    if warn && missing == 0 {
+                        tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+                        bad.store(true, Ordering::Relaxed);
+                        return;
+                    }
+                    tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+                }
+            })
+        };
+        let (schemas, uri) = (dir.path().to_path_buf(), support::server_uri());
+        let out = tokio::task::spawn_blocking(move || {
+            std::process::Command::new(assert_cmd::cargo::cargo_bin("mongrate"))
+                .env_remove("MONGODB_URI")
+                .args([
+                    "apply",
+                    "--yes",
+                    "--rollout",
+                    "--watch",
+                    "6s",
+                    "--max-invalid",
+                    &max,
+                ])
+                .args(["--format", "json", "--schemas"])
+                .arg(&schemas)
+                .args(["--state-db", &state, "--uri", &uri])
+                .output()
+                .unwrap()
+        })
+        .await
+        .unwrap();
+        starter.abort();
+        let stderr = String::from_utf8_lossy(&out.stderr).to_string();
+        stop.store(true, Ordering::Relaxed);
+        writer.await.unwrap();
+        let stdout = String::from_utf8_lossy(&out.stdout).to_string();
+        let options = support::collection_options(&client, &db, "orders").await;
+        let action = options.get_str("validationAction").unwrap_or_default();
+        if !passes {
+            assert_ne!(out.status.code(), Some(0), "{stdout}{stderr}");
+            assert!(
+                stdout.contains("fail the new validator"),
+                "{stdout}{stderr}"
+            );
+            assert!(
+                stdout.contains("by field: status:"),
+                "the field to blame: {stdout}"
+            );
+            assert_eq!(action, "warn", "the switch waited");
+        } else {
+            assert_eq!(out.status.code(), Some(0), "{stdout}{stderr}");
+            let v: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+            let c = &v["rollout"][0]["canary"];
+            let (writes, invalid) = (
+                c["writes"].as_u64().unwrap(),
+                c["invalid"].as_u64().unwrap(),
+            );
+            assert!(writes > 200, "{c}");
+            let share = invalid as f64 / writes as f64;
+            assert!(
+                invalid > 0 && share <= 0.025,
+                "about 2 % of the writes: {c}"
+            );
+            assert_eq!(c["by_field"][0]["field"], "status", "{c}");
+            assert_eq!(c["by_field"][0]["documents"].as_u64(), Some(invalid), "{c}");
+            assert_eq!(c["passed"], true);
+            assert_eq!(action, "error", "switched");
+            // The right count: every invalid document written while it watched.
+            let stored = coll.count_documents(doc! { "status": 42 }).await.unwrap();
+            assert!(
+                invalid <= stored && stored - invalid <= 2,
+                "{invalid} of {stored}"
+            );
+        }
+        for d in [&db, &format!("{db}_s")] {
+            client.database(d).drop().await.ok();
+        }
+    }
+}

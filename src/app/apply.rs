@@ -24,6 +24,9 @@ pub struct ApplyRequest {
     pub rollout: bool,
     /// Put validators in over documents that fail them.
     pub allow_violations: bool,
+    /// With `rollout`: watch live writes this long before a validator switches from `warn`,
+    /// and tolerate this many invalid ones.
+    pub watch: Option<(std::time::Duration, crate::canary::Threshold)>,
 }
 
 /// `mongrate apply`.
@@ -213,13 +216,37 @@ impl Run<'_> {
         .await?
         .map_err(|e| failure(e, &self.settings.shown_uri()))?;
         if !staged.is_empty() {
-            let done =
-                crate::db::rollout::finish(self.client, self.spec, &staged, &options, &mut sink)
-                    .await?;
+            let done = crate::db::rollout::finish(
+                self.client,
+                self.spec,
+                &staged,
+                &options,
+                self.request.watch,
+                &mut sink,
+            )
+            .await?;
             self.rollout
                 .lock()
                 .expect("not poisoned")
-                .extend(done.steps);
+                .extend(done.steps.clone());
+            if let Some(c) = done
+                .steps
+                .iter()
+                .find(|s| s.canary.as_ref().is_some_and(|c| !c.passed))
+            {
+                let canary = c.canary.as_ref().expect("found by it");
+                return Err(Refused(format!(
+                    "rollout stopped: {}.{}: {} of {} documents written in {}s fail the new validator (more than --max-invalid {}){}; it stays at `warn` (writes are logged, not refused). Fix the application, then run `mongrate apply --rollout` again",
+                    c.database,
+                    c.collection,
+                    crate::progress::thousands(canary.invalid),
+                    crate::progress::thousands(canary.writes),
+                    canary.seconds,
+                    canary.max_invalid,
+                    crate::views::apply::by_field(canary)
+                ))
+                .into());
+            }
             if !done.remaining.is_empty() {
                 return Err(Refused(format!(
                     "{}rollout stopped: documents still fail in {}; their validators stay at `warn` (writes are logged, not refused). Fix the documents above, then run `mongrate apply --rollout` again",

@@ -12,6 +12,7 @@ pub fn run(settings: &Settings, args: &ApplyArgs, emit: &Emitter) -> Result<i32>
         dry_run: args.dry_run,
         rollout: args.rollout,
         allow_violations: args.allow_violations,
+        watch: args.watch.map(|d| (d, args.max_invalid)),
     };
     let report = apply::apply(settings, request, &mut emit.ui())?;
     Ok(emit.report(&report))

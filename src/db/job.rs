@@ -150,6 +150,21 @@ pub async fn run(
         started: Instant::now(),
         at_start: r.report.matched,
     };
+    // A converging job with few documents left (a catch-up after an earlier run) looks for
+    // them rather than walking every `_id`: counted up to a tenth of the collection.
+    if job.converges && at.pass == 0 && at.last_id.is_none() && total > 0 {
+        let tenth = total / 10 + 1;
+        let few = r
+            .coll
+            .count_documents(job.todo.clone())
+            .limit(tenth)
+            .await
+            .map_err(driver_error)?;
+        if few < tenth {
+            at.pass = 1;
+            progress.total = few;
+        }
+    }
     let mut pacer = Pacer::new(
         job.max_docs_per_sec.or(opts.max_docs_per_sec),
         opts.max_lag,
@@ -449,11 +464,13 @@ impl Runner<'_> {
                     || self
                         .saved_at
                         .is_none_or(|t| t.elapsed() >= Duration::from_secs(1)));
-            if save {
-                self.saved_at = Some(Instant::now());
-            }
             match self.write(part, save.then_some(next_at), reporter).await? {
-                Ok(n) => modified += n,
+                Ok(n) => {
+                    modified += n;
+                    if save {
+                        self.saved_at = Some(Instant::now());
+                    }
+                }
                 // Busy with the application's writes: halves, not a failure.
                 Err(refused) if refused == CONFLICT => {
                     let (a, b) = part.split_at(part.len() / 2);

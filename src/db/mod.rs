@@ -5,6 +5,7 @@
 pub mod apply;
 pub mod audit;
 pub mod backfill;
+pub mod canary;
 pub mod changelog;
 pub mod doctor;
 pub mod execute;
@@ -473,11 +474,36 @@ async fn build_sizes(
 }
 
 /// The documents each destructive operation of `ops` destroys (a collection drop: the
-/// collection's estimated count) or concerns (an index drop: the documents it indexes), in
-/// order; `None` where the collection is not there or cannot be counted.
+/// collection's estimated count) or concerns (an index drop: the documents it indexes), each
+/// data step would touch now, and each contract finds in the old shape, in order; `None` where
+/// the collection is not there or cannot be counted.
 pub async fn drop_sizes(client: &Client, ops: &[&crate::ops::Operation]) -> Vec<Option<u64>> {
     let mut out = Vec::new();
     for op in ops {
+        // A data step: the documents it would touch now; a contract: those in the old shape.
+        if let Some(Ok(job)) = crate::job::of(op) {
+            out.push(job::dry_run(client, &job).await.ok());
+            continue;
+        }
+        if let crate::ops::Operation::ContractField {
+            db,
+            collection,
+            field,
+            from,
+            types,
+        } = op
+        {
+            let old = crate::evolve::old_shape(field, from.as_deref(), types);
+            out.push(
+                client
+                    .database(db)
+                    .collection::<bson::Document>(collection)
+                    .count_documents(old)
+                    .await
+                    .ok(),
+            );
+            continue;
+        }
         out.push(if op.destroys() {
             client
                 .database(op.db())

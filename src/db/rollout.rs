@@ -24,6 +24,7 @@ pub async fn finish(
     spec: &SchemaSpec,
     staged: &[Staged],
     step: &super::retry::StepOptions,
+    watch: Option<(std::time::Duration, crate::canary::Threshold)>,
     reporter: &mut dyn Reporter,
 ) -> Result<Rollout> {
     let mut out = Rollout::default();
@@ -46,7 +47,23 @@ pub async fn finish(
             &s.validator,
         )
         .await?;
-        let tightened = failing == 0;
+        // No stored document fails: with a canary, live writes have the last word.
+        let canary = match watch {
+            Some((period, threshold)) if failing == 0 => Some(
+                super::canary::watch(
+                    client,
+                    &s.db,
+                    &s.collection,
+                    &s.validator,
+                    period,
+                    threshold,
+                    reporter,
+                )
+                .await?,
+            ),
+            _ => None,
+        };
+        let tightened = failing == 0 && canary.as_ref().is_none_or(|c| c.passed);
         if tightened {
             let op = Operation::SetValidator {
                 db: s.db.clone(),
@@ -56,7 +73,7 @@ pub async fn finish(
                 action: s.action,
             };
             super::step::execute(client, &op, step, reporter).await?;
-        } else {
+        } else if failing > 0 {
             out.remaining
                 .push(super::audit::audit(client, c, &s.validator, None).await?);
         }
@@ -66,6 +83,7 @@ pub async fn finish(
             backfilled: filled.modified,
             tightened,
             action: s.action,
+            canary,
         });
     }
     Ok(out)

@@ -153,10 +153,37 @@ impl View for ApplyReport {
     }
 }
 
+/// The fields that made the canary's invalid writes invalid: ` (email: 12, (other fields): 3)`.
+pub fn by_field(c: &crate::canary::Canary) -> String {
+    if c.by_field.is_empty() {
+        return String::new();
+    }
+    let parts: Vec<String> = c
+        .by_field
+        .iter()
+        .map(|f| format!("{}: {}", f.field, crate::progress::thousands(f.documents)))
+        .collect();
+    format!(" (by field: {})", parts.join(", "))
+}
+
 /// What the rollout did for one collection.
 fn rollout_line(s: &RolloutStep) -> String {
+    let canary = s
+        .canary
+        .as_ref()
+        .map(|c| {
+            format!(
+                "; canary: {} of {} writes in {}s invalid{} (--max-invalid {})",
+                crate::progress::thousands(c.invalid),
+                crate::progress::thousands(c.writes),
+                c.seconds,
+                by_field(c),
+                c.max_invalid
+            )
+        })
+        .unwrap_or_default();
     format!(
-        "rollout {}.{}: backfill modified {}; {}",
+        "rollout {}.{}: backfill modified {}{canary}; {}",
         s.database,
         s.collection,
         crate::progress::count(s.backfilled, "document"),
@@ -165,6 +192,8 @@ fn rollout_line(s: &RolloutStep) -> String {
                 "no document fails any more; validator tightened to {}",
                 s.action.as_str()
             )
+        } else if s.canary.as_ref().is_some_and(|c| !c.passed) {
+            "live writes fail it; the validator stays at warn".to_string()
         } else {
             "documents still fail; the validator stays at warn".to_string()
         }

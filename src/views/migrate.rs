@@ -132,7 +132,8 @@ pub struct PlannedStep {
     /// 1-based, in its migration.
     pub number: usize,
     pub summary: String,
-    /// What a drop destroys (`destroys 1,204 documents`), when the step drops.
+    /// What a drop destroys (`destroys 1,204 documents`), or how many documents a data step
+    /// would touch (`would touch 310 documents now`).
     pub drop: Option<String>,
 }
 

@@ -428,6 +428,20 @@ fn drop_note(op: &crate::ops::Operation, size: Option<u64>) -> Option<String> {
         (crate::ops::Operation::DropIndex { .. }, Some(n)) => {
             Some(format!("an index over {}", crate::render::documents(n)))
         }
+        (
+            crate::ops::Operation::UpdateMany { .. }
+            | crate::ops::Operation::RenameField { .. }
+            | crate::ops::Operation::EvolveField { .. },
+            Some(n),
+        ) => Some(format!(
+            "would touch {} now",
+            crate::progress::count(n, "document")
+        )),
+        (crate::ops::Operation::ContractField { .. }, Some(n)) => Some(format!(
+            "{} in the old shape now{}",
+            crate::progress::count(n, "document"),
+            if n > 0 { ": it would refuse" } else { "" }
+        )),
         _ => None,
     }
 }
