@@ -660,3 +660,80 @@ async fn a_long_build_shows_its_progress_and_a_killed_run_is_followed_by_one_tha
     );
     assert!(index_names(&client).await.contains(&"wild".to_string()));
 }
+
+/// A declared rename of 200,000 documents while 2 writers write the old shape and 2 the new,
+/// with the primary stepped down in the middle of the migrate phase: the run rides it out,
+/// no writer is refused, and after the old writers stop a second run leaves no document in
+/// the old shape and every writer's last update visible.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn an_evolution_rides_out_a_stepdown_while_writers_write_both_shapes() {
+    const N: i32 = 200_000;
+    let _turn = support::replset_guard().await;
+    let client = support::replset_client().await;
+    let target = support::unique_db("rs_evolve");
+    let coll = client.database(&target).collection::<Document>("users");
+    let mut i = 0;
+    while i < N {
+        let batch: Vec<Document> = (i..i + 20_000)
+            .map(|k| doc! { "_id": k, "name": format!("u{k}"), "email": format!("u{k}@x.io") })
+            .collect();
+        coll.insert_many(batch).await.unwrap();
+        i += 20_000;
+    }
+    let root = support::one_collection_schemas(
+        &target,
+        "users",
+        "validation: { additional_fields: deny }\nfields:\n  _id: { type: int }\n  name: { type: string, required: true }\n  mail: { type: string, required: true, renamed_from: email, contract_after: 0s }\n",
+    );
+    let state = support::unique_db("rs_evo_state");
+    let args = [
+        "--schemas",
+        root.path().to_str().unwrap(),
+        "apply",
+        "--yes",
+        "--max-docs-per-sec",
+        "40000",
+        "--state-db",
+        &state,
+    ];
+    let old = support::writers::start_writers(&coll, true, 0, 2);
+    let child = spawn(&args, &[]);
+    until("a fifth of the documents are migrated", || async {
+        coll.count_documents(doc! { "mail": { "$exists": true } })
+            .await
+            .unwrap_or(0)
+            > (N / 5) as u64
+    })
+    .await;
+    let new = support::writers::start_writers(&coll, false, 4, 2);
+    step_down(&client).await;
+    let out = finish(child).await;
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let (old_last, old_refused) = old.stop().await;
+    let out = finish(spawn(&args, &[])).await;
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let (new_last, new_refused) = new.stop().await;
+    assert_eq!((old_refused, new_refused), (0, 0), "no writer was refused");
+    assert_eq!(
+        coll.count_documents(doc! { "email": { "$exists": true } })
+            .await
+            .unwrap(),
+        0,
+        "{}",
+        text(&out)
+    );
+    for (id, value) in old_last.iter().chain(&new_last) {
+        let d = coll.find_one(doc! { "_id": id }).await.unwrap().unwrap();
+        assert_eq!(
+            d.get_str("mail").ok(),
+            Some(value.as_str()),
+            "_id {id}: {d}"
+        );
+    }
+    assert!(
+        coll.count_documents(doc! {}).await.unwrap() >= N as u64,
+        "every document is there"
+    );
+    client.database(&target).drop().await.unwrap();
+    client.database(&state).drop().await.unwrap();
+}

@@ -8,6 +8,7 @@
 #![allow(dead_code)]
 
 pub mod json_schema;
+pub mod writers;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
