@@ -173,6 +173,10 @@ pub enum Operation {
         from: Option<String>,
         #[serde(default, skip_serializing_if = "Vec::is_empty")]
         types: Vec<String>,
+        /// Seconds the migrate phase must have finished for (its record in the state
+        /// database): a contract written to a migration file waits like `contract_after`.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        after: Option<i64>,
     },
     /// `shardCollection` (run on `admin`, through mongos): shard the collection on `key`
     /// (`{ field: 1 | hashed, ... }`). `simple_collation`: the collection has a default

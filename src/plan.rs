@@ -409,7 +409,7 @@ impl Plan {
 
 mod evolve;
 mod kinds;
-pub use evolve::add_evolution_steps;
+pub use evolve::{add_evolution_steps, contract_op, evolve_op, evolve_reverse};
 
 /// The phases of a plan, in execution order: a step's phase decides where it runs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]

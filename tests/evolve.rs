@@ -433,3 +433,106 @@ async fn the_canary_catches_invalid_live_writes_before_the_switch() {
         }
     }
 }
+
+/// `migrate generate` writes an evolution as two migrations — expand and migrate, then the
+/// contract — and the contract refuses while a document is in the old shape.
+#[tokio::test]
+async fn generate_writes_expand_and_contract_as_two_migrations() {
+    let db = support::unique_db("evo_gen");
+    let state = format!("{db}_s");
+    let client = support::client().await;
+    let coll = client.database(&db).collection::<Document>("users");
+    coll.insert_many((0..500).map(|i| {
+        let created = if i == 7 {
+            "soon".to_string()
+        } else {
+            format!("2024-02-{:02}", i % 28 + 1)
+        };
+        doc! { "_id": i, "name": format!("u{i}"), "created": created }
+    }))
+    .await
+    .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let (schemas, migrations) = (dir.path().join("schemas"), dir.path().join("migrations"));
+    // The first migration creates the collection as it is; the second evolves it.
+    write_schema(
+        &schemas,
+        &db,
+        "  created: { type: string, required: true }\n",
+    );
+    let run = |args: &[&str]| {
+        let mut c = support::mongrate();
+        c.args(args).arg("--migrations").arg(&migrations);
+        if matches!(args, ["migrate", "up" | "down", ..]) {
+            c.args(["--state-db", &state, "--uri", &support::server_uri()]);
+        } else {
+            c.arg("--schemas").arg(&schemas);
+        }
+        c.output().unwrap()
+    };
+    let ok = |out: std::process::Output| {
+        assert!(
+            out.status.success(),
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        )
+    };
+    ok(run(&["migrate", "generate", "users"]));
+    ok(run(&["migrate", "up"]));
+    write_schema(
+        &schemas,
+        &db,
+        "  created: { type: date, required: true, convert: { $toDate: \"$$value\" }, contract_after: 0s }\n",
+    );
+    let said = ok(run(&["migrate", "generate", "created_as_date"]));
+    let files: Vec<String> = std::fs::read_dir(&migrations)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().to_string())
+        .collect();
+    assert!(
+        files
+            .iter()
+            .any(|f| f.ends_with("_created_as_date_expand.yaml")),
+        "{files:?} {said}"
+    );
+    assert!(
+        files.iter().any(|f| f.ends_with("_created_as_date.yaml")),
+        "{files:?}"
+    );
+    ok(run(&["migrate", "verify", "--offline"]));
+    assert!(ok(run(&["migrate", "generate", "again"])).contains("Nothing to generate"));
+    // The contract refuses: one value is not a date.
+    let out = run(&["migrate", "up"]);
+    let stderr = String::from_utf8_lossy(&out.stderr).to_string();
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("1 document still in the old shape of `created`"),
+        "{stderr}"
+    );
+    assert_eq!(
+        coll.count_documents(doc! { "created": { "$type": "date" } })
+            .await
+            .unwrap(),
+        499
+    );
+    coll.update_one(
+        doc! { "_id": 7 },
+        doc! { "$set": { "created": bson::DateTime::now() } },
+    )
+    .await
+    .unwrap();
+    ok(run(&["migrate", "up"]));
+    let bad = coll
+        .insert_one(doc! { "_id": -1, "name": "x", "created": "a string" })
+        .await;
+    assert!(bad.is_err(), "strict after the contract");
+    for d in [&db, &state] {
+        client.database(d).drop().await.ok();
+    }
+}

@@ -821,9 +821,14 @@ pub async fn execute(
         field,
         from,
         types,
+        after,
     } = op
     {
-        return contract(client, db, collection, field, from.as_deref(), types).await;
+        let done = contract(client, db, collection, field, from.as_deref(), types).await?;
+        if let (Some(after), Some(state)) = (after, &opts.state_db) {
+            waited(client, state, db, collection, field, *after).await?;
+        }
+        return Ok(done);
     }
     let job = match crate::job::of(op) {
         Some(Ok(job)) => job,
@@ -951,6 +956,58 @@ async fn record_evolution(
         .upsert(true)
         .await
         .map_err(driver_error)?;
+    Ok(())
+}
+
+/// A contract written to a migration waits like `contract_after`: the migrate phase must have
+/// finished at least `after` seconds ago. None is left in the old shape (counted before): when
+/// its record does not say it finished (documents were fixed by hand since), it finished now.
+async fn waited(
+    client: &Client,
+    state_db: &str,
+    db: &str,
+    collection: &str,
+    field: &str,
+    after: i64,
+) -> Result<()> {
+    let records = client
+        .database(state_db)
+        .collection_with_options::<Document>(EVOLUTIONS, majority());
+    let key = evolution_key(db, collection, field);
+    let record = records
+        .find_one(doc! { "_id": &key })
+        .await
+        .map_err(driver_error)?;
+    let at = match record
+        .as_ref()
+        .and_then(|r| r.get_datetime("migrated_at").ok())
+    {
+        Some(at) => *at,
+        None => {
+            let now = DateTime::now();
+            records
+                .update_one(
+                    doc! { "_id": &key },
+                    doc! { "$set": { "db": db, "collection": collection, "field": field, "migrated_at": now } },
+                )
+                .upsert(true)
+                .await
+                .map_err(driver_error)?;
+            now
+        }
+    };
+    let due = at
+        .timestamp_millis()
+        .saturating_add(after.saturating_mul(1000));
+    if DateTime::now().timestamp_millis() < due {
+        anyhow::bail!(
+            "{db}.{collection}: the contract of `{field}` waits until {} ({}s after its migrate phase finished, contract_after); run `migrate up` again then",
+            DateTime::from_millis(due)
+                .try_to_rfc3339_string()
+                .unwrap_or_default(),
+            after
+        );
+    }
     Ok(())
 }
 

@@ -491,6 +491,7 @@ pub async fn drop_sizes(client: &Client, ops: &[&crate::ops::Operation]) -> Vec<
             field,
             from,
             types,
+            ..
         } = op
         {
             let old = crate::evolve::old_shape(field, from.as_deref(), types);

@@ -6,6 +6,7 @@
 use super::{Migration, MigrationFile, generated_file, replay};
 use crate::model::Schema;
 use crate::normalize::{self, Side};
+use crate::ops::Operation;
 use crate::plan::{Plan, PlanOptions};
 
 /// Why no migration can be generated.
@@ -145,6 +146,89 @@ pub fn generate(
         warnings,
         baseline,
     })
+}
+
+/// The declared evolutions of `desired` the chain has not carried out: those with no
+/// `evolve_field` step yet (their expand and migrate phases are due), and those with no
+/// `contract_field` (their contract is).
+pub fn pending_evolutions(
+    migrations: &[Migration],
+    desired: &Schema,
+) -> (Vec<crate::model::Evolution>, Vec<crate::model::Evolution>) {
+    let steps: Vec<(&str, &Operation)> = migrations
+        .iter()
+        .flat_map(|m| {
+            let place = m.file.databases.as_deref().unwrap_or("");
+            m.file.up.iter().map(move |o| (place, o))
+        })
+        .collect();
+    let has = |e: &crate::model::Evolution, contract: bool| {
+        steps.iter().any(|(place, o)| {
+            let db = if o.db().is_empty() { *place } else { o.db() };
+            let (is_contract, field) = match o {
+                Operation::EvolveField { field, .. } => (false, field),
+                Operation::ContractField { field, .. } => (true, field),
+                _ => return false,
+            };
+            is_contract == contract
+                && db == e.db
+                && o.collection() == e.collection
+                && *field == e.field
+        })
+    };
+    let all = crate::evolve::declared(desired);
+    (
+        all.iter().filter(|e| !has(e, false)).cloned().collect(),
+        all.iter().filter(|e| !has(e, true)).cloned().collect(),
+    )
+}
+
+/// The schemas of the expand phase of `pending`: `desired` with their collections' validators
+/// accepting both shapes and the chain's indexes on their old paths kept.
+pub fn expanded(
+    migrations: &[Migration],
+    desired: &Schema,
+    only: &[String],
+    pending: &[crate::model::Evolution],
+) -> Result<Schema, GenerateError> {
+    let (current, _, _) = chain(migrations, desired, only)?;
+    let states: Vec<crate::evolve::State> = pending
+        .iter()
+        .map(|e| crate::evolve::decide(e, &crate::evolve::Facts::default(), 0))
+        .collect();
+    let mut out = desired.clone();
+    crate::evolve::shape_desired(&mut out, &current, &states);
+    Ok(out)
+}
+
+/// The migrate phase of each of `pending` at the end of `file`'s `up` (after the expand steps),
+/// its reverse first in `down`.
+pub fn add_migrate_steps(file: &mut MigrationFile, pending: &[crate::model::Evolution]) {
+    for e in pending {
+        let mut op = crate::plan::evolve_op(e);
+        let mut back = crate::plan::evolve_reverse(e);
+        if file.databases.is_some() {
+            op.set_db("");
+            back.iter_mut().for_each(|o| o.set_db(""));
+        }
+        file.up.push(op);
+        for (k, o) in back.into_iter().enumerate() {
+            file.down.insert(k, o);
+        }
+    }
+}
+
+/// The contract's guard of each of `pending` first in `file`'s `up`: it refuses while
+/// documents are in the old shape, or before `contract_after` has passed since the migrate
+/// phase finished.
+pub fn add_contract_guards(file: &mut MigrationFile, pending: &[crate::model::Evolution]) {
+    for (k, e) in pending.iter().enumerate() {
+        let mut op = crate::plan::contract_op(e, Some(e.contract_after));
+        if file.databases.is_some() {
+            op.set_db("");
+        }
+        file.up.insert(k, op);
+    }
 }
 
 /// How changes that concern plain databases and templates are split into files: one named

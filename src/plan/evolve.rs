@@ -45,7 +45,8 @@ pub fn add_evolution_steps(plan: &mut Plan, states: &mut [State]) {
     }
 }
 
-fn evolve_op(e: &Evolution) -> Operation {
+/// The migrate phase of `e` as an operation.
+pub fn evolve_op(e: &Evolution) -> Operation {
     Operation::EvolveField {
         db: e.db.clone(),
         collection: e.collection.clone(),
@@ -76,10 +77,10 @@ fn bare_step(e: &Evolution, op: Operation, reverse: Vec<Operation>, reason: Stri
     }
 }
 
-fn evolve_step(e: &Evolution, old_shape: u64) -> Step {
-    // A plain rename or move is undone by moving back; a conversion is not (the old value is
-    // gone).
-    let reverse = match (&e.from, &e.convert) {
+/// What undoes the migrate phase of `e`: a plain rename or move is undone by moving back; a
+/// conversion is not (the old value is gone).
+pub fn evolve_reverse(e: &Evolution) -> Vec<Operation> {
+    match (&e.from, &e.convert) {
         (Some(from), None) => vec![Operation::EvolveField {
             db: e.db.clone(),
             collection: e.collection.clone(),
@@ -96,7 +97,23 @@ fn evolve_step(e: &Evolution, old_shape: u64) -> Step {
                 e.db, e.collection, e.field
             ),
         }],
-    };
+    }
+}
+
+/// The contract's guard for `e`; `after`: the wait a migration file keeps (`contract_after`).
+pub fn contract_op(e: &Evolution, after: Option<i64>) -> Operation {
+    Operation::ContractField {
+        db: e.db.clone(),
+        collection: e.collection.clone(),
+        field: e.field.clone(),
+        from: e.from.clone(),
+        types: e.types.clone(),
+        after,
+    }
+}
+
+fn evolve_step(e: &Evolution, old_shape: u64) -> Step {
+    let reverse = evolve_reverse(e);
     let reason = format!(
         "migrate phase of `{}`: {} in the old shape{}",
         e.field,
@@ -113,13 +130,7 @@ fn evolve_step(e: &Evolution, old_shape: u64) -> Step {
 fn contract_step(e: &Evolution) -> Step {
     bare_step(
         e,
-        Operation::ContractField {
-            db: e.db.clone(),
-            collection: e.collection.clone(),
-            field: e.field.clone(),
-            from: e.from.clone(),
-            types: e.types.clone(),
-        },
+        contract_op(e, None),
         Vec::new(),
         format!(
             "contract phase of `{}`: no document in the old shape, the waiting period is over; the strict validator follows",

@@ -47,6 +47,44 @@ pub fn generate(
     let desired = load::desired_model(settings)?;
     let description = format!("{name} (generated from `{}`)", settings.schemas.display());
     let mut migrations = load::migrations(dir, ui)?;
+    let mut out = GenerateReport {
+        schemas: settings.schemas.display().to_string(),
+        ..Default::default()
+    };
+    // Declared evolutions: their expand and migrate phases go in a migration of their own,
+    // written first; the contract (guard and strict validator) in the next.
+    let (expand, contract) = migrate::generate::pending_evolutions(&migrations, &desired);
+    let expand: Vec<_> = expand
+        .into_iter()
+        .filter(|e| only.is_empty() || only.contains(&e.db))
+        .collect();
+    if !expand.is_empty() {
+        let expanded = migrate::generate::expanded(&migrations, &desired, only, &expand)
+            .map_err(|e| generate_error(e, settings))?;
+        let mut generated = migrate::generate::generate(
+            &migrations,
+            &expanded,
+            only,
+            format!("{description}: expand and migrate"),
+        )
+        .map_err(|e| generate_error(e, settings))?;
+        let file = generated
+            .file
+            .get_or_insert_with(|| migrate::MigrationFile {
+                description: format!("{description}: expand and migrate"),
+                ..Default::default()
+            });
+        migrate::generate::add_migrate_steps(file, &expand);
+        if let Some(written) =
+            write_generated(settings, &migrations, &format!("{name}_expand"), generated)?
+        {
+            out.total.path = written.path.clone();
+            out.total.up_steps += written.up_steps;
+            out.total.down_steps += written.down_steps;
+            out.files.push(written);
+        }
+        migrations = load::migrations(dir, ui)?;
+    }
     // A template's migration holds that template alone: changes that concern plain databases
     // and templates are written as one file for the plain ones and one per template.
     let groups: Vec<(String, Vec<String>)> =
@@ -57,14 +95,22 @@ pub fn generate(
             Err(e) => return Err(generate_error(e, settings)),
             Ok(_) => vec![(name.to_string(), only.to_vec())],
         };
-    let mut out = GenerateReport {
-        schemas: settings.schemas.display().to_string(),
-        ..Default::default()
-    };
     for (file_name, group) in groups {
-        let generated =
+        let mut generated =
             migrate::generate::generate(&migrations, &desired, &group, description.clone())
                 .map_err(|e| generate_error(e, settings))?;
+        if let Some(file) = &mut generated.file {
+            let here: Vec<_> = contract
+                .iter()
+                .filter(|e| {
+                    file.up.iter().any(|o| {
+                        o.collection() == e.collection && (o.db() == e.db || o.db().is_empty())
+                    })
+                })
+                .cloned()
+                .collect();
+            migrate::generate::add_contract_guards(file, &here);
+        }
         out.total
             .warnings
             .extend(generated.warnings.iter().cloned());
@@ -133,7 +179,7 @@ pub fn new(settings: &Settings, name: &str, ui: &mut dyn Ui) -> Result<NewReport
     let migrations = load::migrations(&settings.migrations, ui)?;
     let path = next_path(settings, &migrations, name)?;
     let text = format!(
-        "{}\n# Hand-written migration. Every step must be idempotent (running it twice = once).\n# Operations: create_collection, drop_collection, modify_collection, create_index, drop_index,\n# modify_index, make_index_unique, set_validator, backfill, update_many, rename_field, command.\ndescription: {name}\nup: []\ndown: []\n",
+        "{}\n# Hand-written migration. Every step must be idempotent (running it twice = once).\n# Operations: create_collection, drop_collection, modify_collection, create_index, drop_index,\n# modify_index, make_index_unique, set_validator, backfill, update_many, rename_field,\n# evolve_field, contract_field, command.\ndescription: {name}\nup: []\ndown: []\n",
         schema_header(SchemaKind::Migration, &path, &settings.project_root)
     );
     std::fs::write(&path, text).with_context(|| format!("writing `{}`", path.display()))?;
