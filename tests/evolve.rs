@@ -11,6 +11,15 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use support::writers::start_writers;
 
+/// The size of a test's collection: `default`, or `MONGRATE_EVOLVE_N` (a full-size run outside
+/// the suite).
+pub fn scale(default: i32) -> i32 {
+    std::env::var("MONGRATE_EVOLVE_N")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
 fn write_schema(dir: &Path, db: &str, fields: &str) {
     let d = dir.join(db);
     std::fs::create_dir_all(&d).unwrap();
@@ -65,10 +74,16 @@ async fn a_rename_with_writers_in_both_shapes_survives_a_kill_and_contracts() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    let docs: Vec<Document> = (0..4000)
-        .map(|i| doc! { "_id": i, "name": format!("u{i}"), "email": format!("u{i}@x.io") })
-        .collect();
-    coll.insert_many(docs).await.unwrap();
+    // 4,000 documents in the suite; `MONGRATE_EVOLVE_N=1000000` runs the full-size case.
+    let n = scale(4000);
+    for start in (0..n).step_by(50_000) {
+        let docs: Vec<Document> = (start..(start + 50_000).min(n))
+            .map(|i| doc! { "_id": i, "name": format!("u{i}"), "email": format!("u{i}@x.io") })
+            .collect();
+        coll.insert_many(docs).await.unwrap();
+    }
+    // Killed in the middle of the migrate phase (batches of 500).
+    let kill_at = (n / 1000).max(3).to_string();
     coll.create_index(
         mongodb::IndexModel::builder()
             .keys(doc! { "email": 1 })
@@ -90,7 +105,7 @@ async fn a_rename_with_writers_in_both_shapes_survives_a_kill_and_contracts() {
         dir.path(),
         &state,
         &["--batch-size", "500"],
-        &[("MONGRATE_JOB_FAULT", "3")],
+        &[("MONGRATE_JOB_FAULT", kill_at.as_str())],
     );
     assert_eq!(
         out.status.code(),
