@@ -259,6 +259,13 @@ async fn a_runner_paused_past_its_lease_stops_and_the_result_equals_an_unpaused_
 )]
 #[tokio::test]
 async fn a_runner_frozen_before_a_data_step_writes_nothing_after_a_takeover() {
+    // Step 3 is an `update_many`, step 5 a `backfill`.
+    for step in [3, 5] {
+        frozen_before(step).await;
+    }
+}
+
+async fn frozen_before(step: usize) {
     let db = support::unique_db("fence_data");
     let state = format!("{db}_s");
     let dir = tempfile::tempdir().unwrap();
@@ -267,7 +274,7 @@ async fn a_runner_frozen_before_a_data_step_writes_nothing_after_a_takeover() {
     let before = state_of(&db).await;
     let up = ["migrate", "up", "--lock-lease", "3"];
     let a = mongrate(&state, dir.path(), &up)
-        .env("MONGRATE_PAUSE", format!("{V1}:3:before-exec"))
+        .env("MONGRATE_PAUSE", format!("{V1}:{step}:before-exec"))
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
         .spawn()
@@ -312,7 +319,7 @@ async fn a_runner_frozen_before_a_data_step_writes_nothing_after_a_takeover() {
     assert_eq!(
         (changed, after.0.len()),
         (0, before.0.len()),
-        "A's data step wrote nothing after B took over and rolled back"
+        "A's data step {step} wrote nothing after B took over and rolled back"
     );
     for d in [&db, &state] {
         support::client().await.database(d).drop().await.ok();

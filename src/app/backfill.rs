@@ -78,6 +78,7 @@ pub fn backfill(
         checkpoint_db: Some(settings.state_db.clone()),
         retry_for: std::time::Duration::from_secs(settings.retry_for),
         max_lag: (request.max_lag > 0).then(|| std::time::Duration::from_secs(request.max_lag)),
+        fence: None,
     };
     // Database by database, in the order the collections were named (or declared).
     let mut seen = std::collections::HashSet::new();

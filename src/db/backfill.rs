@@ -23,6 +23,8 @@ pub struct Options {
     pub retry_for: Duration,
     /// Pause while the slowest secondary is further behind than this.
     pub max_lag: Option<Duration>,
+    /// A migration's lock: each batch commits in a transaction that checks it still holds.
+    pub fence: Option<crate::job::Fence>,
 }
 
 impl Default for Options {
@@ -33,6 +35,7 @@ impl Default for Options {
             checkpoint_db: None,
             retry_for: Duration::from_secs(60),
             max_lag: Some(Duration::from_secs(10)),
+            fence: None,
         }
     }
 }
@@ -305,17 +308,30 @@ pub async fn run(
             // refused once, the batches go on validated.
             let mut interrupted = false;
             let modified = loop {
-                match coll
-                    .update_many(filter.clone(), pipeline.clone())
-                    .bypass_document_validation(bypass)
-                    .await
-                {
-                    Ok(r) => break r.modified_count,
-                    Err(e) if bypass && super::server_code(&e) == Some(13) => bypass = false,
-                    Err(e) => {
+                let written = match &opts.fence {
+                    Some(fence) => {
+                        super::job::fenced_update(client, fence, &coll, &filter, &pipeline, bypass)
+                            .await
+                    }
+                    None => coll
+                        .update_many(filter.clone(), pipeline.clone())
+                        .bypass_document_validation(bypass)
+                        .await
+                        .map(|r| r.modified_count)
+                        .map_err(|e| e.into()),
+                };
+                match written {
+                    Ok(n) => break n,
+                    Err(super::job::Write::Server(e))
+                        if bypass && super::server_code(&e) == Some(13) =>
+                    {
+                        bypass = false
+                    }
+                    Err(super::job::Write::Server(e)) => {
                         interrupted = true;
                         retrier.recover(client, err(e), &what, reporter).await?;
                     }
+                    Err(super::job::Write::Other(e)) => return Err(e),
                 }
             };
             retrier.succeeded();

@@ -162,8 +162,10 @@ pub async fn execute_with(
                     value,
                 }],
             };
+            // In a migration, each batch is fenced by the run's lock like a data job's.
             let opts = super::backfill::Options {
                 retry_for: opts.retry_for,
+                fence: opts.job.fence.clone(),
                 ..Default::default()
             };
             let report =

@@ -35,6 +35,88 @@ fn txn_error(e: mongodb::error::Error) -> anyhow::Error {
     }
 }
 
+/// Why a fenced write did not happen: the server's answer (to classify and retry), or a lost
+/// lock and the like.
+pub enum Write {
+    Server(mongodb::error::Error),
+    Other(anyhow::Error),
+}
+
+impl From<mongodb::error::Error> for Write {
+    fn from(e: mongodb::error::Error) -> Self {
+        Self::Server(e)
+    }
+}
+
+/// Touch the lock in `session`'s transaction where it still holds this run's token: a
+/// takeover then conflicts with the transaction, and a lost lock is [`Fenced`].
+async fn touch_lock(
+    client: &Client,
+    fence: &Fence,
+    session: &mut ClientSession,
+    what: &str,
+) -> Result<(), Write> {
+    let touched = client
+        .database(&fence.state_db)
+        .collection::<Document>(LOCKS)
+        .update_one(
+            doc! { "_id": &fence.lock_id, "owner.id": &fence.owner_id, "token": fence.token },
+            doc! { "$set": { "fenced_at": DateTime::now() } },
+        )
+        .session(session)
+        .await?;
+    if touched.matched_count == 0 {
+        return Err(Write::Other(
+            Fenced(format!(
+                "{what}: lost the migration lock (token {} is no longer current); this batch was not written",
+                fence.token
+            ))
+            .into(),
+        ));
+    }
+    Ok(())
+}
+
+/// One pipeline update in a transaction fenced by `fence` (a backfill's batch in a migration).
+pub async fn fenced_update(
+    client: &Client,
+    fence: &Fence,
+    coll: &Collection<Document>,
+    filter: &Document,
+    pipeline: &[Document],
+    bypass: bool,
+) -> Result<u64, Write> {
+    let mut s = client.start_session().await?;
+    s.start_transaction()
+        .write_concern(mongodb::options::WriteConcern::majority())
+        .await?;
+    let what = format!("backfill {}", coll.namespace());
+    let result = async {
+        touch_lock(client, fence, &mut s, &what).await?;
+        let r = coll
+            .update_many(filter.clone(), pipeline.to_vec())
+            .bypass_document_validation(bypass)
+            .session(&mut s)
+            .await?;
+        Ok::<u64, Write>(r.modified_count)
+    }
+    .await;
+    let n = match result {
+        Ok(n) => n,
+        Err(e) => {
+            let _ = s.abort_transaction().await;
+            return Err(e);
+        }
+    };
+    loop {
+        match s.commit_transaction().await {
+            Ok(()) => return Ok(n),
+            Err(e) if e.contains_label(mongodb::error::UNKNOWN_TRANSACTION_COMMIT_RESULT) => {}
+            Err(e) => return Err(e.into()),
+        }
+    }
+}
+
 /// The run lost its lock: another run took over. Nothing of this batch was written.
 #[derive(Debug, thiserror::Error)]
 #[error("{0}")]
@@ -640,24 +722,12 @@ impl Runner<'_> {
             .map_err(driver_error)?;
         let result = async {
             if let Some(f) = &self.opts.fence {
-                let touched = self
-                    .client
-                    .database(&f.state_db)
-                    .collection::<Document>(LOCKS)
-                    .update_one(
-                        doc! { "_id": &f.lock_id, "owner.id": &f.owner_id, "token": f.token },
-                        doc! { "$set": { "fenced_at": DateTime::now() } },
-                    )
-                    .session(&mut s)
+                touch_lock(self.client, f, &mut s, &self.job.label)
                     .await
-                    .map_err(txn_error)?;
-                if touched.matched_count == 0 {
-                    return Err(Fenced(format!(
-                        "{}: lost the migration lock (token {} is no longer current); this batch was not written",
-                        self.job.label, f.token
-                    ))
-                    .into());
-                }
+                    .map_err(|e| match e {
+                        Write::Server(e) => txn_error(e),
+                        Write::Other(e) => e,
+                    })?;
             }
             let n = self.update(filter, Some(&mut s)).await.map_err(txn_error)?;
             if let Some(at) = at {
