@@ -248,8 +248,8 @@ async fn main() {
     let listed = stderr
         .lines()
         .find(|l| l.contains("could not be changed"))
-        .and_then(|l| l.split(": ").nth(1))
-        .and_then(|l| l.split(" could not").next())
+        .and_then(|l| l.split(" could not be changed").next())
+        .and_then(|l| l.rsplit(": ").next())
         .unwrap_or("nothing")
         .to_string();
     println!(

@@ -661,10 +661,11 @@ async fn a_long_build_shows_its_progress_and_a_killed_run_is_followed_by_one_tha
     assert!(index_names(&client).await.contains(&"wild".to_string()));
 }
 
-/// A declared rename of 200,000 documents while 2 writers write the old shape and 2 the new,
-/// with the primary stepped down in the middle of the migrate phase: the run rides it out,
-/// no writer is refused, and after the old writers stop a second run leaves no document in
-/// the old shape and every writer's last update visible.
+/// A declared rename of 200,000 documents while 4 writers write the old shape and 4 the new,
+/// with the primary stepped down in the middle of the migrate phase and the run killed later:
+/// it rides out the election, resumes, no writer is refused, and once the old writers stop the
+/// next runs leave no document in the old shape, every writer's last update visible, and the
+/// strict validator in.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn an_evolution_rides_out_a_stepdown_while_writers_write_both_shapes() {
     // 200,000 in the suite; `MONGRATE_EVOLVE_N=1000000` runs the full-size case.
@@ -696,26 +697,37 @@ async fn an_evolution_rides_out_a_stepdown_while_writers_write_both_shapes() {
         "apply",
         "--yes",
         "--max-docs-per-sec",
-        "40000",
+        "20000",
         "--state-db",
         &state,
     ];
-    let old = support::writers::start_writers(&coll, true, 0, 2);
-    let child = spawn(&args, &[]);
-    until("a fifth of the documents are migrated", || async {
-        coll.count_documents(doc! { "mail": { "$exists": true } })
-            .await
-            .unwrap_or(0)
-            > (n / 5) as u64
-    })
-    .await;
-    let new = support::writers::start_writers(&coll, false, 4, 2);
+    let migrated = |share: i32| {
+        let coll = coll.clone();
+        async move {
+            coll.count_documents(doc! { "mail": { "$exists": true } })
+                .await
+                .unwrap_or(0)
+                > (n / share) as u64
+        }
+    };
+    let old = support::writers::start_writers(&coll, true, 0, 4);
+    let mut child = spawn(&args, &[]);
+    until("a fifth of the documents are migrated", || migrated(5)).await;
+    let new = support::writers::start_writers(&coll, false, 4, 4);
     step_down(&client).await;
-    let out = finish(child).await;
-    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
-    let (old_last, old_refused) = old.stop().await;
+    // Then killed (SIGKILL) further on, and run again: it resumes from its checkpoint.
+    until("two fifths are migrated", || migrated(2)).await;
+    child.kill().unwrap();
+    let killed = finish(child).await;
+    assert_eq!(killed.status.code(), None, "{}", text(&killed));
     let out = finish(spawn(&args, &[])).await;
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let (old_last, old_refused) = old.stop().await;
+    // The old application is gone: the catch-up, then the contract (`contract_after: 0s`).
+    for _ in 0..2 {
+        let out = finish(spawn(&args, &[])).await;
+        assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    }
     let (new_last, new_refused) = new.stop().await;
     assert_eq!((old_refused, new_refused), (0, 0), "no writer was refused");
     assert_eq!(
@@ -737,6 +749,13 @@ async fn an_evolution_rides_out_a_stepdown_while_writers_write_both_shapes() {
     assert!(
         coll.count_documents(doc! {}).await.unwrap() >= n as u64,
         "every document is there"
+    );
+    let late = coll
+        .insert_one(doc! { "_id": -1, "name": "late", "email": "late@x.io" })
+        .await;
+    assert!(
+        late.is_err(),
+        "strict after the contract: the old shape is refused"
     );
     client.database(&target).drop().await.unwrap();
     client.database(&state).drop().await.unwrap();
