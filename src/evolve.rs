@@ -270,6 +270,51 @@ pub struct Facts {
     pub failed_ids: Vec<String>,
 }
 
+/// What the state database records of an evolution's migrate phase (`migrate status`).
+#[derive(Debug, Clone, PartialEq, Serialize, schemars::JsonSchema)]
+pub struct Record {
+    pub db: String,
+    pub collection: String,
+    pub field: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub from: Option<String>,
+    /// When the migrate phase last finished with nothing left in the old shape (RFC 3339);
+    /// absent while documents remain.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub migrated_at: Option<String>,
+    /// Documents the last run could not convert.
+    pub failed: u64,
+    /// When a run of the migrate phase last ended (RFC 3339).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub last_run_at: Option<String>,
+}
+
+impl Record {
+    /// One line for people: `app.users mail (from email): migrated at ...`.
+    pub fn line(&self) -> String {
+        let from = self
+            .from
+            .as_ref()
+            .map(|f| format!(" (from {f})"))
+            .unwrap_or_default();
+        let state = match (&self.migrated_at, self.failed) {
+            (Some(at), _) => format!("migrate phase finished at {at}; the contract may follow"),
+            (None, 0) => {
+                "migrate phase not finished (documents were still arriving in the old shape)"
+                    .to_string()
+            }
+            (None, n) => format!(
+                "migrate phase not finished: {} could not be converted",
+                crate::progress::count(n, "document")
+            ),
+        };
+        format!(
+            "{}.{} {}{from}: {state}",
+            self.db, self.collection, self.field
+        )
+    }
+}
+
 /// Where an evolution stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]

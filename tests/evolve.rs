@@ -478,7 +478,7 @@ async fn generate_writes_expand_and_contract_as_two_migrations() {
     let run = |args: &[&str]| {
         let mut c = support::mongrate();
         c.args(args).arg("--migrations").arg(&migrations);
-        if matches!(args, ["migrate", "up" | "down", ..]) {
+        if matches!(args, ["migrate", "up" | "down" | "status", ..]) {
             c.args(["--state-db", &state, "--uri", &support::server_uri()]);
         } else {
             c.arg("--schemas").arg(&schemas);

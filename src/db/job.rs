@@ -1179,3 +1179,34 @@ pub async fn facts(
     }
     Ok(out)
 }
+
+/// Every evolution's record in the state database (`migrate status`).
+pub async fn records(client: &Client, state_db: &str) -> Result<Vec<crate::evolve::Record>> {
+    let docs: Vec<Document> = client
+        .database(state_db)
+        .collection::<Document>(EVOLUTIONS)
+        .find(doc! {})
+        .sort(doc! { "_id": 1 })
+        .await
+        .map_err(driver_error)?
+        .try_collect()
+        .await
+        .map_err(driver_error)?;
+    let when = |d: &Document, k: &str| {
+        d.get_datetime(k)
+            .ok()
+            .and_then(|t| t.try_to_rfc3339_string().ok())
+    };
+    Ok(docs
+        .iter()
+        .map(|d| crate::evolve::Record {
+            db: d.get_str("db").unwrap_or_default().to_string(),
+            collection: d.get_str("collection").unwrap_or_default().to_string(),
+            field: d.get_str("field").unwrap_or_default().to_string(),
+            from: d.get_str("from").ok().map(str::to_string),
+            migrated_at: when(d, "migrated_at"),
+            failed: d.get_i64("failed_total").unwrap_or(0) as u64,
+            last_run_at: when(d, "last_run_at"),
+        })
+        .collect())
+}

@@ -314,6 +314,8 @@ pub struct StatusReport {
     /// Changelog entries written before projects (no project) that match none of this
     /// project's files: another project's, left alone (0 without a project).
     pub unclaimed: usize,
+    /// The migrate phases of declared evolutions, as the state database records them.
+    pub evolutions: Vec<crate::evolve::Record>,
     #[serde(skip)]
     #[schemars(skip)]
     pub fleet: bool,
@@ -338,6 +340,13 @@ impl View for StatusReport {
         } else {
             self.rows_text()
         });
+        if !self.evolutions.is_empty() {
+            let mut lines = String::from("\nEvolving fields:\n");
+            for r in &self.evolutions {
+                lines.push_str(&format!("  {}\n", r.line()));
+            }
+            t.out(lines);
+        }
         t
     }
 

@@ -52,7 +52,12 @@ pub fn status(settings: &Settings, exit_code: bool, ui: &mut dyn Ui) -> Result<S
             (Outcome::Drift, pending)
         })
     })?;
+    // A state database the user may not read has no records to show.
+    let evolutions = server
+        .run(db::job::records(client, &settings.state_db))
+        .unwrap_or_default();
     Ok(StatusReport {
+        evolutions,
         migrations: lines.into_inner().expect("not poisoned"),
         pending: done.databases.iter().map(|d| d.steps).sum(),
         databases: done.databases,
