@@ -181,6 +181,39 @@ impl Sink<'_> {
     }
 }
 
+/// A declared evolution whose old path the old schema does not declare: a misspelt
+/// `renamed_from` would migrate nothing and leave the real field behind.
+fn evolution_sources(sink: &mut Sink, old: &CollectionSpec, new: &CollectionSpec) {
+    let declared = crate::spec::field_paths(&old.fields);
+    for (path, f) in crate::spec::evolving_fields(&new.fields) {
+        let Some(from) = f.more().evolve.as_ref().and_then(|e| e.from.clone()) else {
+            continue;
+        };
+        if declared.contains(&from) {
+            continue;
+        }
+        let mut at = vec!["fields".to_string()];
+        for (i, seg) in path.split('.').enumerate() {
+            if i > 0 {
+                at.push("fields".into());
+            }
+            at.push(seg.to_string());
+        }
+        at.push("renamed_from".into());
+        sink.push(
+            "evolution-source-missing",
+            format!("field `{path}`: `renamed_from: {from}` names a path the old schema does not declare"),
+            Some(&path),
+            None,
+            at,
+        );
+        sink.ask(Question::Failing {
+            schema: schema_at_parent(&from, |leaf| bson::doc! { "not": { "required": [leaf] } }),
+            what: format!("have `{from}`"),
+        });
+    }
+}
+
 /// With counts from the server: a finding that is only as bad as the documents it concerns
 /// (`evolution-dropped`: documents still in the old shape) becomes breaking when there are any.
 pub fn escalate(findings: &mut [Finding]) {
@@ -266,6 +299,7 @@ fn collection(sink: &mut Sink, old: &CollectionSpec, new: &CollectionSpec) {
     }
     validation(sink, old, new);
     fields(sink, "", &["fields".to_string()], &old.fields, &new.fields);
+    evolution_sources(sink, old, new);
     indexes(sink, &old.indexes, &new.indexes, new.retire_after);
     search_indexes(sink, &old.search_indexes, &new.search_indexes);
 }

@@ -64,6 +64,11 @@ pub const RULES: &[(&str, Severity, &str)] = &[
         "a declared evolution (`renamed_from`, `convert`): apply carries it out in phases — expand (the validator accepts both shapes), migrate (documents rewritten in batches), contract (the strict validator once none is left in the old shape)",
     ),
     (
+        "evolution-source-missing",
+        Severity::Risky,
+        "`renamed_from` names a path the old schema does not declare: misspelt, it migrates nothing and the real field stays behind (with `--uri`, the documents that have it are counted). Check the old path",
+    ),
+    (
         "evolution-dropped",
         Severity::Risky,
         "the declaration of an evolution is removed, so the schema now says only the new shape: documents still in the old shape fail the validator (breaking when `--uri` finds any). Remove it only once `check` shows the evolution done",

@@ -83,6 +83,15 @@ fn cases() -> Vec<Case> {
             vec![("field-evolved", "safe")],
         ),
         (
+            "evolution source missing",
+            base(),
+            edit(
+                "  at: { type: date }\n",
+                "  at: { type: date }\n  z: { type: string, renamed_from: nothere }\n",
+            ),
+            vec![("evolution-source-missing", "risky")],
+        ),
+        (
             "evolution dropped",
             edit(
                 "  a: { type: string }\n",
