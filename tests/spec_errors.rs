@@ -628,3 +628,55 @@ fn search_indexes_are_checked_where_they_are_written() {
         .is_empty()
     );
 }
+
+#[test]
+fn declared_evolutions_are_checked_where_they_are_written() {
+    one_error(
+        "fields:\n  mail: { type: string, renamed_from: mail }\n",
+        "`mail` evolves from itself",
+        2,
+        39,
+    );
+    one_error(
+        "fields:\n  mail: { type: string, renamed_from: mail.old }\n",
+        "are on one path",
+        2,
+        39,
+    );
+    one_error(
+        "fields:\n  at: { type: date, convert: \"$$value\" }\n",
+        "`convert` is an expression over the old value",
+        2,
+        30,
+    );
+    one_error(
+        "fields:\n  at: { type: date, convert: { $toDate: \"$$value\", $toLong: 1 } }\n",
+        "a conversion is one expression over the old value",
+        2,
+        30,
+    );
+    one_error(
+        "fields:\n  at: { type: date, convert: { $toDate: \"$other\" } }\n",
+        "never reads `$$value`",
+        2,
+        30,
+    );
+    one_error(
+        "fields:\n  at: { type: date, convert: { $toDate: \"$$value\" }, contract_after: soon }\n",
+        "contract_after:",
+        2,
+        70,
+    );
+    one_error(
+        "fields:\n  email: { type: string }\n  mail: { type: string, renamed_from: email }\n",
+        "`email` is still declared",
+        3,
+        39,
+    );
+    one_error(
+        "fields:\n  a: { type: string, renamed_from: old }\n  b: { type: string, renamed_from: old }\n",
+        "`a` already evolves from `old`",
+        3,
+        36,
+    );
+}
