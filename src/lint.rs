@@ -192,14 +192,7 @@ fn evolution_sources(sink: &mut Sink, old: &CollectionSpec, new: &CollectionSpec
         if declared.contains(&from) {
             continue;
         }
-        let mut at = vec!["fields".to_string()];
-        for (i, seg) in path.split('.').enumerate() {
-            if i > 0 {
-                at.push("fields".into());
-            }
-            at.push(seg.to_string());
-        }
-        at.push("renamed_from".into());
+        let at = crate::spec::field_key_path(&path, "renamed_from");
         sink.push(
             "evolution-source-missing",
             format!("field `{path}`: `renamed_from: {from}` names a path the old schema does not declare"),

@@ -125,9 +125,8 @@ fn signal(child: &Child, sig: &str) {
         .unwrap();
 }
 
-/// Run `args` as runner A, frozen (SIGSTOP) at `pause`; let runner B run the same command to
-/// its end; thaw A. Returns A's exit code and stderr.
-fn paused_holder(state: &str, dir: &Path, args: &[&str], pause: &str) -> (Option<i32>, String) {
+/// Start `args` as runner A and wait until it is frozen (SIGSTOP) at `pause`.
+fn frozen_at(state: &str, dir: &Path, args: &[&str], pause: &str) -> Child {
     let a = mongrate(state, dir, args)
         .env("MONGRATE_PAUSE", pause)
         .stdout(Stdio::null())
@@ -142,6 +141,13 @@ fn paused_holder(state: &str, dir: &Path, args: &[&str], pause: &str) -> (Option
         );
         std::thread::sleep(Duration::from_millis(50));
     }
+    a
+}
+
+/// Run `args` as runner A, frozen (SIGSTOP) at `pause`; let runner B run the same command to
+/// its end; thaw A. Returns A's exit code and stderr.
+fn paused_holder(state: &str, dir: &Path, args: &[&str], pause: &str) -> (Option<i32>, String) {
+    let a = frozen_at(state, dir, args, pause);
     // B waits out A's 3 s lease, takes over and finishes.
     let b = mongrate(state, dir, args).output().unwrap();
     assert_eq!(
@@ -273,20 +279,7 @@ async fn frozen_before(step: usize) {
     seed(&db).await;
     let before = state_of(&db).await;
     let up = ["migrate", "up", "--lock-lease", "3"];
-    let a = mongrate(&state, dir.path(), &up)
-        .env("MONGRATE_PAUSE", format!("{V1}:{step}:before-exec"))
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let started = Instant::now();
-    while !stopped(&a) {
-        assert!(
-            started.elapsed() < Duration::from_secs(30),
-            "A never paused"
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    let a = frozen_at(&state, dir.path(), &up, &format!("{V1}:{step}:before-exec"));
     for args in [
         &up[..],
         &["migrate", "down", "--to", "0", "--yes", "--lock-lease", "3"][..],

@@ -2,9 +2,10 @@
 //! skip), a checkpoint in the state database so an interrupted run resumes after the last
 //! finished batch, an optional rate limit, and per-field counts.
 
-use super::retry::{Retrier, driver_error, replication_lag};
+use super::retry::{Retrier, driver_error};
 pub use crate::backfill::{Done, FieldReport, Report, Target};
 use crate::backfill::{count_group, needs_filter, signature, update_pipeline};
+use crate::job::{after, batch_filter};
 use crate::progress::{Reporter, Unit};
 use anyhow::Result;
 use bson::{Bson, DateTime, Document, doc};
@@ -100,61 +101,6 @@ pub async fn dry_run(client: &Client, target: &Target) -> Result<Report> {
     Ok(report)
 }
 
-/// Where a BSON type sorts among `_id` values (MongoDB's comparison order), with its aliases.
-const TYPE_ORDER: &[&[&str]] = &[
-    &["null"],
-    &["int", "long", "double", "decimal"],
-    &["string", "symbol"],
-    &["object"],
-    &["array"],
-    &["binData"],
-    &["objectId"],
-    &["bool"],
-    &["date"],
-    &["timestamp"],
-    &["regex"],
-];
-
-fn type_rank(b: &Bson) -> usize {
-    let alias = match b {
-        Bson::Null => "null",
-        Bson::Int32(_) | Bson::Int64(_) | Bson::Double(_) | Bson::Decimal128(_) => "int",
-        Bson::String(_) | Bson::Symbol(_) => "string",
-        Bson::Document(_) => "object",
-        Bson::Array(_) => "array",
-        Bson::Binary(_) => "binData",
-        Bson::ObjectId(_) => "objectId",
-        Bson::Boolean(_) => "bool",
-        Bson::DateTime(_) => "date",
-        Bson::Timestamp(_) => "timestamp",
-        Bson::RegularExpression(_) => "regex",
-        _ => "objectId",
-    };
-    TYPE_ORDER
-        .iter()
-        .position(|t| t.contains(&alias))
-        .unwrap_or(6)
-}
-
-/// `_id` after `last` in `_id` order, across type brackets (`$gt` alone stays within one type).
-fn after(last: &Bson) -> Document {
-    let later: Vec<Bson> = TYPE_ORDER[type_rank(last) + 1..]
-        .iter()
-        .flat_map(|t| t.iter().map(|a| Bson::String(a.to_string())))
-        .collect();
-    doc! { "$or": [ { "_id": { "$gt": last.clone() } }, { "_id": { "$type": later } } ] }
-}
-
-/// The documents of one batch: an `_id` range when its ends share a type, else the ids.
-fn batch_filter(ids: &[Bson]) -> Document {
-    let (first, last) = (&ids[0], &ids[ids.len() - 1]);
-    if type_rank(first) == type_rank(last) {
-        doc! { "_id": { "$gte": first.clone(), "$lte": last.clone() } }
-    } else {
-        doc! { "_id": { "$in": ids.to_vec() } }
-    }
-}
-
 const CHECKPOINTS: &str = "backfill_checkpoints";
 
 /// Fill missing defaults in batches; resumes from (and keeps) a checkpoint when asked to.
@@ -237,9 +183,7 @@ pub async fn run(
     let pipeline = update_pipeline(&target.defaults);
     let needs = needs_filter(&target.defaults);
     let group = count_group(&target.defaults);
-    let run_started = Instant::now();
-    let scanned_at_start = report.scanned;
-    let mut lag_noted = Instant::now() - Duration::from_secs(3600);
+    let mut pacer = super::job::Pacer::new(opts.max_docs_per_sec, opts.max_lag, report.scanned);
     let mut bypass = true;
     // Each pass opens the `_id` cursor after the last finished batch; an interruption ends the
     // pass and the next one carries on from there.
@@ -368,26 +312,7 @@ pub async fn run(
             }
             last_id = Some(batch_last);
             reporter.advance(report.scanned);
-            if let Some(rate) = opts.max_docs_per_sec.filter(|r| *r > 0) {
-                let done = (report.scanned - scanned_at_start) as f64;
-                let due = Duration::from_secs_f64(done / rate as f64);
-                if let Some(wait) = due.checked_sub(run_started.elapsed()) {
-                    tokio::time::sleep(wait).await;
-                }
-            }
-            if let Some(max) = opts.max_lag {
-                while let Some(lag) = replication_lag(client).await.filter(|l| *l > max) {
-                    if lag_noted.elapsed() >= Duration::from_secs(10) {
-                        lag_noted = Instant::now();
-                        reporter.note(&format!(
-                            "{what}: the slowest secondary is {:.1}s behind (--max-lag {}s); pausing until it catches up",
-                            lag.as_secs_f64(),
-                            max.as_secs()
-                        ));
-                    }
-                    tokio::time::sleep(Duration::from_millis(500)).await;
-                }
-            }
+            pacer.pace(client, report.scanned, &what, reporter).await;
             if next.is_none() {
                 break 'pass;
             }

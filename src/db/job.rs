@@ -101,6 +101,16 @@ pub async fn fenced_update(
         Ok::<u64, Write>(r.modified_count)
     }
     .await;
+    settle(&mut s, result, Write::from).await
+}
+
+/// End a batch's transaction: aborted after an error, else committed (again while the server
+/// cannot say whether the commit took).
+async fn settle<E>(
+    s: &mut ClientSession,
+    result: Result<u64, E>,
+    error: impl Fn(mongodb::error::Error) -> E,
+) -> Result<u64, E> {
     let n = match result {
         Ok(n) => n,
         Err(e) => {
@@ -112,7 +122,7 @@ pub async fn fenced_update(
         match s.commit_transaction().await {
             Ok(()) => return Ok(n),
             Err(e) if e.contains_label(mongodb::error::UNKNOWN_TRANSACTION_COMMIT_RESULT) => {}
-            Err(e) => return Err(e.into()),
+            Err(e) => return Err(error(e)),
         }
     }
 }
@@ -736,22 +746,7 @@ impl Runner<'_> {
             Ok::<u64, anyhow::Error>(n)
         }
         .await;
-        let n = match result {
-            Ok(n) => n,
-            Err(e) => {
-                let _ = s.abort_transaction().await;
-                return Err(e);
-            }
-        };
-        loop {
-            match s.commit_transaction().await {
-                Ok(()) => return Ok(n),
-                Err(e) if e.contains_label(mongodb::error::UNKNOWN_TRANSACTION_COMMIT_RESULT) => {
-                    continue;
-                }
-                Err(e) => return Err(txn_error(e)),
-            }
-        }
+        settle(&mut s, result, txn_error).await
     }
 }
 

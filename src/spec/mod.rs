@@ -363,46 +363,52 @@ pub struct FieldMore {
     pub evolve: Option<Box<FieldEvolve>>,
 }
 
+/// Visit every declared field with its dotted path (objects' fields included, not array
+/// elements'), parents before their fields.
+fn each_field<'f>(fields: &'f FieldMap, prefix: &str, visit: &mut impl FnMut(String, &'f Field)) {
+    for (name, f) in fields {
+        let path = if prefix.is_empty() {
+            name.clone()
+        } else {
+            format!("{prefix}.{name}")
+        };
+        visit(path.clone(), f);
+        if let Some(sub) = &f.fields {
+            each_field(sub, &path, visit);
+        }
+    }
+}
+
 /// Every declared field's dotted path (objects' fields included, not array elements').
 pub fn field_paths(fields: &FieldMap) -> std::collections::BTreeSet<String> {
     let mut out = std::collections::BTreeSet::new();
-    fn walk(fields: &FieldMap, prefix: &str, out: &mut std::collections::BTreeSet<String>) {
-        for (name, f) in fields {
-            let path = if prefix.is_empty() {
-                name.clone()
-            } else {
-                format!("{prefix}.{name}")
-            };
-            if let Some(sub) = &f.fields {
-                walk(sub, &path, out);
-            }
-            out.insert(path);
-        }
-    }
-    walk(fields, "", &mut out);
+    each_field(fields, "", &mut |path, _| {
+        out.insert(path);
+    });
     out
 }
 
 /// The fields that declare an evolution, by dotted path (not inside arrays).
 pub fn evolving_fields(fields: &FieldMap) -> Vec<(String, &Field)> {
     let mut out = Vec::new();
-    fn walk<'f>(fields: &'f FieldMap, prefix: &str, out: &mut Vec<(String, &'f Field)>) {
-        for (name, f) in fields {
-            let path = if prefix.is_empty() {
-                name.clone()
-            } else {
-                format!("{prefix}.{name}")
-            };
-            if f.more().evolve.is_some() {
-                out.push((path.clone(), f));
-            }
-            if let Some(sub) = &f.fields {
-                walk(sub, &path, out);
-            }
+    each_field(fields, "", &mut |path, f| {
+        if f.more().evolve.is_some() {
+            out.push((path, f));
         }
-    }
-    walk(fields, "", &mut out);
+    });
     out
+}
+
+/// Where `key` of the field at dotted `path` is written in a collection file:
+/// `fields.a.fields.b.<key>`.
+pub fn field_key_path(path: &str, key: &str) -> Vec<String> {
+    let mut at = Vec::new();
+    for seg in path.split('.') {
+        at.push("fields".to_string());
+        at.push(seg.to_string());
+    }
+    at.push(key.to_string());
+    at
 }
 
 /// A field's declared evolution, checked.

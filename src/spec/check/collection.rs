@@ -382,14 +382,7 @@ fn check_evolutions(ctx: &mut Ctx, fields: &crate::spec::FieldMap) {
         let Some(from) = f.more().evolve.as_ref().and_then(|e| e.from.clone()) else {
             continue;
         };
-        let mut at = vec!["fields".to_string()];
-        for (i, seg) in path.split('.').enumerate() {
-            if i > 0 {
-                at.push("fields".into());
-            }
-            at.push(seg.to_string());
-        }
-        at.push("renamed_from".into());
+        let at = crate::spec::field_key_path(&path, "renamed_from");
         if let Some(other) = claimed.insert(from.clone(), path.clone()) {
             ctx.error(
                 &at,
