@@ -227,6 +227,14 @@ pub fn expand_model(
         if let Some(d) = from.and_then(|f| base.databases.get(f)) {
             let mut d = d.clone();
             d.name = name.clone();
+            // A declared evolution is about each covered database, not the pattern.
+            for e in d
+                .collections
+                .values_mut()
+                .flat_map(|c| c.evolutions.iter_mut())
+            {
+                e.db = name.clone();
+            }
             out.databases.insert(name.clone(), d);
         }
     }
@@ -607,7 +615,7 @@ mod tests {
             std::fs::create_dir_all(root.path().join(dir)).unwrap();
             std::fs::write(
                 root.path().join(dir).join(format!("{file}.yaml")),
-                "fields:\n  sku: { type: string, required: true }\nindexes:\n  - keys: { sku: 1 }\n",
+                "fields:\n  sku: { type: string, required: true, renamed_from: code }\nindexes:\n  - keys: { sku: 1 }\n",
             )
             .unwrap();
         }
@@ -624,6 +632,9 @@ mod tests {
         // the data commands (check --data, backfill, lint --uri) read it from there.
         let orders = expanded.collection("tenant_2", "orders").unwrap();
         assert_eq!(orders.database, "tenant_2");
+        // A declared evolution too: counted and rewritten in each tenant, not in the pattern.
+        let evolution = &copied.databases["tenant_2"].collections["orders"].evolutions[0];
+        assert_eq!(evolution.db, "tenant_2");
     }
 
     #[test]

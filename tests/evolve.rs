@@ -551,3 +551,77 @@ async fn generate_writes_expand_and_contract_as_two_migrations() {
         client.database(d).drop().await.ok();
     }
 }
+
+/// A template's evolution is carried out in every tenant it covers, each with its own count.
+#[tokio::test]
+async fn a_templates_evolution_runs_in_every_tenant() {
+    let prefix = support::unique_db("evo_t");
+    let state = format!("{prefix}_s");
+    let client = support::client().await;
+    let tenants: Vec<String> = (0..5).map(|i| format!("{prefix}_{i}")).collect();
+    for (i, t) in tenants.iter().enumerate() {
+        let docs: Vec<Document> = (0..(10 * (i as i32 + 1)))
+            .map(|k| doc! { "_id": k, "name": format!("u{k}"), "email": format!("u{k}@x.io") })
+            .collect();
+        client
+            .database(t)
+            .collection::<Document>("users")
+            .insert_many(docs)
+            .await
+            .unwrap();
+    }
+    let dir = tempfile::tempdir().unwrap();
+    write_schema(
+        dir.path(),
+        &format!("{prefix}_*"),
+        "  mail: { type: string, required: true, renamed_from: email, contract_after: 0s }\n",
+    );
+    let plan = support::mongrate()
+        .args(["plan", "--format", "json", "--schemas"])
+        .arg(dir.path())
+        .args(["--state-db", &state, "--uri", &support::server_uri()])
+        .output()
+        .unwrap();
+    let v: serde_json::Value = serde_json::from_slice(&plan.stdout).unwrap();
+    let olds: Vec<(String, u64)> = v["evolutions"]
+        .as_array()
+        .unwrap_or_else(|| panic!("{v:#}"))
+        .iter()
+        .map(|e| {
+            (
+                e["db"].as_str().unwrap().to_string(),
+                e["old_shape"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    let want: Vec<(String, u64)> = tenants
+        .iter()
+        .enumerate()
+        .map(|(i, t)| (t.clone(), 10 * (i as u64 + 1)))
+        .collect();
+    assert_eq!(olds, want, "each tenant counted in itself");
+    let out = apply(dir.path(), &state, &[], &[]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    for t in &tenants {
+        let coll = client.database(t).collection::<Document>("users");
+        assert_eq!(
+            coll.count_documents(doc! { "email": { "$exists": true } })
+                .await
+                .unwrap(),
+            0,
+            "{t}"
+        );
+        assert!(
+            coll.count_documents(doc! { "mail": { "$exists": true } })
+                .await
+                .unwrap()
+                > 0
+        );
+        client.database(t).drop().await.ok();
+    }
+    client.database(&state).drop().await.ok();
+}
