@@ -70,7 +70,9 @@ pub fn backfill(
     targets::selection(settings)?;
     let server = Server::connect(settings)?;
     // Templates cover every matching database on the server (narrowed by --databases).
-    let (spec, _) = server.run(targets::expand(server.client(), settings, loaded.spec, ui))?;
+    let spec = server
+        .run(targets::expand(server.client(), settings, &loaded.spec, ui))?
+        .unwrap_or(loaded.spec);
     let targets = targets(&spec, &request.collections)?;
     let opts = Options {
         batch_size: request.batch_size,

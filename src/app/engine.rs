@@ -61,18 +61,18 @@ pub fn compute(
     targets::selection(settings)?;
     let server = Server::connect(settings)?;
     let written = loaded.spec;
-    let (spec, fleet) = server.run(targets::expand(
-        server.client(),
-        settings,
-        written.clone(),
-        ui,
-    ))?;
+    let expanded = server.run(targets::expand(server.client(), settings, &written, ui))?;
     // The templates are lowered once, then copied to each database they cover.
     let mut desired = spec::to_model(&written);
     normalize::schema(&mut desired, Side::Spec);
-    if fleet {
-        desired = crate::fleet::expand_model(&desired, &written, &spec);
-    }
+    let fleet = expanded.is_some();
+    let spec = match expanded {
+        Some(spec) => {
+            desired = crate::fleet::expand_model(&desired, &written, &spec);
+            spec
+        }
+        None => written,
+    };
     let mut plan = server
         .run(db::plan_against_server(
             server.client(),

@@ -36,25 +36,26 @@ pub fn policy(settings: &Settings) -> Policy {
 }
 
 /// The schemas with templates expanded against the server's databases, narrowed by
-/// `--databases`; and whether this is a fleet run (a template, or `--databases`). A template
-/// that covers no database is a warning.
+/// `--databases`, when this is a fleet run (a template, or `--databases`); `None` when it is
+/// not (the schemas as written are the run's, not copied). A template that covers no database
+/// is a warning.
 pub async fn expand(
     client: &mongodb::Client,
     settings: &Settings,
-    spec: SchemaSpec,
+    spec: &SchemaSpec,
     ui: &mut dyn Ui,
-) -> Result<(SchemaSpec, bool)> {
+) -> Result<Option<SchemaSpec>> {
     let selection = selection(settings)?;
     let templated = spec.databases.keys().any(|d| fleet::is_template(d));
     if !templated && selection.is_none() {
-        return Ok((spec, false));
+        return Ok(None);
     }
     let on_server = if templated {
         crate::db::inspect::server_databases(client, &settings.state_db).await?
     } else {
         Vec::new()
     };
-    let expanded = fleet::expand(&spec, &on_server, selection.as_ref(), &settings.state_db)
+    let expanded = fleet::expand(spec, &on_server, selection.as_ref(), &settings.state_db)
         .map_err(UsageError)?;
     // A template that covers nothing checks nothing: say so, rather than pass in silence.
     for t in spec.databases.keys().filter(|d| fleet::is_template(d)) {
@@ -73,7 +74,7 @@ pub async fn expand(
             ));
         }
     }
-    Ok((expanded, true))
+    Ok(Some(expanded))
 }
 
 /// How the loop runs over its targets.
