@@ -17,7 +17,10 @@ pub struct Entry {
     pub name: String,
     pub kind: CollectionKind,
     pub options: Document,
-    pub indexes: Vec<Document>,
+    /// Its validator's bytes, when read apart from `options` (else `options.validator` is).
+    pub validator: Option<bson::RawDocumentBuf>,
+    /// Its secondary indexes (read with [`parse_index`]; `_id_` is implicit).
+    pub indexes: Vec<Index>,
 }
 
 /// The kind of a catalog entry from its `type`.
@@ -65,15 +68,25 @@ pub fn assemble(schema: &mut model::Schema, entries: Vec<Entry>) -> Vec<(String,
         } else {
             e.options
         };
-        read_options(&mut c, options, e.kind);
-        c.indexes = e.indexes.iter().filter_map(parse_index).collect();
+        options_with(&mut c, options, e.validator, e.kind);
+        c.indexes = e.indexes;
         db.collections.insert(e.name, c);
     }
     timeseries
 }
 
 /// A collection's options (and validator) as the server gives them.
-pub fn read_options(c: &mut Collection, mut o: Document, kind: CollectionKind) {
+pub fn read_options(c: &mut Collection, o: Document, kind: CollectionKind) {
+    options_with(c, o, None, kind);
+}
+
+/// [`read_options`], with the validator given apart (`None`: the one in the options).
+fn options_with(
+    c: &mut Collection,
+    mut o: Document,
+    validator: Option<bson::RawDocumentBuf>,
+    kind: CollectionKind,
+) {
     let mut options = CollectionOptions {
         collation: o.get_document("collation").ok().cloned(),
         ..Default::default()
@@ -109,22 +122,27 @@ pub fn read_options(c: &mut Collection, mut o: Document, kind: CollectionKind) {
                 .unwrap_or_default(),
         });
     }
-    if let Some(Bson::Document(v)) = o.remove("validator")
-        && !v.is_empty()
+    let validator = validator.or_else(|| match o.remove("validator") {
+        Some(Bson::Document(v)) => bson::RawDocumentBuf::from_document(&v).ok(),
+        _ => None,
+    });
+    // `{}` (five bytes: its length and its end) is no validator.
+    if let Some(v) = validator
+        && v.as_bytes().len() > 5
         && kind != CollectionKind::Timeseries
     {
-        c.validator = Some(Validator {
-            document: v,
-            level: match o.get_str("validationLevel").unwrap_or("strict") {
+        c.validator = Some(Validator::from_raw(
+            v,
+            match o.get_str("validationLevel").unwrap_or("strict") {
                 "moderate" => ValidationLevel::Moderate,
                 "off" => ValidationLevel::Off,
                 _ => ValidationLevel::Strict,
             },
-            action: match o.get_str("validationAction").unwrap_or("error") {
+            match o.get_str("validationAction").unwrap_or("error") {
                 "warn" => ValidationAction::Warn,
                 _ => ValidationAction::Error,
             },
-        });
+        ));
     }
     c.options = options;
 }
@@ -193,13 +211,21 @@ pub fn parse_index(spec: &Document) -> Option<Index> {
         unique: spec.get_bool("unique").unwrap_or(false),
         sparse: spec.get_bool("sparse").unwrap_or(false),
         hidden: spec.get_bool("hidden").unwrap_or(false),
-        partial: spec.get_document("partialFilterExpression").ok().cloned(),
-        collation: spec.get_document("collation").ok().cloned(),
+        partial: spec
+            .get_document("partialFilterExpression")
+            .ok()
+            .cloned()
+            .map(Box::new),
+        collation: spec.get_document("collation").ok().cloned().map(Box::new),
         expire_after: spec.get("expireAfterSeconds").and_then(as_i64),
-        weights: weights.cloned(),
+        weights: weights.cloned().map(Box::new),
         default_language: spec.get_str("default_language").ok().map(str::to_string),
         language_override: spec.get_str("language_override").ok().map(str::to_string),
-        wildcard_projection: spec.get_document("wildcardProjection").ok().cloned(),
+        wildcard_projection: spec
+            .get_document("wildcardProjection")
+            .ok()
+            .cloned()
+            .map(Box::new),
         sphere_version: spec
             .get("2dsphereIndexVersion")
             .and_then(as_i64)
@@ -221,10 +247,14 @@ mod tests {
                 name: "orders".into(),
                 kind: CollectionKind::Collection,
                 options: doc! { "validator": { "$jsonSchema": { "bsonType": "object" } }, "validationLevel": "moderate" },
-                indexes: vec![
+                validator: None,
+                indexes: [
                     doc! { "v": 2, "key": { "_id": 1 }, "name": "_id_" },
                     doc! { "v": 2, "key": { "sku": 1.0 }, "name": "sku_1", "unique": true },
-                ],
+                ]
+                .iter()
+                .filter_map(parse_index)
+                .collect(),
             },
             Entry {
                 db: "app".into(),

@@ -7,7 +7,6 @@
 use crate::model::{
     Collection, CollectionKind, Database, Index, Schema, SearchIndex, ShardKey, Validator,
 };
-use crate::normalize::canonical_validator;
 use serde::Serialize;
 
 /// One semantic difference, located by database and collection.
@@ -399,8 +398,7 @@ pub fn validator_eq(a: &Option<Validator>, b: &Option<Validator>) -> bool {
                 && a.action == b.action
                 // Equal as they are (the usual case: the server keeps the order it was given)
                 // or equal once canonical.
-                && (a.document == b.document
-                    || canonical_validator(&a.document) == canonical_validator(&b.document))
+                && crate::normalize::same_validator_document(a, b)
         }
         _ => false,
     }

@@ -15,7 +15,7 @@
 //! Each `apply` moves an evolution as far as it safely can: expand and migrate in one run,
 //! contract in a later one.
 
-use crate::model::{Evolution, Schema};
+use crate::model::{Evolution, Schema, Validator};
 use bson::{Bson, Document, doc};
 use serde::Serialize;
 
@@ -423,7 +423,7 @@ pub fn shape_desired(desired: &mut Schema, current: &Schema, states: &[State]) {
                 continue;
             }
             if let Some(v) = &mut c.validator {
-                v.document = expand_validator(&v.document, &open);
+                *v = Validator::new(&expand_validator(&v.document(), &open), v.level, v.action);
             }
             let old: Vec<&str> = open
                 .iter()

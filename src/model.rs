@@ -240,10 +240,43 @@ pub struct Timeseries {
 /// A `$jsonSchema` validator with its level and action, exactly as the server stores it.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Validator {
-    /// The whole validator document, i.e. `{ $jsonSchema: {...} }`.
-    pub document: Document,
+    /// The whole validator document, i.e. `{ $jsonSchema: {...} }`, as BSON bytes: both sides
+    /// of a check hold one per collection, and as bytes it takes a few hundred bytes rather
+    /// than a tree of maps many times that (a catalog of thousands of collections).
+    raw: bson::RawDocumentBuf,
     pub level: ValidationLevel,
     pub action: ValidationAction,
+}
+
+impl Validator {
+    /// A validator of `document`. A document BSON cannot encode (a NUL in a key, which no
+    /// server takes either) is held as the empty validator; the spec checks refuse one first.
+    pub fn new(document: &Document, level: ValidationLevel, action: ValidationAction) -> Self {
+        Self {
+            raw: bson::RawDocumentBuf::from_document(document).unwrap_or_default(),
+            level,
+            action,
+        }
+    }
+
+    /// A validator from the server's bytes, as read.
+    pub fn from_raw(
+        raw: bson::RawDocumentBuf,
+        level: ValidationLevel,
+        action: ValidationAction,
+    ) -> Self {
+        Self { raw, level, action }
+    }
+
+    /// The validator document.
+    pub fn document(&self) -> Document {
+        self.raw.to_document().unwrap_or_default()
+    }
+
+    /// The document's BSON bytes.
+    pub fn bytes(&self) -> &[u8] {
+        self.raw.as_bytes()
+    }
 }
 
 #[derive(
@@ -334,18 +367,20 @@ pub struct Index {
     pub unique: bool,
     pub sparse: bool,
     pub hidden: bool,
-    pub partial: Option<Document>,
-    pub collation: Option<Document>,
+    // The rare options' documents are boxed: an index is held three times (schemas, model,
+    // server) for each of thousands of collections, and mostly has none of them.
+    pub partial: Option<Box<Document>>,
+    pub collation: Option<Box<Document>>,
     /// TTL in seconds.
     pub expire_after: Option<i64>,
     /// Text index field weights.
-    pub weights: Option<Document>,
+    pub weights: Option<Box<Document>>,
     /// Text index `default_language` (the server's default is `english`).
     pub default_language: Option<String>,
     /// Text index `language_override` (the server's default is `language`).
     pub language_override: Option<String>,
     /// Wildcard index `wildcardProjection`.
-    pub wildcard_projection: Option<Document>,
+    pub wildcard_projection: Option<Box<Document>>,
     /// `2dsphereIndexVersion` (the server's default is 3).
     pub sphere_version: Option<i32>,
 }
@@ -383,16 +418,16 @@ impl Index {
             spec.insert("hidden", true);
         }
         if let Some(p) = &self.partial {
-            spec.insert("partialFilterExpression", p.clone());
+            spec.insert("partialFilterExpression", p.as_ref().clone());
         }
         if let Some(c) = &self.collation {
-            spec.insert("collation", c.clone());
+            spec.insert("collation", c.as_ref().clone());
         }
         if let Some(s) = self.expire_after {
             spec.insert("expireAfterSeconds", s);
         }
         if let Some(w) = &self.weights {
-            spec.insert("weights", w.clone());
+            spec.insert("weights", w.as_ref().clone());
         }
         if let Some(l) = &self.default_language {
             spec.insert("default_language", l.clone());
@@ -401,7 +436,7 @@ impl Index {
             spec.insert("language_override", l.clone());
         }
         if let Some(p) = &self.wildcard_projection {
-            spec.insert("wildcardProjection", p.clone());
+            spec.insert("wildcardProjection", p.as_ref().clone());
         }
         if let Some(v) = self.sphere_version {
             spec.insert("2dsphereIndexVersion", v);
@@ -454,7 +489,7 @@ impl Collection {
             cmd.insert("pipeline", v.pipeline.clone());
         }
         if let Some(v) = &self.validator {
-            cmd.insert("validator", v.document.clone());
+            cmd.insert("validator", v.document());
             cmd.insert("validationLevel", v.level.as_str());
             cmd.insert("validationAction", v.action.as_str());
         }

@@ -25,7 +25,7 @@
 //!   names are resolved when the spec is lowered; the `_id_` index and clustered indexes are never
 //!   part of the model.
 
-use crate::model::{Collection, Index, IndexKind, Schema};
+use crate::model::{Collection, Index, IndexKind, Schema, Validator};
 use bson::{Bson, Document};
 
 /// Where a model came from: an index without a collation means "inherit the collection's" in a
@@ -70,8 +70,9 @@ pub fn collection(c: &mut Collection, side: Side) {
             (Some(d), _) => collation(&d).or_else(binary),
             (None, Side::Spec) => default.clone(),
             (None, Side::Server) => binary(),
-        };
-        index.partial = index.partial.take().map(|p| canonical_filter(&p));
+        }
+        .map(Box::new);
+        index.partial = index.partial.take().map(|p| Box::new(canonical_filter(&p)));
         text_index(index);
         index_defaults(index);
     }
@@ -103,7 +104,7 @@ fn index_defaults(index: &mut Index) {
             })
             .collect();
         entries.sort_by(|a, b| a.0.cmp(&b.0));
-        index.wildcard_projection = Some(entries.into_iter().collect());
+        index.wildcard_projection = Some(Box::new(entries.into_iter().collect()));
     }
 }
 
@@ -123,6 +124,13 @@ pub fn canonical_filter(doc: &Document) -> Document {
     let mut entries: Vec<(String, Bson)> = doc.iter().map(|(k, v)| (k.clone(), value(v))).collect();
     entries.sort_by(|a, b| a.0.cmp(&b.0));
     entries.into_iter().collect()
+}
+
+/// Do two validators say the same, as the server compares them: the same bytes (the usual
+/// case: the server keeps what it was given), or the same [`canonical_validator`] form?
+pub fn same_validator_document(a: &Validator, b: &Validator) -> bool {
+    a.bytes() == b.bytes()
+        || canonical_validator(&a.document()) == canonical_validator(&b.document())
 }
 
 /// The server's rounding of a capped collection's size.
@@ -209,7 +217,7 @@ fn text_index(index: &mut Index) {
         .collect();
     let mut sorted: Vec<(String, Bson)> = weights.into_iter().collect();
     sorted.sort_by(|a, b| a.0.cmp(&b.0));
-    index.weights = (!sorted.is_empty()).then(|| sorted.into_iter().collect());
+    index.weights = (!sorted.is_empty()).then(|| Box::new(sorted.into_iter().collect()));
 }
 
 /// A validator document in a form where meaningless differences are gone.

@@ -475,7 +475,7 @@ fn set_validator_op(db: &str, coll: &str, v: &Option<crate::model::Validator>) -
     Operation::SetValidator {
         db: db.to_string(),
         collection: coll.to_string(),
-        validator: v.as_ref().map(|v| v.document.clone()),
+        validator: v.as_ref().map(crate::model::Validator::document),
         level: v
             .as_ref()
             .map(|v| v.level)

@@ -305,7 +305,7 @@ fn declaration(
         && let Some(v) = &c.validator
         && decl.validator.is_none()
     {
-        decl.validator = Some(v.document.clone());
+        decl.validator = Some(v.document());
         decl.fields.clear();
         decl.title = None;
         decl.description = None;

@@ -10,7 +10,7 @@ use super::describe_driver_error;
 use crate::catalog::{self, Entry, kind_of, parse_index};
 use crate::model::{self, CollectionKind};
 use anyhow::{Context, Result};
-use bson::{Bson, Document, doc};
+use bson::{Bson, Document, RawBsonRef, RawDocument, doc};
 use futures_util::{StreamExt, TryStreamExt, stream};
 use mongodb::Client;
 
@@ -140,68 +140,88 @@ async fn list_catalog(client: &Client, scope: &Scope) -> mongodb::error::Result<
         doc! { "$match": filter },
         doc! { "$project": { "db": 1, "name": 1, "type": 1, "viewOn": 1, "pipeline": 1, "md.options": 1, "md.indexes.spec": 1, "md.indexes.ready": 1 } },
     ];
-    // Read as the server's bytes and converted directly, one entry at a time: a driver's
-    // serde decoding of thousands of validators costs several times more.
+    // Read as the server's bytes, and each entry taken apart as it arrives: its options and
+    // each index spec become documents one at a time, and the validator stays bytes, so a
+    // catalog of thousands of collections is never held whole as documents.
     let mut cursor = client
         .database("admin")
         .aggregate(pipeline)
         .with_type::<bson::RawDocumentBuf>()
         .await?;
-    let mut docs = Vec::new();
+    let mut entries = Vec::new();
     while let Some(raw) = cursor.try_next().await? {
-        docs.push(raw.to_document().map_err(|e| {
+        entries.push(entry_of(&raw).map_err(|e| {
             mongodb::error::Error::custom(format!("a malformed catalog entry: {e}"))
         })?);
     }
-    // Taken apart by value: a fleet's catalog holds thousands of validators, copied no more.
-    Ok(docs
-        .into_iter()
-        .map(|mut d| {
-            let mut md = take_document(&mut d, "md");
-            let mut options = take_document(&mut md, "options");
-            // A view's definition sits beside the catalog entry, not in its options.
-            if d.get_str("type") == Ok("view") {
-                for key in ["viewOn", "pipeline"] {
-                    if let Some(v) = d.remove(key) {
-                        options.insert(key, v);
-                    }
+    Ok(entries)
+}
+
+/// One `$listCatalog` entry as the model reads it (the validator kept as its bytes).
+fn entry_of(raw: &RawDocument) -> Result<Entry, bson::raw::Error> {
+    let text = |key: &str| -> Result<Option<&str>, bson::raw::Error> {
+        Ok(raw.get(key)?.and_then(|v| v.as_str()))
+    };
+    let kind = kind_of(text("type")?.unwrap_or("collection"));
+    let db = text("db")?.unwrap_or_default().to_string();
+    let name = text("name")?.unwrap_or_default().to_string();
+    let md = raw.get("md")?.and_then(|v| v.as_document());
+    let mut options = Document::new();
+    let mut validator = None;
+    if let Some(RawBsonRef::Document(o)) = md.map(|m| m.get("options")).transpose()?.flatten() {
+        for item in o {
+            let (key, value) = item?;
+            match (key, value) {
+                ("validator", RawBsonRef::Document(v)) => {
+                    well_formed(v)?;
+                    validator = Some(v.to_owned());
+                }
+                (key, value) => {
+                    options.insert(key, Bson::try_from(value.to_raw_bson())?);
                 }
             }
-            let indexes = match md.remove("indexes") {
-                Some(Bson::Array(a)) => a
-                    .into_iter()
-                    .filter_map(|i| match i {
-                        Bson::Document(mut i) => Some(take_document(&mut i, "spec")),
-                        _ => None,
-                    })
-                    .filter(|spec| !spec.is_empty())
-                    .collect(),
-                _ => Vec::new(),
-            };
-            Entry {
-                kind: kind_of(d.get_str("type").unwrap_or("collection")),
-                db: take_string(&mut d, "db"),
-                name: take_string(&mut d, "name"),
-                options,
-                indexes,
+        }
+    }
+    // A view's definition sits beside the catalog entry, not in its options.
+    if kind == CollectionKind::View {
+        for key in ["viewOn", "pipeline"] {
+            if let Some(v) = raw.get(key)? {
+                options.insert(key, Bson::try_from(v.to_raw_bson())?);
             }
-        })
-        .collect())
+        }
+    }
+    let mut indexes = Vec::new();
+    if let Some(RawBsonRef::Array(list)) = md.map(|m| m.get("indexes")).transpose()?.flatten() {
+        for i in list {
+            let Some(spec) = i?.as_document().and_then(|i| i.get_document("spec").ok()) else {
+                continue;
+            };
+            if let Some(index) = parse_index(&Document::try_from(spec)?) {
+                indexes.push(index);
+            }
+        }
+    }
+    Ok(Entry {
+        kind,
+        db,
+        name,
+        options,
+        validator,
+        indexes,
+    })
 }
 
-/// The sub-document under `key`, moved out (empty when absent or not a document).
-fn take_document(d: &mut Document, key: &str) -> Document {
-    match d.remove(key) {
-        Some(Bson::Document(x)) => x,
-        _ => Document::new(),
+/// Every element of `d`, nested ones too, can be read (what decoding it would check, without
+/// building it).
+fn well_formed(d: &RawDocument) -> Result<(), bson::raw::Error> {
+    fn value(v: RawBsonRef<'_>) -> Result<(), bson::raw::Error> {
+        match v {
+            RawBsonRef::Document(d) => well_formed(d),
+            RawBsonRef::Array(a) => a.into_iter().try_for_each(|v| value(v?)),
+            _ => Ok(()),
+        }
     }
-}
-
-fn take_string(d: &mut Document, key: &str) -> String {
-    match d.remove(key) {
-        Some(Bson::String(x)) => x,
-        _ => String::new(),
-    }
+    d.into_iter().try_for_each(|item| value(item?.1))
 }
 
 /// Every database on the server but `admin`, `local`, `config` and `except`, in name order.
@@ -291,6 +311,7 @@ async fn fallback_entries(client: &Client, scope: &Scope) -> Result<Vec<Entry>> 
                 name: c.get_str("name").unwrap_or_default().to_string(),
                 kind: kind_of(c.get_str("type").unwrap_or("collection")),
                 options: c.get_document("options").cloned().unwrap_or_default(),
+                validator: None,
                 indexes: Vec::new(),
             });
         }
@@ -308,7 +329,48 @@ async fn fallback_entries(client: &Client, scope: &Scope) -> Result<Vec<Entry>> 
         .collect()
         .await;
     for (i, r) in results {
-        entries[i].indexes = r?;
+        entries[i].indexes = r?.iter().filter_map(parse_index).collect();
     }
     Ok(entries)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn entry_bytes() -> Vec<u8> {
+        let d = doc! {
+            "db": "app", "name": "orders", "type": "collection",
+            "md": {
+                "options": { "validator": { "$jsonSchema": { "bsonType": "object" } }, "validationLevel": "moderate" },
+                "indexes": [
+                    { "spec": { "v": 2, "key": { "_id": 1 }, "name": "_id_" }, "ready": true },
+                    { "spec": { "v": 2, "key": { "sku": 1 }, "name": "sku_1", "unique": true }, "ready": true },
+                ],
+            },
+        };
+        bson::to_vec(&d).unwrap()
+    }
+
+    #[test]
+    fn a_catalog_entry_keeps_its_validator_as_the_servers_bytes() {
+        let bytes = entry_bytes();
+        let e = entry_of(RawDocument::from_bytes(&bytes).unwrap()).unwrap();
+        assert_eq!((e.db.as_str(), e.name.as_str()), ("app", "orders"));
+        let v = e.validator.unwrap().to_document().unwrap();
+        assert_eq!(v, doc! { "$jsonSchema": { "bsonType": "object" } });
+        assert_eq!(e.options, doc! { "validationLevel": "moderate" });
+        assert_eq!(e.indexes.len(), 1, "the _id_ index is implicit");
+        assert!(e.indexes[0].unique);
+    }
+
+    #[test]
+    fn a_validator_that_cannot_be_read_is_an_error_not_an_empty_validator() {
+        let mut bytes = entry_bytes();
+        // The type byte of `bsonType`, deep inside the validator: an unknown type.
+        let at = bytes.windows(8).position(|w| w == b"bsonType").unwrap() - 1;
+        bytes[at] = 0x99;
+        let raw = RawDocument::from_bytes(&bytes).unwrap();
+        assert!(entry_of(raw).is_err());
+    }
 }

@@ -53,7 +53,7 @@ pub(crate) async fn duplicates(
     index: &Index,
 ) -> Result<SafetyReport> {
     let mut pipeline = Vec::new();
-    let mut filter = index.partial.clone().unwrap_or_default();
+    let mut filter = index.partial.as_deref().cloned().unwrap_or_default();
     if index.sparse {
         let any: Vec<Bson> = index
             .keys
@@ -86,7 +86,7 @@ pub(crate) async fn duplicates(
     let mut agg = coll.aggregate(pipeline).allow_disk_use(true);
     if let Some(c) = &index.collation {
         agg = agg.collation(
-            bson::from_document::<mongodb::options::Collation>(c.clone())
+            bson::from_document::<mongodb::options::Collation>(c.as_ref().clone())
                 .context("reading the index collation")?,
         );
     }

@@ -79,7 +79,7 @@ pub fn apply(schema: &mut Schema, op: &Operation) -> Option<String> {
             if let Some(mut parsed) = parse_index(index) {
                 // The server gives an index without a collation the collection's default.
                 if parsed.collation.is_none() {
-                    parsed.collation = c.options.collation.clone();
+                    parsed.collation = c.options.collation.clone().map(Box::new);
                 }
                 c.indexes.retain(|i| i.name != parsed.name);
                 c.indexes.push(parsed);
@@ -125,15 +125,10 @@ pub fn apply(schema: &mut Schema, op: &Operation) -> Option<String> {
             ..
         } => {
             if let Some(c) = database(schema, &db_name).collections.get_mut(&coll_name) {
-                c.validator =
-                    validator
-                        .as_ref()
-                        .filter(|v| !v.is_empty())
-                        .map(|v| crate::model::Validator {
-                            document: v.clone(),
-                            level: *level,
-                            action: *action,
-                        });
+                c.validator = validator
+                    .as_ref()
+                    .filter(|v| !v.is_empty())
+                    .map(|v| crate::model::Validator::new(v, *level, *action));
             }
         }
         Operation::ShardCollection {

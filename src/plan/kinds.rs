@@ -269,11 +269,7 @@ pub(super) fn set_validator(
     let reason = match (from, to) {
         (None, Some(_)) => "add validator".to_string(),
         (Some(_), None) => "remove validator".to_string(),
-        (Some(f), Some(t))
-            if f.document == t.document
-                || crate::normalize::canonical_validator(&f.document)
-                    == crate::normalize::canonical_validator(&t.document) =>
-        {
+        (Some(f), Some(t)) if crate::normalize::same_validator_document(f, t) => {
             format!(
                 "validation level/action {}/{} → {}/{}",
                 f.level.as_str(),
@@ -296,12 +292,12 @@ pub(super) fn set_validator(
         && t.level != ValidationLevel::Off
     {
         s.check = Some(SafetyCheck::ValidatorViolations {
-            validator: t.document.clone(),
+            validator: t.document(),
         });
     }
     s.validator_change = Some((
-        from.as_ref().map(|v| v.document.clone()),
-        to.as_ref().map(|v| v.document.clone()),
+        from.as_ref().map(Validator::document),
+        to.as_ref().map(Validator::document),
     ));
     out.drafts.push(Draft {
         phase: Phase::Validator,

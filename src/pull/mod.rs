@@ -407,7 +407,7 @@ fn index_decl(index: &Index, default_collation: Option<&Document>) -> Option<Ind
     // An index inherits the collection's collation; say it only when it differs.
     let own = index
         .collation
-        .as_ref()
+        .as_deref()
         .and_then(crate::normalize::collation);
     let inherited = default_collation.and_then(crate::normalize::collation);
     if own != inherited {
@@ -537,7 +537,7 @@ pub fn collection_decl(c: &Collection, input: DeclInput) -> CollectionDecl {
         Some(v) => {
             decl.validation.level = (v.level != ValidationLevel::Strict).then_some(v.level);
             decl.validation.action = (v.action != ValidationAction::Error).then_some(v.action);
-            match convert::from_validator(&v.document) {
+            match convert::from_validator(&v.document()) {
                 Some(converted) => {
                     decl.title = converted.title;
                     decl.description = converted.description;
@@ -545,7 +545,7 @@ pub fn collection_decl(c: &Collection, input: DeclInput) -> CollectionDecl {
                     decl.fields = converted.fields;
                 }
                 None => {
-                    decl.validator = Some(v.document.clone());
+                    decl.validator = Some(v.document());
                     decl.notes.push(
                         "its validator is kept as written (`validator:`): fields cannot say all of it"
                             .into(),

@@ -14,11 +14,7 @@ pub fn to_model(spec: &SchemaSpec) -> model::Schema {
             ..Default::default()
         };
         for (name, c) in &db.collections {
-            let validator = declared_validator(c).map(|document| Validator {
-                document,
-                level: c.validation.level,
-                action: c.validation.action,
-            });
+            let document = declared_validator(c);
             let evolutions = crate::spec::evolving_fields(&c.fields)
                 .into_iter()
                 .filter_map(|(path, f)| {
@@ -26,9 +22,9 @@ pub fn to_model(spec: &SchemaSpec) -> model::Schema {
                     Some(model::Evolution {
                         db: db_name.clone(),
                         collection: name.clone(),
-                        types: validator
+                        types: document
                             .as_ref()
-                            .map(|v| crate::evolve::types_at(&v.document, &path))
+                            .map(|d| crate::evolve::types_at(d, &path))
                             .unwrap_or_default(),
                         field: path,
                         from: e.from.clone(),
@@ -49,7 +45,8 @@ pub fn to_model(spec: &SchemaSpec) -> model::Schema {
                         model::CollectionKind::Collection
                     },
                     options: c.options.clone(),
-                    validator,
+                    validator: document
+                        .map(|d| Validator::new(&d, c.validation.level, c.validation.action)),
                     indexes: c.indexes.clone(),
                     ignore_indexes: c.ignore_indexes.clone(),
                     retire_after: c.retire_after,

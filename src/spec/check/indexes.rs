@@ -339,13 +339,13 @@ pub(super) fn check_index(
         unique: spec.unique,
         sparse: spec.sparse,
         hidden: spec.hidden,
-        partial,
-        collation,
+        partial: partial.map(Box::new),
+        collation: collation.map(Box::new),
         expire_after,
-        weights,
+        weights: weights.map(Box::new),
         default_language: spec.default_language.clone(),
         language_override: spec.language_override.clone(),
-        wildcard_projection,
+        wildcard_projection: wildcard_projection.map(Box::new),
         sphere_version,
     })
 }
