@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # Benchmark: how `mongrate check` grows with the number of collections. For 500, 1,000 and
-# 2,400 collections in one database (each with four fields, a validator and three indexes;
-# a local mongod's open-file limit stops near 2,800), R runs each (default 7): median wall
-# time, CPU time (user + system) and peak RSS, then per collection: CPU and memory over a
-# check of one collection (the fixed cost of a run: start, connect, one catalog read).
+# 2,400 collections in one database (each with four fields, a validator and three indexes, no
+# two validators alike; a local mongod's open-file limit stops near 2,800), R runs each (default
+# 7): median wall time, CPU time (user + system) and peak RSS, then per collection: CPU and
+# memory over a check of one collection (the fixed cost of a run: start, connect, one catalog
+# read).
 #   scripts/bench_check_growth.sh [R]   (uses MONGODB_URI or starts a local mongod)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -26,8 +27,8 @@ for i in range(int(sys.argv[2])):
         f.write(
             "fields:\n"
             "  name: { type: string, required: true }\n"
-            "  status: { type: string, enum: [new, done] }\n"
-            "  n: { type: int }\n"
+            f"  status: {{ type: string, enum: [new, done, s{i}] }}\n"
+            f"  n{i}: {{ type: int }}\n"
             "  at: { type: date }\n"
             "indexes:\n"
             "  - keys: { name: 1 }\n"
