@@ -261,6 +261,63 @@ async fn a_runner_paused_past_its_lease_stops_and_the_result_equals_an_unpaused_
 /// are as the rollback left them.
 #[cfg_attr(
     not(feature = "test-hooks"),
+    ignore = "needs the MONGRATE_FAULT hook: cargo test --features test-hooks (scripts/test.sh)"
+)]
+#[tokio::test(flavor = "multi_thread")]
+async fn a_takeover_that_waits_behind_a_killed_runners_open_transaction_keeps_its_lease() {
+    let up = ["migrate", "up", "--lock-lease", "3"];
+    let reference = support::unique_db("fence_txn_ref");
+    let ref_dir = tempfile::tempdir().unwrap();
+    write_migrations(ref_dir.path(), &reference);
+    seed(&reference).await;
+    let ran = mongrate(&format!("{reference}_s"), ref_dir.path(), &up)
+        .output()
+        .unwrap();
+    assert!(ran.status.success());
+
+    let db = support::unique_db("fence_txn");
+    let state = format!("{db}_s");
+    let dir = tempfile::tempdir().unwrap();
+    write_migrations(dir.path(), &db);
+    seed(&db).await;
+    // Runner A is killed holding the lock...
+    let a = mongrate(&state, dir.path(), &up)
+        .env("MONGRATE_FAULT", format!("{V1}:1:after-exec"))
+        .output()
+        .unwrap();
+    assert_eq!(a.status.code(), None, "killed by SIGKILL");
+    // ... leaving open, as a batch it was in the middle of would, a transaction that wrote the
+    // lock document; the server ends it 5 s later (a minute, by default).
+    let client = support::client().await;
+    let mut session = client.start_session().await.unwrap();
+    session.start_transaction().await.unwrap();
+    client
+        .database(&state)
+        .collection::<Document>("locks")
+        .update_one(doc! {}, doc! { "$set": { "probe": 1 } })
+        .session(&mut session)
+        .await
+        .unwrap();
+    let ends = tokio::spawn(async move {
+        tokio::time::sleep(Duration::from_secs(5)).await;
+        session.abort_transaction().await.unwrap();
+    });
+    // Runner B takes the lock over (A's process is gone) behind that transaction: the wait is
+    // longer than the lease, and B still holds the lock it took.
+    let started = Instant::now();
+    let b = mongrate(&state, dir.path(), &up).output().unwrap();
+    ends.await.unwrap();
+    let stderr = String::from_utf8_lossy(&b.stderr);
+    assert_eq!(b.status.code(), Some(0), "runner B: {stderr}");
+    assert!(
+        started.elapsed() >= Duration::from_secs(5),
+        "B waited for the transaction"
+    );
+    assert_eq!(state_of(&db).await, state_of(&reference).await);
+}
+
+#[cfg_attr(
+    not(feature = "test-hooks"),
     ignore = "needs the MONGRATE_PAUSE hook: cargo test --features test-hooks (scripts/test.sh)"
 )]
 #[tokio::test]

@@ -316,7 +316,24 @@ impl LeaseLock {
             }
             tokio::time::sleep(Duration::from_millis(250)).await;
         };
-        let (token, sent) = token;
+        let (token, mut sent) = token;
+        // A take can wait on the lock document behind a transaction a killed holder left open
+        // (its last batch, until the server aborts it: a minute by default). The lease the take
+        // gave is fresh, but only a renewal sent now can prove it: without one, that wait would
+        // count against the lease and the run would stop as if it had lost the lock.
+        if clock().saturating_sub(sent) >= lease / 3 {
+            let again = clock();
+            match extend(&coll, id, &owner.id, token, lease_ms).await {
+                Ok(true) => sent = again,
+                Ok(false) => {
+                    return Err(LockError::Server(
+                        "the lock was taken over while this run waited to take it; run again"
+                            .into(),
+                    ));
+                }
+                Err(e) => return Err(LockError::Server(describe_driver_error(&e))),
+            }
+        }
         let confirmed = Arc::new(AtomicU64::new(sent.as_millis() as u64));
         let lost = Arc::new(AtomicBool::new(false));
         let renewer = tokio::spawn(renew(
@@ -498,19 +515,11 @@ async fn renew(
     loop {
         tokio::time::sleep(lease / 3).await;
         let sent = clock();
-        let r = coll
-            .update_one(
-                doc! { "_id": &lock, "owner.id": &id, "token": token },
-                vec![
-                    doc! { "$set": { "expires_at": { "$add": ["$$NOW", Bson::Int64(lease_ms)] } } },
-                ],
-            )
-            .await;
-        match r {
-            Ok(r) if r.matched_count == 1 => {
+        match extend(&coll, &lock, &id, token, lease_ms).await {
+            Ok(true) => {
                 confirmed.store(sent.as_millis() as u64, Ordering::SeqCst);
             }
-            Ok(_) => {
+            Ok(false) => {
                 lost.store(true, Ordering::SeqCst);
                 return;
             }
@@ -524,6 +533,24 @@ async fn renew(
             }
         }
     }
+}
+
+/// Push the lease of lock `lock` to a full `lease_ms` from the server's now, if run `id` with
+/// `token` still holds it (`false`: it does not).
+async fn extend(
+    coll: &Collection<Document>,
+    lock: &str,
+    id: &str,
+    token: i64,
+    lease_ms: i64,
+) -> mongodb::error::Result<bool> {
+    let r = coll
+        .update_one(
+            doc! { "_id": lock, "owner.id": id, "token": token },
+            vec![doc! { "$set": { "expires_at": { "$add": ["$$NOW", Bson::Int64(lease_ms)] } } }],
+        )
+        .await?;
+    Ok(r.matched_count == 1)
 }
 
 /// The server's clock (`hello.localTime`), so that expiry never depends on this host's clock.
