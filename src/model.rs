@@ -242,10 +242,18 @@ pub struct Timeseries {
 pub struct Validator {
     /// The whole validator document, i.e. `{ $jsonSchema: {...} }`, as BSON bytes: both sides
     /// of a check hold one per collection, and as bytes it takes a few hundred bytes rather
-    /// than a tree of maps many times that (a catalog of thousands of collections).
+    /// than a tree of maps many times that (a catalog of thousands of collections). Serialized
+    /// as the document.
+    #[serde(rename = "document", serialize_with = "as_document")]
     raw: bson::RawDocumentBuf,
     pub level: ValidationLevel,
     pub action: ValidationAction,
+}
+
+fn as_document<S: serde::Serializer>(raw: &bson::RawDocumentBuf, s: S) -> Result<S::Ok, S::Error> {
+    raw.to_document()
+        .map_err(serde::ser::Error::custom)?
+        .serialize(s)
 }
 
 impl Validator {
@@ -494,5 +502,26 @@ impl Collection {
             cmd.insert("validationAction", v.action.as_str());
         }
         cmd
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_validator_is_held_as_bytes_and_read_and_serialized_as_its_document() {
+        let d = bson::doc! { "$jsonSchema": { "required": ["b", "a"], "bsonType": "object" } };
+        let v = Validator::new(&d, ValidationLevel::Moderate, ValidationAction::Warn);
+        assert_eq!(v.document(), d, "key order kept");
+        assert_eq!(v.bytes(), bson::to_vec(&d).unwrap());
+        assert_eq!(
+            serde_json::to_value(&v).unwrap(),
+            serde_json::json!({
+                "document": { "$jsonSchema": { "required": ["b", "a"], "bsonType": "object" } },
+                "level": "moderate",
+                "action": "warn",
+            })
+        );
     }
 }
