@@ -32,6 +32,19 @@ fn write_schema(dir: &Path, db: &str, fields: &str) {
     .unwrap();
 }
 
+/// `mongrate <command> --format json` (`plan`, `check`) over `schemas`: its exit code and JSON.
+fn json(command: &str, schemas: &Path, state: &str) -> (Option<i32>, serde_json::Value) {
+    let out = support::mongrate()
+        .args([command, "--format", "json", "--schemas"])
+        .arg(schemas)
+        .args(["--state-db", state, "--uri", &support::server_uri()])
+        .output()
+        .unwrap();
+    let v = serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&out.stderr)));
+    (out.status.code(), v)
+}
+
 fn apply(
     schemas: &Path,
     state: &str,
@@ -145,13 +158,7 @@ async fn a_rename_with_writers_in_both_shapes_survives_a_kill_and_contracts() {
         0
     );
     // Then the contract: the strict validator.
-    let plan = support::mongrate()
-        .args(["plan", "--format", "json", "--schemas"])
-        .arg(dir.path())
-        .args(["--state-db", &state, "--uri", &support::server_uri()])
-        .output()
-        .unwrap();
-    let v: serde_json::Value = serde_json::from_slice(&plan.stdout).unwrap();
+    let (_, v) = json("plan", dir.path(), &state);
     assert_eq!(v["evolutions"][0]["phase"], "contract", "{v:#}");
     assert_eq!(v["evolutions"][0]["old_shape"], 0);
     let out = apply(dir.path(), &state, &[], &[]);
@@ -229,14 +236,8 @@ async fn unconvertible_values_are_listed_and_hold_the_contract_back() {
         stderr.contains("3 documents could not be changed"),
         "{stderr}"
     );
-    let check = support::mongrate()
-        .args(["check", "--format", "json", "--schemas"])
-        .arg(dir.path())
-        .args(["--state-db", &state, "--uri", &support::server_uri()])
-        .output()
-        .unwrap();
-    assert_eq!(check.status.code(), Some(2));
-    let v: serde_json::Value = serde_json::from_slice(&check.stdout).unwrap();
+    let (code, v) = json("check", dir.path(), &state);
+    assert_eq!(code, Some(2));
     let e = &v["evolutions"][0];
     assert_eq!(e["phase"], "migrate", "{v:#}");
     assert_eq!(
@@ -576,13 +577,7 @@ async fn a_templates_evolution_runs_in_every_tenant() {
         &format!("{prefix}_*"),
         "  mail: { type: string, required: true, renamed_from: email, contract_after: 0s }\n",
     );
-    let plan = support::mongrate()
-        .args(["plan", "--format", "json", "--schemas"])
-        .arg(dir.path())
-        .args(["--state-db", &state, "--uri", &support::server_uri()])
-        .output()
-        .unwrap();
-    let v: serde_json::Value = serde_json::from_slice(&plan.stdout).unwrap();
+    let (_, v) = json("plan", dir.path(), &state);
     let olds: Vec<(String, u64)> = v["evolutions"]
         .as_array()
         .unwrap_or_else(|| panic!("{v:#}"))
